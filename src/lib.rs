@@ -1,0 +1,28 @@
+//! kafka-order-bench: Kafka producer throughput and latency against message
+//! ordering, measured on a real cluster.
+//!
+//! # Layout, in the order data flows
+//!
+//! - [`grid`]: the workload (axes and fixed values) and its cells, with stable ids.
+//! - [`cluster`]: where cells run: a local multi-broker KRaft cluster this
+//!   suite starts from Apache Kafka's jars, or an external cluster.
+//! - [`faults`]: seeded fault profiles, the Kafka-aware fault proxy, leader failover.
+//! - [`record`]: the stamped header every produced value starts with.
+//! - [`run`]: produces one cell's records and measures throughput, latency,
+//!   delivery reports and the client's counters.
+//! - [`verify`]: the checker; reads a cell's topic back and classifies every
+//!   record (reorders, log duplicates, losses, …).
+//! - [`results`]: the versioned results schema, written after every cell.
+//! - [`report`]: SVG charts and the Markdown summary of a run.
+//! - [`compare`]: two runs side by side, with regression verdicts.
+
+pub mod cluster;
+pub mod compare;
+pub mod faults;
+pub mod grid;
+pub mod record;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod stats;
+pub mod verify;
