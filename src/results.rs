@@ -205,6 +205,10 @@ pub struct Sample {
     pub records: u64,
     pub bytes: u64,
     pub elapsed_ns: u64,
+    /// Median produce-to-ack latency of this sample's records, microseconds.
+    pub p50_us: u64,
+    /// 99th percentile produce-to-ack latency of this sample's records, microseconds.
+    pub p99_us: u64,
 }
 
 impl Sample {
