@@ -1,1 +1,567 @@
-//! (being written)
+//! The runner: produce one cell's records and measure what the client saw.
+//!
+//! A [`Session`] owns one producer for one cell. Every record goes through one
+//! ordered send path (`BaseProducer::send` on the session's thread, delivery
+//! callbacks served by the same thread's polls), so the order of `send()` calls
+//! is the order of sequence numbers: any reorder the checker finds happened in
+//! the client's retries or the broker, not in the harness.
+//!
+//! The session is driven in samples: [`Session::warm_up`] once (metadata and,
+//! with idempotence, producer-id set-up are not timed), then
+//! [`Session::sample`] as often as the front end wants (the CLI a fixed count,
+//! Criterion as many as it needs), then [`Session::finish`] for the totals.
+//! A sample is timed from its first `send()` to its last delivery report.
+
+use std::collections::BTreeMap;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hdrhistogram::Histogram;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::ClientContext;
+
+use crate::grid::{Fixed, ProducerSettings};
+use crate::record::Stamp;
+use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
+use crate::verify::Deliveries;
+
+/// Errors that stop a cell (as opposed to delivery failures, which are data).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("producer for topic {topic}: {source}")]
+    Producer { topic: String, source: KafkaError },
+    #[error("topic {topic}: {delivered} of {sent} records still undelivered after {waited_ms} ms (hint: is the cluster reachable? raise message_timeout_ms for slow clusters)")]
+    Stalled {
+        topic: String,
+        sent: u64,
+        delivered: u64,
+        waited_ms: u64,
+    },
+}
+
+/// How creating a producer ended: a producer, or the client's refusal.
+pub enum Created {
+    Session(Box<Session>),
+    /// librdkafka refused the configuration; its message, verbatim.
+    Rejected(String),
+}
+
+/// The librdkafka configuration of a cell: the base (bootstrap and `-X`
+/// properties) plus the cell's settings and the run's fixed values.
+pub fn producer_config(base: &ClientConfig, settings: &ProducerSettings, fixed: &Fixed) -> ClientConfig {
+    let mut c = base.clone();
+    c.set(
+        "max.in.flight.requests.per.connection",
+        settings.max_in_flight.to_string(),
+    )
+    .set("acks", settings.acks.as_config())
+    .set("enable.idempotence", settings.idempotence.to_string())
+    .set("linger.ms", fixed.linger_ms.to_string())
+    .set("batch.size", fixed.batch_bytes.to_string())
+    .set("compression.type", fixed.compression.as_config())
+    .set("message.timeout.ms", fixed.message_timeout_ms.to_string())
+    // Frequent enough that the final snapshot after the last delivery is
+    // never far behind; parsing it is cheap next to the records.
+    .set("statistics.interval.ms", "100");
+    c
+}
+
+/// The configuration keys recorded as a cell's effective configuration:
+/// what shapes ordering, batching and retries. A whitelist, so that no
+/// credential passed with `-X` ever reaches a results file.
+pub const EFFECTIVE_KEYS: &[&str] = &[
+    "max.in.flight.requests.per.connection",
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "retries",
+    "message.send.max.retries",
+    "retry.backoff.ms",
+    "retry.backoff.max.ms",
+    "linger.ms",
+    "queue.buffering.max.ms",
+    "batch.size",
+    "batch.num.messages",
+    "compression.codec",
+    "compression.type",
+    "message.timeout.ms",
+    "request.timeout.ms",
+    "socket.timeout.ms",
+    "enable.gapless.guarantee",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "max.in.flight",
+    "security.protocol",
+    "partitioner",
+];
+
+/// The monotonic clock of a session, expressed in nanoseconds since the Unix
+/// epoch so the stamps mean something outside this process.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    base: Instant,
+    base_epoch_ns: u64,
+}
+
+impl Clock {
+    fn new() -> Clock {
+        let base_epoch_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        Clock {
+            base: Instant::now(),
+            base_epoch_ns,
+        }
+    }
+
+    #[inline]
+    fn now_ns(&self) -> u64 {
+        self.base_epoch_ns + self.base.elapsed().as_nanos() as u64
+    }
+}
+
+/// Latency histograms track microseconds from 1 µs to one hour.
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// What the delivery callbacks write. Callbacks run on the session's own
+/// thread (inside `poll`), so the lock is never contended.
+struct Tally {
+    deliveries: Deliveries,
+    counts: DeliveryCounts,
+    /// True while a sample is being timed; warm-up deliveries are not recorded.
+    timing: bool,
+    /// Latency of every timed record.
+    total: Histogram<u64>,
+    /// Latency of the current sample's records.
+    sample: Histogram<u64>,
+}
+
+/// The producer's context: delivery reports and statistics.
+struct Recorder {
+    clock: Clock,
+    tally: Mutex<Tally>,
+    counters: Mutex<ClientCounters>,
+    /// Statistics snapshots received, to wait for one taken after the last delivery.
+    stats_seen: AtomicU64,
+}
+
+#[derive(serde::Deserialize)]
+struct RawStats {
+    #[serde(default)]
+    brokers: BTreeMap<String, RawBroker>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawBroker {
+    #[serde(default)]
+    tx: u64,
+    #[serde(default)]
+    txretries: u64,
+    #[serde(default)]
+    txerrs: u64,
+    #[serde(default)]
+    req_timeouts: u64,
+    #[serde(default)]
+    connects: Option<u64>,
+    #[serde(default)]
+    disconnects: Option<u64>,
+}
+
+impl ClientContext for Recorder {
+    fn stats_raw(&self, statistics: &[u8]) {
+        // librdkafka's counters are cumulative per client, so the last
+        // snapshot is the cell's total.
+        let Ok(raw) = serde_json::from_slice::<RawStats>(statistics) else {
+            return;
+        };
+        let mut c = ClientCounters::default();
+        for b in raw.brokers.values() {
+            c.requests += b.tx;
+            c.retries += b.txretries;
+            c.request_errors += b.txerrs;
+            c.request_timeouts += b.req_timeouts;
+            c.connects += b.connects.unwrap_or(0);
+            c.disconnects += b.disconnects.unwrap_or(0);
+        }
+        *self.counters.lock().expect("counters lock") = c;
+        self.stats_seen.fetch_add(1, Ordering::Release);
+    }
+
+    // librdkafka logs transient broker errors (the faults we inject) at
+    // warning level; they are data here, counted in the statistics.
+    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _log_message: &str) {}
+    fn error(&self, _error: KafkaError, _reason: &str) {}
+}
+
+impl ProducerContext for Recorder {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        let now = self.clock.now_ns();
+        let (message, error) = match result {
+            Ok(m) => (m, None),
+            Err((e, m)) => (m, Some(e)),
+        };
+        // Every value this session sends carries a stamp; read it back rather
+        // than keeping a map of what is in flight.
+        let Ok(stamp) = Stamp::read(message.payload()) else {
+            return;
+        };
+        let mut t = self.tally.lock().expect("tally lock");
+        let t = &mut *t;
+        let stream = t.deliveries.stream_mut(stamp.stream);
+        match error {
+            None => {
+                stream.acked.set(stamp.seq);
+                t.counts.acked += 1;
+            }
+            Some(e) => {
+                stream.failed.set(stamp.seq);
+                t.counts.failed += 1;
+                *t.counts.failed_by_error.entry(error_name(e)).or_insert(0) += 1;
+                // SAFETY: the message pointer is valid for the duration of the callback.
+                let status = unsafe { rdkafka_sys::rd_kafka_message_status(message.ptr()) };
+                if status == rdkafka_sys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED {
+                    t.counts.possibly_persisted += 1;
+                }
+            }
+        }
+        if t.timing && error.is_none() {
+            let us = now.saturating_sub(stamp.intended_send_ns) / 1_000;
+            let us = us.max(1);
+            t.total.saturating_record(us);
+            t.sample.saturating_record(us);
+        }
+    }
+}
+
+fn error_name(e: &KafkaError) -> String {
+    match e {
+        KafkaError::MessageProduction(code) => format!("{code:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// One cell's producer and everything measured about it so far.
+pub struct Session {
+    producer: BaseProducer<Recorder>,
+    topic: String,
+    partitions: u32,
+    run_tag: u64,
+    payload: Vec<u8>,
+    /// Next sequence number per stream (stream = partition).
+    next_seq: Vec<u64>,
+    /// Round-robin cursor over partitions.
+    cursor: u32,
+    /// Records per second in fixed-rate mode; `None` sends as fast as possible.
+    rate: Option<u64>,
+    send_delay: Histogram<u64>,
+    samples: Vec<Sample>,
+    message_timeout: Duration,
+}
+
+/// Everything a finished session measured.
+pub struct CellRun {
+    pub samples: Vec<Sample>,
+    pub latency: Latency,
+    pub send_delay: Option<Latency>,
+    pub delivery: DeliveryCounts,
+    pub deliveries: Deliveries,
+    pub client: ClientCounters,
+    pub effective: BTreeMap<String, String>,
+}
+
+impl Session {
+    /// Creates the cell's producer. A configuration librdkafka refuses is a
+    /// [`Created::Rejected`] carrying its message, not an error.
+    pub fn create(
+        base: &ClientConfig,
+        settings: &ProducerSettings,
+        fixed: &Fixed,
+        topic: &str,
+        run_tag: u64,
+    ) -> Result<Created, RunError> {
+        let clock = Clock::new();
+        let recorder = Recorder {
+            clock,
+            tally: Mutex::new(Tally {
+                deliveries: Deliveries::default(),
+                counts: DeliveryCounts::default(),
+                timing: false,
+                total: new_histogram(),
+                sample: new_histogram(),
+            }),
+            counters: Mutex::new(ClientCounters::default()),
+            stats_seen: AtomicU64::new(0),
+        };
+        let config = producer_config(base, settings, fixed);
+        let producer = match config.create_with_context::<_, BaseProducer<Recorder>>(recorder) {
+            Ok(p) => p,
+            Err(KafkaError::ClientCreation(message)) => return Ok(Created::Rejected(message)),
+            Err(source) => {
+                return Err(RunError::Producer {
+                    topic: topic.into(),
+                    source,
+                })
+            }
+        };
+        let mut payload = vec![0u8; fixed.record_bytes];
+        // Incompressible-looking padding so compression settings measure
+        // something; deterministic so runs compare.
+        let mut x: u32 = 0x9e37_79b9;
+        for b in payload.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
+        Ok(Created::Session(Box::new(Session {
+            producer,
+            topic: topic.into(),
+            partitions: fixed.partitions,
+            run_tag,
+            payload,
+            next_seq: vec![0; fixed.partitions as usize],
+            cursor: 0,
+            rate: (fixed.rate_per_sec > 0).then_some(fixed.rate_per_sec),
+            send_delay: new_histogram(),
+            samples: Vec::new(),
+            message_timeout: Duration::from_millis(u64::from(fixed.message_timeout_ms)),
+        })))
+    }
+
+    /// The topic this session writes.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Sends `records` untimed records and waits for their delivery, so that
+    /// connection, metadata and producer-id set-up are paid before timing.
+    pub fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+        self.tally().timing = false;
+        let start = Instant::now();
+        let mut next_due = self.clock().now_ns();
+        let interval = self.interval_ns();
+        for _ in 0..records {
+            self.send_one(next_due, false);
+            next_due += interval;
+        }
+        self.wait_delivered(start)
+    }
+
+    /// Sends `records` records, waits for every delivery report and returns
+    /// the sample. In fixed-rate mode, record *i* is due at start + i/rate and
+    /// its latency counts from then, however late `send()` got to it.
+    pub fn sample(&mut self, records: u64) -> Result<Sample, RunError> {
+        {
+            let mut t = self.tally();
+            t.timing = true;
+            t.sample.reset();
+        }
+        let clock = self.clock();
+        let interval = self.interval_ns();
+        let start = Instant::now();
+        let start_ns = clock.now_ns();
+        for i in 0..records {
+            let due = start_ns + i * interval;
+            if interval > 0 {
+                self.wait_until(&clock, due);
+            }
+            self.send_one(due, interval > 0);
+        }
+        self.wait_delivered(start)?;
+        let elapsed = start.elapsed();
+        let mut t = self.tally();
+        t.timing = false;
+        let sample = Sample {
+            records,
+            bytes: records * self.payload.len() as u64,
+            elapsed_ns: elapsed.as_nanos() as u64,
+            p50_us: t.sample.value_at_quantile(0.5),
+            p99_us: t.sample.value_at_quantile(0.99),
+        };
+        drop(t);
+        self.samples.push(sample.clone());
+        Ok(sample)
+    }
+
+    /// Waits for a statistics snapshot taken after the last delivery, reads
+    /// the effective configuration and returns everything measured.
+    pub fn finish(self) -> Result<CellRun, RunError> {
+        let seen = self.producer.context().stats_seen.load(Ordering::Acquire);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.producer.context().stats_seen.load(Ordering::Acquire) <= seen + 1
+            && Instant::now() < deadline
+        {
+            self.producer.poll(Duration::from_millis(20));
+        }
+        let effective = effective_config(&self.producer);
+        let rate_mode = self.rate.is_some();
+        let ctx = self.producer.context();
+        let client = ctx.counters.lock().expect("counters lock").clone();
+        let mut t = ctx.tally.lock().expect("tally lock");
+        let mut delivery = std::mem::take(&mut t.counts);
+        delivery.sent = self.next_seq.iter().sum();
+        let deliveries = std::mem::take(&mut t.deliveries);
+        let latency = Latency::from_histogram(&t.total);
+        drop(t);
+        Ok(CellRun {
+            samples: self.samples.clone(),
+            latency,
+            send_delay: rate_mode.then(|| Latency::from_histogram(&self.send_delay)),
+            delivery,
+            deliveries,
+            client,
+            effective,
+        })
+    }
+
+    fn clock(&self) -> Clock {
+        self.producer.context().clock
+    }
+
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.producer.context().tally.lock().expect("tally lock")
+    }
+
+    fn interval_ns(&self) -> u64 {
+        self.rate.map_or(0, |r| 1_000_000_000 / r.max(1))
+    }
+
+    /// Serves delivery reports until `due`, then returns.
+    fn wait_until(&self, clock: &Clock, due: u64) {
+        loop {
+            let now = clock.now_ns();
+            if now >= due {
+                return;
+            }
+            self.producer.poll(Duration::ZERO);
+            let left = due - now;
+            if left > 200_000 {
+                std::thread::sleep(Duration::from_nanos(left - 100_000));
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Stamps and sends the next record of the next stream. The only path by
+    /// which this suite produces anything.
+    #[inline]
+    fn send_one(&mut self, intended_ns: u64, rate_mode: bool) {
+        let stream = self.cursor;
+        self.cursor = (self.cursor + 1) % self.partitions;
+        let seq = self.next_seq[stream as usize];
+        self.next_seq[stream as usize] = seq + 1;
+        let clock = self.producer.context().clock;
+        let stamp_ns = if rate_mode { intended_ns } else { clock.now_ns() };
+        Stamp {
+            run_id: self.run_tag,
+            stream,
+            seq,
+            intended_send_ns: stamp_ns,
+        }
+        .write(&mut self.payload);
+        loop {
+            let record = BaseRecord::<(), [u8]>::to(&self.topic)
+                .partition(stream as i32)
+                .payload(&self.payload);
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // The local queue is full: serve delivery reports until there is room.
+                    self.producer.poll(Duration::from_millis(1));
+                }
+                Err((e, _)) => {
+                    // Refused before it entered the queue: a failure the
+                    // checker must see as such (a gap if absent).
+                    let mut t = self.tally();
+                    let t = &mut *t;
+                    t.deliveries.stream_mut(stream).failed.set(seq);
+                    t.counts.failed += 1;
+                    *t.counts.failed_by_error.entry(error_name(&e)).or_insert(0) += 1;
+                    break;
+                }
+            }
+        }
+        if rate_mode {
+            let late_us = clock.now_ns().saturating_sub(intended_ns) / 1_000;
+            self.send_delay.saturating_record(late_us.max(1));
+        }
+        // Serve delivery reports often enough that callbacks keep up.
+        if seq % 64 == 0 {
+            self.producer.poll(Duration::ZERO);
+        }
+    }
+
+    /// Polls until every record handed to the client has a delivery report.
+    /// Short polls, not `flush()`: `flush` polls in 100 ms steps and would
+    /// quantise every sample's duration.
+    fn wait_delivered(&self, since: Instant) -> Result<(), RunError> {
+        // Each record gets its report within message.timeout.ms; allow that
+        // plus a margin before calling the cell stalled.
+        let limit = self.message_timeout + Duration::from_secs(30);
+        while self.producer.in_flight_count() > 0 {
+            self.producer.poll(Duration::from_micros(200));
+            if since.elapsed() > limit {
+                let sent: u64 = self.next_seq.iter().sum();
+                let t = self.tally();
+                return Err(RunError::Stalled {
+                    topic: self.topic.clone(),
+                    sent,
+                    delivered: t.counts.acked + t.counts.failed,
+                    waited_ms: since.elapsed().as_millis() as u64,
+                });
+            }
+        }
+        // Reports queued by librdkafka but not yet served by a poll.
+        self.producer.poll(Duration::ZERO);
+        Ok(())
+    }
+}
+
+/// The configuration librdkafka runs with, after its defaults and its own
+/// derivations (e.g. idempotence forcing `acks=all`), limited to
+/// [`EFFECTIVE_KEYS`].
+fn effective_config<C: ProducerContext>(producer: &BaseProducer<C>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    // SAFETY: rd_kafka_conf returns the client's own configuration, valid while
+    // the producer lives; the dump is a copy freed below.
+    unsafe {
+        let conf = rdkafka_sys::rd_kafka_conf(producer.client().native_ptr()) as *mut _;
+        let mut collect = |arr: *mut *const std::os::raw::c_char, cnt: usize| {
+            let entries = std::slice::from_raw_parts(arr, cnt);
+            for pair in entries.chunks_exact(2) {
+                let key = CStr::from_ptr(pair[0]).to_string_lossy();
+                if EFFECTIVE_KEYS.contains(&key.as_ref()) {
+                    let value = CStr::from_ptr(pair[1]).to_string_lossy().into_owned();
+                    out.insert(key.into_owned(), value);
+                }
+            }
+            rdkafka_sys::rd_kafka_conf_dump_free(arr, cnt);
+        };
+        let mut cnt = 0usize;
+        let arr = rdkafka_sys::rd_kafka_conf_dump(conf, &mut cnt);
+        collect(arr, cnt);
+        let topic_conf = rdkafka_sys::rd_kafka_conf_get_default_topic_conf(conf);
+        if !topic_conf.is_null() {
+            let mut cnt = 0usize;
+            let arr = rdkafka_sys::rd_kafka_topic_conf_dump(topic_conf, &mut cnt);
+            collect(arr, cnt);
+        }
+    }
+    out
+}
+
+/// librdkafka's version string, e.g. `2.12.1`.
+pub fn librdkafka_version() -> String {
+    rdkafka::util::get_rdkafka_version().1
+}
