@@ -10,16 +10,60 @@
 //! - **gap**: a record the client reported failed that is not in the log.
 //! - **possibly persisted**: a record the client reported failed that *is* in the log.
 //!
-//! Memory is bounded by the number of streams and one bitmap per stream.
-//! The checker never panics on foreign or malformed records: it counts them.
+//! # How one record is classified
 //!
-//! IMPLEMENTATION PENDING (being written): the types below are the contract.
+//! [`Checker::observe`] takes records in the order the consumer returns them
+//! and puts each into exactly one bucket, first match wins:
+//!
+//! 1. **malformed**: the value does not carry the stamped header
+//!    ([`crate::record`]), or its stream/sequence is implausible (see
+//!    *Bounds* below);
+//! 2. **foreign**: a well-formed record of another run (run mode only);
+//! 3. **redelivery**: its offset is not above the last offset already read
+//!    from its partition;
+//! 4. **log duplicate**: its sequence was already read from its stream, at
+//!    another offset;
+//! 5. otherwise it is a **distinct** record, and additionally a **reorder**
+//!    when its sequence is below the highest one already read from its
+//!    stream.
+//!
+//! so `records_read = distinct + log duplicates + redeliveries + foreign +
+//! malformed` always holds. Losses, gaps and possibly persisted records are
+//! judged against the delivery reports; without them (`verify` on a topic
+//! some other program wrote) they cannot be, and the verdict says so with
+//! [`Verdict::deliveries_known`].
+//!
+//! # Bounds
+//!
+//! Memory is bounded by the number of streams and one bitmap per stream, never
+//! by a map of every record: the "seen" set of a stream is a bitmap allocated
+//! in pages of 4096 sequences on first touch, so a stray huge sequence costs
+//! one page, not a bitmap up to it. To keep strange input from growing it
+//! anyway, a record is counted as **malformed** when
+//! - delivery reports are known and its sequence is not below the number of
+//!   records sent on its stream (or its stream was never sent on): it cannot
+//!   be one of ours;
+//! - delivery reports are unknown and its sequence is `>=` [`SEQ_CAP`] (2^32);
+//! - it would open a stream beyond [`MAX_STREAMS`] tracked streams.
+//!
+//! The offset of the first copy of a log duplicate is found among the last
+//! [`RECENT`] distinct records of its stream (retried batches land close to
+//! the original); when the first copy is older than that the example's
+//! `detail` is `None`. Offsets of possibly persisted records are known; those
+//! of losses and gaps are absent by definition.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
 use crate::grid::{Acks, ProducerSettings};
+use crate::record::Stamp;
 
 /// The kinds of anomaly the checker reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -43,8 +87,13 @@ pub struct Example {
     /// Offset the record was read at; absent for records not in the log.
     pub offset: Option<i64>,
     /// For reorders: highest sequence already read minus this one. For log
-    /// duplicates: the offset of the first copy. Otherwise absent.
+    /// duplicates: the offset of the first copy, when it was among the last
+    /// [`RECENT`] distinct records of its stream. Otherwise absent.
     pub detail: Option<i64>,
+    /// Run id of the record, set only when the checker ran without one
+    /// (`verify`), where streams of different runs are told apart by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
 }
 
 /// Count and first examples of one anomaly kind.
@@ -84,12 +133,51 @@ pub struct Verdict {
     pub possibly_persisted: Anomalies,
     /// The kinds this configuration is documented to allow.
     pub permitted: BTreeSet<AnomalyKind>,
+    /// Whether the producer's delivery reports were known. When false
+    /// (`verify` on a topic read cold), losses, gaps and possibly persisted
+    /// records cannot be judged and their counts are zero by construction.
+    #[serde(default)]
+    pub deliveries_known: bool,
 }
 
 impl Verdict {
     /// Ordering violations: reorders, log duplicates and losses.
     pub fn violations(&self) -> u64 {
         self.reorders.count + self.log_duplicates.count + self.losses.count
+    }
+
+    /// Ordering violations of kinds the configuration does not permit.
+    pub fn unpermitted_violations(&self) -> u64 {
+        [
+            AnomalyKind::Reorder,
+            AnomalyKind::LogDuplicate,
+            AnomalyKind::Loss,
+        ]
+        .into_iter()
+        .filter(|k| !self.permitted.contains(k))
+        .map(|k| self.of(k).count)
+        .sum()
+    }
+
+    /// Whether the checker could judge this kind at all: losses, gaps and
+    /// possibly persisted records need the delivery reports.
+    pub fn judged(&self, kind: AnomalyKind) -> bool {
+        match kind {
+            AnomalyKind::Loss | AnomalyKind::Gap | AnomalyKind::PossiblyPersisted => {
+                self.deliveries_known
+            }
+            AnomalyKind::Reorder | AnomalyKind::LogDuplicate | AnomalyKind::Redelivery => true,
+        }
+    }
+
+    /// Records read once each from the checked streams: everything read that
+    /// is not a copy, a re-read, foreign or malformed.
+    pub fn distinct(&self) -> u64 {
+        self.records_read
+            .saturating_sub(self.log_duplicates.count)
+            .saturating_sub(self.redeliveries.count)
+            .saturating_sub(self.foreign)
+            .saturating_sub(self.malformed)
     }
 
     /// The anomalies of one kind.
@@ -181,4 +269,657 @@ impl Deliveries {
         }
         &mut self.streams[i]
     }
+}
+
+impl AnomalyKind {
+    /// Every kind, in report order.
+    pub const ALL: [AnomalyKind; 6] = [
+        AnomalyKind::Reorder,
+        AnomalyKind::LogDuplicate,
+        AnomalyKind::Redelivery,
+        AnomalyKind::Loss,
+        AnomalyKind::Gap,
+        AnomalyKind::PossiblyPersisted,
+    ];
+
+    /// The kind's name as it appears in the JSON and the reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnomalyKind::Reorder => "reorder",
+            AnomalyKind::LogDuplicate => "log_duplicate",
+            AnomalyKind::Redelivery => "redelivery",
+            AnomalyKind::Loss => "loss",
+            AnomalyKind::Gap => "gap",
+            AnomalyKind::PossiblyPersisted => "possibly_persisted",
+        }
+    }
+}
+
+impl std::fmt::Display for AnomalyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Examples kept per anomaly kind.
+pub const MAX_EXAMPLES: usize = 5;
+/// Without delivery reports, sequences at or above this are counted as
+/// malformed: no real stream reaches it, and it bounds a stream's bitmap.
+pub const SEQ_CAP: u64 = 1 << 32;
+/// Streams tracked at most; records that would open another one are counted
+/// as malformed.
+pub const MAX_STREAMS: usize = 1 << 14;
+/// Distinct records remembered per stream (sequence and offset) to name the
+/// first copy of a log duplicate. A power of two.
+pub const RECENT: usize = 512;
+
+const PAGE_BITS: u64 = 4096;
+const PAGE_WORDS: usize = (PAGE_BITS / 64) as usize;
+const NO_SLOT: u32 = u32::MAX;
+
+/// A set of sequence numbers: a bitmap allocated in pages of [`PAGE_BITS`]
+/// on first touch, so memory follows the sequences seen, not the largest one.
+#[derive(Debug, Default)]
+struct SeqSet {
+    pages: Vec<[u64; PAGE_WORDS]>,
+    slots: HashMap<u64, u32>,
+    /// The page last touched and its slot: streams are read mostly in order,
+    /// so almost every lookup hits it.
+    last_page: u64,
+    last_slot: u32,
+}
+
+impl SeqSet {
+    fn new() -> SeqSet {
+        SeqSet {
+            last_slot: NO_SLOT,
+            ..SeqSet::default()
+        }
+    }
+
+    /// Sets `seq`; returns whether it was already set.
+    #[inline]
+    fn set(&mut self, seq: u64) -> bool {
+        let page = seq / PAGE_BITS;
+        let slot = if self.last_slot != NO_SLOT && self.last_page == page {
+            self.last_slot
+        } else {
+            self.slot_for(page)
+        };
+        let bit = seq % PAGE_BITS;
+        let word = &mut self.pages[slot as usize][(bit / 64) as usize];
+        let mask = 1u64 << (bit % 64);
+        let was = *word & mask != 0;
+        *word |= mask;
+        was
+    }
+
+    #[cold]
+    fn slot_for(&mut self, page: u64) -> u32 {
+        let next = self.pages.len() as u32;
+        let slot = *self.slots.entry(page).or_insert(next);
+        if slot == next {
+            self.pages.push([0; PAGE_WORDS]);
+        }
+        self.last_page = page;
+        self.last_slot = slot;
+        slot
+    }
+
+    /// The 64 bits starting at sequence `64 * w`.
+    fn word(&self, w: u64) -> u64 {
+        let page = w / PAGE_WORDS as u64;
+        self.slots.get(&page).map_or(0, |&s| {
+            self.pages[s as usize][(w % PAGE_WORDS as u64) as usize]
+        })
+    }
+}
+
+/// What the checker keeps per stream.
+#[derive(Debug)]
+struct StreamState {
+    run_id: u64,
+    id: u32,
+    /// Sequences at or above this are not plausible (malformed).
+    limit: u64,
+    seen: SeqSet,
+    /// Highest sequence read so far, valid when `distinct > 0`.
+    max_seq: u64,
+    distinct: u64,
+    /// Ring of the last [`RECENT`] distinct (sequence, offset) pairs.
+    recent: Vec<(u64, i64)>,
+    recent_pos: usize,
+    /// The delivery reports of this stream, in run mode with reports.
+    deliveries: Option<StreamDeliveries>,
+}
+
+impl StreamState {
+    fn new(run_id: u64, id: u32, deliveries: Option<StreamDeliveries>) -> StreamState {
+        StreamState {
+            run_id,
+            id,
+            limit: deliveries.as_ref().map_or(SEQ_CAP, |d| d.sent),
+            seen: SeqSet::new(),
+            max_seq: 0,
+            distinct: 0,
+            recent: Vec::new(),
+            recent_pos: 0,
+            deliveries,
+        }
+    }
+
+    #[inline]
+    fn remember(&mut self, seq: u64, offset: i64) {
+        if self.recent.len() < RECENT {
+            self.recent.push((seq, offset));
+        } else {
+            self.recent[self.recent_pos] = (seq, offset);
+            self.recent_pos = (self.recent_pos + 1) & (RECENT - 1);
+        }
+    }
+
+    fn recent_offset(&self, seq: u64) -> Option<i64> {
+        self.recent.iter().find(|(s, _)| *s == seq).map(|&(_, o)| o)
+    }
+}
+
+/// What the checker keeps per partition.
+#[derive(Debug, Clone, Copy)]
+struct PartitionState {
+    /// Last offset read, valid when `read` is true.
+    last_offset: i64,
+    read: bool,
+    /// The stream of the last record read here and its index: a partition
+    /// mostly holds one stream, so this spares a hash lookup per record.
+    cached_key: (u64, u32),
+    cached_stream: u32,
+}
+
+impl PartitionState {
+    const NEW: PartitionState = PartitionState {
+        last_offset: 0,
+        read: false,
+        cached_key: (0, 0),
+        cached_stream: NO_SLOT,
+    };
+}
+
+/// Partitions with ids below this live in a vector; others in a map.
+const DENSE_PARTITIONS: usize = 1 << 12;
+
+/// The streaming checker: feed it every record read back with
+/// [`observe`](Checker::observe), then take the [`Verdict`] with
+/// [`finish`](Checker::finish). See the module documentation for the rules.
+#[derive(Debug)]
+pub struct Checker {
+    run_id: Option<u64>,
+    deliveries_known: bool,
+    permitted: BTreeSet<AnomalyKind>,
+    streams: Vec<StreamState>,
+    stream_index: HashMap<(u64, u32), u32>,
+    partitions: Vec<PartitionState>,
+    other_partitions: HashMap<i32, PartitionState>,
+    records_read: u64,
+    foreign: u64,
+    malformed: u64,
+    reorders: Anomalies,
+    displacement: Displacement,
+    log_duplicates: Anomalies,
+    redeliveries: Anomalies,
+    possibly_persisted: Anomalies,
+}
+
+impl Checker {
+    /// A checker for one cell (run mode) or one topic (verify mode).
+    ///
+    /// - `run_id`: `Some(tag)` checks the records of that run; records of other
+    ///   runs are counted as `foreign`. `None` (verify mode): every
+    ///   (run id, stream id) pair is a stream of its own.
+    /// - `deliveries`: what the producer was told, indexed by stream id. `None`
+    ///   when unknown: losses, gaps and possibly persisted records are then
+    ///   not judged (`Verdict::deliveries_known` is false). Reports apply to
+    ///   stream ids of the given run, so they are ignored when `run_id` is
+    ///   `None`.
+    /// - `permitted`: the kinds the configuration allows (see [`permitted`]),
+    ///   copied into the verdict.
+    pub fn new(
+        run_id: Option<u64>,
+        deliveries: Option<&Deliveries>,
+        permitted: BTreeSet<AnomalyKind>,
+    ) -> Checker {
+        let mut checker = Checker {
+            run_id,
+            deliveries_known: false,
+            permitted,
+            streams: Vec::new(),
+            stream_index: HashMap::new(),
+            partitions: Vec::new(),
+            other_partitions: HashMap::new(),
+            records_read: 0,
+            foreign: 0,
+            malformed: 0,
+            reorders: Anomalies::default(),
+            displacement: Displacement::default(),
+            log_duplicates: Anomalies::default(),
+            redeliveries: Anomalies::default(),
+            possibly_persisted: Anomalies::default(),
+        };
+        if let (Some(run), Some(deliveries)) = (run_id, deliveries) {
+            checker.deliveries_known = true;
+            for (i, d) in deliveries.streams.iter().enumerate() {
+                let Ok(id) = u32::try_from(i) else { break };
+                checker.stream_index.insert((run, id), i as u32);
+                checker
+                    .streams
+                    .push(StreamState::new(run, id, Some(d.clone())));
+            }
+        }
+        checker
+    }
+
+    /// Records observed so far.
+    pub fn records_read(&self) -> u64 {
+        self.records_read
+    }
+
+    /// Classifies one record read from the log. Never panics and, past the
+    /// first record of a stream or page of 4096 sequences, never allocates.
+    #[inline]
+    pub fn observe(&mut self, partition: i32, offset: i64, value: Option<&[u8]>) {
+        self.records_read += 1;
+        let part = self.partition_mut(partition);
+        let redelivered = part.read && offset <= part.last_offset;
+        if !redelivered {
+            part.read = true;
+            part.last_offset = offset;
+        }
+        let (cached_key, cached_stream) = (part.cached_key, part.cached_stream);
+
+        let Ok(stamp) = Stamp::read(value) else {
+            self.malformed += 1;
+            return;
+        };
+        if self.run_id.is_some_and(|r| r != stamp.run_id) {
+            self.foreign += 1;
+            return;
+        }
+        let key = (stamp.run_id, stamp.stream);
+        let index = if cached_stream != NO_SLOT && cached_key == key {
+            cached_stream
+        } else {
+            match self.stream_for(key) {
+                Some(i) => {
+                    let part = self.partition_mut(partition);
+                    part.cached_key = key;
+                    part.cached_stream = i;
+                    i
+                }
+                None => {
+                    self.malformed += 1;
+                    return;
+                }
+            }
+        };
+        let seq = stamp.seq;
+        let example_run = if self.run_id.is_none() {
+            Some(stamp.run_id)
+        } else {
+            None
+        };
+        let stream = &mut self.streams[index as usize];
+        if seq >= stream.limit {
+            self.malformed += 1;
+            return;
+        }
+        let example = |detail: Option<i64>| Example {
+            stream: stamp.stream,
+            seq,
+            partition: Some(partition),
+            offset: Some(offset),
+            detail,
+            run_id: example_run,
+        };
+        if redelivered {
+            push(&mut self.redeliveries, || example(None));
+            return;
+        }
+        if stream.seen.set(seq) {
+            let wants_example = self.log_duplicates.examples.len() < MAX_EXAMPLES;
+            let first = if wants_example {
+                stream.recent_offset(seq)
+            } else {
+                None
+            };
+            push(&mut self.log_duplicates, || example(first));
+            return;
+        }
+        if stream.distinct > 0 && seq < stream.max_seq {
+            let d = stream.max_seq - seq;
+            self.displacement.max = self.displacement.max.max(d);
+            self.displacement.sum = self.displacement.sum.saturating_add(d);
+            push(&mut self.reorders, || example(Some(d as i64)));
+        } else {
+            stream.max_seq = seq;
+        }
+        stream.distinct += 1;
+        stream.remember(seq, offset);
+        if let Some(d) = &stream.deliveries {
+            if d.failed.get(seq) {
+                push(&mut self.possibly_persisted, || example(None));
+            }
+        }
+    }
+
+    #[inline]
+    fn partition_mut(&mut self, partition: i32) -> &mut PartitionState {
+        match usize::try_from(partition) {
+            Ok(p) if p < DENSE_PARTITIONS => {
+                if p >= self.partitions.len() {
+                    self.partitions.resize(p + 1, PartitionState::NEW);
+                }
+                &mut self.partitions[p]
+            }
+            _ => self
+                .other_partitions
+                .entry(partition)
+                .or_insert(PartitionState::NEW),
+        }
+    }
+
+    /// The index of a stream, opening it when allowed.
+    #[cold]
+    fn stream_for(&mut self, key: (u64, u32)) -> Option<u32> {
+        if let Some(&i) = self.stream_index.get(&key) {
+            return Some(i);
+        }
+        // With delivery reports every stream of the run is known up front: a
+        // stream id never sent on is not ours.
+        if self.deliveries_known || self.streams.len() >= MAX_STREAMS {
+            return None;
+        }
+        let i = self.streams.len() as u32;
+        self.streams.push(StreamState::new(key.0, key.1, None));
+        self.stream_index.insert(key, i);
+        Some(i)
+    }
+
+    /// The verdict: counts, examples, and losses, gaps and possibly persisted
+    /// records judged against the delivery reports.
+    pub fn finish(self) -> Verdict {
+        let mut losses = Anomalies::default();
+        let mut gaps = Anomalies::default();
+        let mut streams = 0u32;
+        let example_run = |s: &StreamState| self.run_id.is_none().then_some(s.run_id);
+        for s in &self.streams {
+            let sent = s.deliveries.as_ref().map_or(0, |d| d.sent);
+            if sent > 0 || s.distinct > 0 {
+                streams = streams.saturating_add(1);
+            }
+            let Some(d) = &s.deliveries else { continue };
+            for w in 0..sent.div_ceil(64) {
+                let tail = sent - w * 64;
+                let valid = if tail >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << tail) - 1
+                };
+                let word = |b: &Bitmap| b.words.get(w as usize).copied().unwrap_or(0);
+                let seen = s.seen.word(w);
+                let acked = word(&d.acked) & valid;
+                let failed = word(&d.failed) & valid;
+                for (bits, into) in [(acked & !seen, &mut losses), (failed & !seen, &mut gaps)] {
+                    into.count += u64::from(bits.count_ones());
+                    let mut rest = bits;
+                    while rest != 0 && into.examples.len() < MAX_EXAMPLES {
+                        let b = u64::from(rest.trailing_zeros());
+                        rest &= rest - 1;
+                        into.examples.push(Example {
+                            stream: s.id,
+                            seq: w * 64 + b,
+                            partition: None,
+                            offset: None,
+                            detail: None,
+                            run_id: example_run(s),
+                        });
+                    }
+                }
+            }
+        }
+        Verdict {
+            records_read: self.records_read,
+            streams,
+            foreign: self.foreign,
+            malformed: self.malformed,
+            reorders: self.reorders,
+            reorder_displacement: self.displacement,
+            log_duplicates: self.log_duplicates,
+            redeliveries: self.redeliveries,
+            losses,
+            gaps,
+            possibly_persisted: self.possibly_persisted,
+            permitted: self.permitted,
+            deliveries_known: self.deliveries_known,
+        }
+    }
+}
+
+/// Counts one anomaly and keeps it as an example while there are few.
+#[inline]
+fn push(into: &mut Anomalies, example: impl FnOnce() -> Example) {
+    into.count += 1;
+    if into.examples.len() < MAX_EXAMPLES {
+        into.examples.push(example());
+    }
+}
+
+/// Why a topic could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The client configuration was refused (e.g. a bad `-X` property).
+    #[error("cannot create a consumer: {source} (hint: check the -X properties)")]
+    Config { source: KafkaError },
+    /// No broker answered the metadata request.
+    #[error("cannot reach the cluster at {bootstrap:?}: {source} (hint: check --bootstrap and the -X security properties)")]
+    Unreachable {
+        bootstrap: String,
+        source: KafkaError,
+    },
+    /// The cluster answered but has no such topic.
+    #[error("topic {topic:?} does not exist on the cluster at {bootstrap:?}")]
+    UnknownTopic { topic: String, bootstrap: String },
+    /// The cluster reported an error for the topic's metadata or offsets.
+    #[error("cannot read topic {topic:?}: {message}")]
+    Topic { topic: String, message: String },
+    /// No record arrived for `waited` before the end offsets were reached.
+    #[error(
+        "timed out reading topic {topic:?}: no progress for {waited:?}; read {read} of up to \
+         {expected} records, {partitions_done} of {partitions} partitions complete{}",
+        last_error.as_deref().map(|e| format!(" (last error: {e})")).unwrap_or_default()
+    )]
+    Timeout {
+        topic: String,
+        waited: Duration,
+        read: u64,
+        expected: u64,
+        partitions_done: usize,
+        partitions: usize,
+        last_error: Option<String>,
+    },
+}
+
+/// The consumer properties `read_topic` sets over the caller's: read
+/// everything once, fast, and leave no trace on the cluster (no group
+/// membership, no commits).
+pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("enable.partition.eof", "false"),
+    ("auto.offset.reset", "earliest"),
+    ("allow.auto.create.topics", "false"),
+    ("check.crcs", "false"),
+    ("fetch.max.bytes", "104857600"),
+    ("max.partition.fetch.bytes", "16777216"),
+    ("queued.max.messages.kbytes", "262144"),
+    ("fetch.wait.max.ms", "100"),
+];
+
+/// Reads `topic` from each partition's low watermark up to its end offset
+/// and feeds every record to `checker`.
+///
+/// - `config`: the base client configuration (bootstrap.servers and any `-X`
+///   properties); [`CONSUMER_PROPERTIES`] are set over it, and a `group.id`
+///   when none is given (partitions are assigned, never subscribed, so no
+///   group is joined and nothing is committed).
+/// - `end_offsets`: the high watermark per partition recorded after the
+///   producer flushed; records at or past it are not the cell's and are not
+///   read. `None` fetches the current high watermarks first.
+/// - `timeout`: the longest wait without a new record (and for each metadata
+///   or watermark request, at most 10 s of it), not a limit on the whole read.
+pub fn read_topic(
+    config: &ClientConfig,
+    topic: &str,
+    end_offsets: Option<&BTreeMap<i32, i64>>,
+    mut checker: Checker,
+    timeout: Duration,
+) -> Result<Verdict, VerifyError> {
+    let bootstrap = config.get("bootstrap.servers").unwrap_or("").to_string();
+    let mut config = config.clone();
+    for (k, v) in CONSUMER_PROPERTIES {
+        config.set(*k, *v);
+    }
+    if config.get("group.id").is_none() {
+        config.set("group.id", "kafka-order-bench-verify");
+    }
+    let consumer: BaseConsumer = config
+        .create()
+        .map_err(|source| VerifyError::Config { source })?;
+    let request_timeout = timeout.min(Duration::from_secs(10));
+
+    let metadata = consumer
+        .fetch_metadata(Some(topic), request_timeout)
+        .map_err(|source| VerifyError::Unreachable {
+            bootstrap: bootstrap.clone(),
+            source,
+        })?;
+    let unknown = || VerifyError::UnknownTopic {
+        topic: topic.to_string(),
+        bootstrap: bootstrap.clone(),
+    };
+    let meta = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .ok_or_else(unknown)?;
+    match meta.error() {
+        None => {}
+        Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => return Err(unknown()),
+        Some(e) => {
+            return Err(VerifyError::Topic {
+                topic: topic.to_string(),
+                message: format!("{e:?}"),
+            })
+        }
+    }
+    if meta.partitions().is_empty() {
+        return Err(unknown());
+    }
+
+    // Where each partition starts and ends; partitions with nothing to read
+    // are left out of the assignment.
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut expected = 0u64;
+    let mut assignment = TopicPartitionList::new();
+    for p in meta.partitions() {
+        let id = p.id();
+        let (low, high) = consumer
+            .fetch_watermarks(topic, id, request_timeout)
+            .map_err(|e| VerifyError::Topic {
+                topic: topic.to_string(),
+                message: format!("cannot fetch the watermarks of partition {id}: {e}"),
+            })?;
+        let end = end_offsets
+            .and_then(|m| m.get(&id).copied())
+            .unwrap_or(high);
+        if end > low {
+            expected += (end - low) as u64;
+            ends.insert(id, end);
+            assignment
+                .add_partition_offset(topic, id, Offset::Offset(low))
+                .map_err(|e| VerifyError::Topic {
+                    topic: topic.to_string(),
+                    message: e.to_string(),
+                })?;
+        }
+    }
+    let partitions = ends.len();
+    if partitions == 0 {
+        return Ok(checker.finish());
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|e| VerifyError::Topic {
+            topic: topic.to_string(),
+            message: format!("cannot assign its partitions: {e}"),
+        })?;
+
+    let mut remaining: BTreeMap<i32, i64> = ends;
+    let mut last_progress = Instant::now();
+    let mut progressed = false;
+    let mut last_error: Option<String> = None;
+    let done = |consumer: &BaseConsumer, p: i32| {
+        // Stop fetching what lies past the end; a failure only costs reads.
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, p);
+        let _ = consumer.pause(&tpl);
+    };
+    while !remaining.is_empty() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let (p, offset) = (m.partition(), m.offset());
+                let Some(&end) = remaining.get(&p) else {
+                    continue;
+                };
+                if offset < end {
+                    checker.observe(p, offset, m.payload());
+                    progressed = true;
+                }
+                if offset + 1 >= end {
+                    remaining.remove(&p);
+                    done(&consumer, p);
+                }
+                continue;
+            }
+            Some(Err(e)) => last_error = Some(e.to_string()),
+            None => {
+                // Transaction markers and compaction leave offsets no record
+                // carries: a partition whose position passed its end is done.
+                if let Ok(position) = consumer.position() {
+                    for e in position.elements_for_topic(topic) {
+                        let p = e.partition();
+                        if let (Some(&end), Offset::Offset(at)) = (remaining.get(&p), e.offset()) {
+                            if at >= end {
+                                remaining.remove(&p);
+                                done(&consumer, p);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if progressed {
+            progressed = false;
+            last_progress = Instant::now();
+        } else if last_progress.elapsed() >= timeout {
+            return Err(VerifyError::Timeout {
+                topic: topic.to_string(),
+                waited: timeout,
+                read: checker.records_read(),
+                expected,
+                partitions_done: partitions - remaining.len(),
+                partitions,
+                last_error,
+            });
+        }
+    }
+    Ok(checker.finish())
 }
