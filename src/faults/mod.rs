@@ -5,6 +5,14 @@
 //! `failover`, and `+` to mix, e.g. `reject:1%+lose-ack:1%`); its slug is the
 //! same thing spelled for file names and cell ids (`reject-1pct`).
 
+pub mod frame;
+mod plan;
 mod profile;
+mod proxy;
 
+pub use plan::{
+    FaultAction, FaultPlan, LoseAckMode, DEFAULT_WARMUP, NOT_ENOUGH_REPLICAS,
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+};
 pub use profile::{FaultKind, FaultProfile};
+pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};

@@ -23,6 +23,20 @@ pub enum FaultKind {
     Failover,
 }
 
+impl FaultKind {
+    /// The kind's name without parameters: `reject`, `lose-ack`, `delay`,
+    /// `reset` or `failover` (the keys of a cell's exposure counts).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Reject { .. } => "reject",
+            FaultKind::LoseAck { .. } => "lose-ack",
+            FaultKind::Delay { .. } => "delay",
+            FaultKind::Reset { .. } => "reset",
+            FaultKind::Failover => "failover",
+        }
+    }
+}
+
 /// A fault profile: no faults, or one or more fault kinds mixed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct FaultProfile {

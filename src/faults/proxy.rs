@@ -1,0 +1,846 @@
+//! The Kafka-protocol-aware fault proxy.
+//!
+//! [`Proxy::start`] asks the upstream cluster for its brokers, opens one
+//! listener on `127.0.0.1:0` per broker and hands out [`Proxy::bootstrap`],
+//! the addresses a client should use instead of the cluster's. Each accepted
+//! connection gets its own upstream connection to the broker its listener
+//! stands for, and two halves (one task per connection, mini-redis style):
+//!
+//! - client → broker: reads whole frames (size-guarded, see [`super::frame`]),
+//!   numbers Produce requests across the whole proxy and applies the
+//!   [`FaultPlan`]'s decision to each; every other request is forwarded as
+//!   the original bytes;
+//! - broker → client: answers requests strictly in the order they arrived.
+//!   Each request leaves a [`Pending`] entry in a queue; synthetic answers
+//!   (a rejected Produce) wait in that queue behind the upstream answers
+//!   before them, so a client never sees responses out of order.
+//!
+//! Responses that advertise broker addresses (Metadata, FindCoordinator,
+//! DescribeCluster, and the `node_endpoints` of Produce v10+ and Fetch v16+)
+//! are decoded, pointed at the proxy's listeners and re-encoded; a broker the
+//! proxy has not seen yet gets a listener on the fly. Everything else goes
+//! back as the broker's original bytes: some brokers send bytes that a
+//! decode/encode round trip would change.
+//!
+//! `acks=0` Produce requests get no response from the broker, so they leave
+//! nothing in the queue; a `reject` of one drops it silently (the record is
+//! lost, as the client asked not to be told), and `lose-ack` has nothing to
+//! lose and is neither applied nor counted.
+//!
+//! The proxy runs on its own tokio runtime in a background thread, so that
+//! synchronous callers (the runner uses rdkafka's `BaseProducer`) can use it.
+//! [`Proxy::shutdown`] (also run on drop) signals that thread through a
+//! channel and waits for it; every connection is closed. Plaintext only: no
+//! TLS or SASL listeners.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterResponse, FetchResponse,
+    FindCoordinatorResponse, MetadataRequest, MetadataResponse, ProduceResponse, RequestHeader,
+};
+use kafka_protocol::protocol::{Encodable, Message, StrBytes};
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use super::frame::{
+    self, decode_produce, produce_error_response, produce_shape, read_frame, request_body,
+    request_meta, response_body, response_correlation_id, FrameError, RequestMeta,
+    DEFAULT_MAX_FRAME_BYTES,
+};
+use super::plan::{FaultAction, FaultPlan, LoseAckMode};
+use super::profile::FaultKind;
+
+/// The host every rewritten broker address points at.
+const PROXY_HOST: &str = "127.0.0.1";
+
+/// Settings beyond the fault plan.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Largest frame accepted from either side; larger ones close the
+    /// connection with [`FrameError::TooLarge`].
+    pub max_frame_bytes: usize,
+    /// How long to wait for an upstream connection (also bounds start-up).
+    pub connect_timeout: Duration,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The bootstrap list holds no address.
+    #[error("no broker address in bootstrap list {bootstrap:?}")]
+    EmptyBootstrap { bootstrap: String },
+    /// No bootstrap broker answered the metadata request.
+    #[error("could not learn the brokers from {bootstrap}: {reason}")]
+    Discovery { bootstrap: String, reason: String },
+    /// Binding a listener failed.
+    #[error("binding a listener on {PROXY_HOST}:0: {source}")]
+    Bind { source: std::io::Error },
+    /// The runtime or its thread could not be started.
+    #[error("starting the proxy runtime: {source}")]
+    Runtime { source: std::io::Error },
+    /// The proxy thread ended before reporting.
+    #[error("the proxy thread exited during start-up")]
+    ThreadGone,
+}
+
+/// One upstream broker and the proxy listener standing for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxiedBroker {
+    /// The broker's advertised `host:port`.
+    pub upstream: String,
+    /// The proxy listener clients reach it through.
+    pub proxy: SocketAddr,
+}
+
+/// A running fault proxy. See the module documentation.
+pub struct Proxy {
+    shared: Arc<Shared>,
+    brokers: BTreeMap<i32, ProxiedBroker>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("bootstrap", &self.bootstrap())
+            .field("plan", &self.shared.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Proxy {
+    /// Starts a proxy in front of the cluster reachable at
+    /// `upstream_bootstrap` (`host:port[,host:port…]`), injecting `plan`.
+    pub fn start(upstream_bootstrap: &str, plan: FaultPlan) -> Result<Proxy, ProxyError> {
+        Proxy::start_with(upstream_bootstrap, plan, ProxyConfig::default())
+    }
+
+    /// [`Proxy::start`] with explicit settings.
+    pub fn start_with(
+        upstream_bootstrap: &str,
+        plan: FaultPlan,
+        config: ProxyConfig,
+    ) -> Result<Proxy, ProxyError> {
+        let bootstrap: Vec<String> = upstream_bootstrap
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if bootstrap.is_empty() {
+            return Err(ProxyError::EmptyBootstrap {
+                bootstrap: upstream_bootstrap.to_string(),
+            });
+        }
+        let shared = Arc::new(Shared::new(plan, config));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("kob-proxy".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("kob-proxy-io")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(source) => {
+                        let _ = ready_tx.send(Err(ProxyError::Runtime { source }));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let found = discover(&thread_shared, &bootstrap).await;
+                    let ok = found.is_ok();
+                    let _ = ready_tx.send(found);
+                    if ok {
+                        // Either a stop message or the Proxy being dropped
+                        // without one ends the wait.
+                        let _ = stop_rx.await;
+                    }
+                });
+                // Dropping the runtime cancels every accept loop and
+                // connection task, which closes their sockets.
+                rt.shutdown_timeout(Duration::from_secs(2));
+            })
+            .map_err(|source| ProxyError::Runtime { source })?;
+        let brokers = match ready_rx.recv() {
+            Ok(Ok(brokers)) => brokers,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(ProxyError::ThreadGone);
+            }
+        };
+        Ok(Proxy {
+            shared,
+            brokers,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The bootstrap list to give clients: the proxy's listener for every
+    /// broker the cluster advertised at start-up, comma-separated.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .values()
+            .map(|b| b.proxy.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The brokers learned at start-up, by node id.
+    pub fn brokers(&self) -> &BTreeMap<i32, ProxiedBroker> {
+        &self.brokers
+    }
+
+    /// The fault plan being injected.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.shared.plan
+    }
+
+    /// Faults injected so far, by kind (`reject`, `lose-ack`, `delay`,
+    /// `reset`). Every proxy kind of the plan's profile is present, at 0 if
+    /// it never fired.
+    pub fn injected(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for kind in self.shared.plan.profile().kinds() {
+            let name = match kind {
+                FaultKind::Failover => continue,
+                other => other.name(),
+            };
+            out.insert(name.to_string(), 0);
+        }
+        for (i, name) in KIND_NAMES.iter().enumerate() {
+            let n = self.shared.injected[i].load(Ordering::Relaxed);
+            if n > 0 {
+                out.insert(name.to_string(), n);
+            }
+        }
+        out
+    }
+
+    /// Every fault injected so far as (Produce request index, action), in
+    /// index order.
+    pub fn fault_log(&self) -> Vec<(u64, FaultAction)> {
+        let mut log = lock(&self.shared.fault_log).clone();
+        log.sort_by_key(|(i, _)| *i);
+        log
+    }
+
+    /// Produce requests seen so far (the next request's index).
+    pub fn produce_requests(&self) -> u64 {
+        self.shared.produce_requests.load(Ordering::Relaxed)
+    }
+
+    /// Client connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed because of an error (malformed or oversized frame,
+    /// unreachable broker, …), not counting injected resets.
+    pub fn connection_errors(&self) -> u64 {
+        self.shared.connection_errors.load(Ordering::Relaxed)
+    }
+
+    /// The most recent connection error, for diagnostics.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.shared.last_error).clone()
+    }
+
+    /// Stops accepting, closes every connection and waits for the proxy
+    /// thread. Idempotent; counters stay readable afterwards.
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+const KIND_NAMES: [&str; 4] = ["reject", "lose-ack", "delay", "reset"];
+
+fn kind_slot(action: &FaultAction) -> usize {
+    match action {
+        FaultAction::Reject { .. } => 0,
+        FaultAction::LoseAck { .. } => 1,
+        FaultAction::Delay { .. } => 2,
+        FaultAction::Reset => 3,
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// State shared by the handle and every task.
+struct Shared {
+    plan: FaultPlan,
+    config: ProxyConfig,
+    produce_requests: AtomicU64,
+    injected: [AtomicU64; 4],
+    fault_log: Mutex<Vec<(u64, FaultAction)>>,
+    connections: AtomicU64,
+    connection_errors: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    /// Upstream `host:port` → the proxy listener standing for it.
+    routes: Mutex<HashMap<String, SocketAddr>>,
+}
+
+impl Shared {
+    fn new(plan: FaultPlan, config: ProxyConfig) -> Shared {
+        Shared {
+            plan,
+            config,
+            produce_requests: AtomicU64::new(0),
+            injected: Default::default(),
+            fault_log: Mutex::new(Vec::new()),
+            connections: AtomicU64::new(0),
+            connection_errors: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            routes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn record(&self, index: u64, action: FaultAction) {
+        self.injected[kind_slot(&action)].fetch_add(1, Ordering::Relaxed);
+        lock(&self.fault_log).push((index, action));
+    }
+
+    fn error(&self, e: impl std::fmt::Display) {
+        self.connection_errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(e.to_string());
+    }
+}
+
+/// The proxy listener for upstream `host:port`, opening one (and its accept
+/// loop) the first time a broker is seen. Must run inside the runtime.
+fn route(shared: &Arc<Shared>, host: &str, port: i32) -> std::io::Result<SocketAddr> {
+    let upstream = format!("{host}:{port}");
+    let mut routes = lock(&shared.routes);
+    if let Some(addr) = routes.get(&upstream) {
+        return Ok(*addr);
+    }
+    let std_listener = std::net::TcpListener::bind((PROXY_HOST, 0))?;
+    std_listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(std_listener)?;
+    let addr = listener.local_addr()?;
+    routes.insert(upstream.clone(), addr);
+    tokio::spawn(accept_loop(listener, upstream, shared.clone()));
+    Ok(addr)
+}
+
+async fn accept_loop(listener: TcpListener, upstream: String, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                tokio::spawn(serve(socket, upstream.clone(), shared.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep going.
+                shared.error(format!("accepting for {upstream}: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Asks the first bootstrap broker that answers for the cluster's brokers and
+/// opens a listener for each.
+async fn discover(
+    shared: &Arc<Shared>,
+    bootstrap: &[String],
+) -> Result<BTreeMap<i32, ProxiedBroker>, ProxyError> {
+    let mut reasons = Vec::new();
+    for addr in bootstrap {
+        let attempt =
+            tokio::time::timeout(shared.config.connect_timeout, fetch_brokers(addr, shared)).await;
+        let brokers = match attempt {
+            Ok(Ok(brokers)) => brokers,
+            Ok(Err(e)) => {
+                reasons.push(format!("{addr}: {e}"));
+                continue;
+            }
+            Err(_) => {
+                reasons.push(format!(
+                    "{addr}: no answer within {:?}",
+                    shared.config.connect_timeout
+                ));
+                continue;
+            }
+        };
+        let mut out = BTreeMap::new();
+        for (node, host, port) in brokers {
+            let proxy = route(shared, &host, port).map_err(|source| ProxyError::Bind { source })?;
+            out.insert(
+                node,
+                ProxiedBroker {
+                    upstream: format!("{host}:{port}"),
+                    proxy,
+                },
+            );
+        }
+        if out.is_empty() {
+            reasons.push(format!("{addr}: metadata lists no broker"));
+            continue;
+        }
+        return Ok(out);
+    }
+    Err(ProxyError::Discovery {
+        bootstrap: bootstrap.join(","),
+        reason: reasons.join("; "),
+    })
+}
+
+/// One request/response exchange on a fresh connection.
+async fn call<M: Encodable>(
+    stream: &mut TcpStream,
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &M,
+    max: usize,
+) -> Result<Bytes, FrameError> {
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(version)
+        .with_correlation_id(correlation_id)
+        .with_client_id(Some(StrBytes::from_static_str("kafka-order-bench-proxy")));
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    let bad = |e: anyhow::Error| FrameError::Malformed {
+        what: "request to encode",
+        reason: format!("{e:#}"),
+    };
+    header
+        .encode(&mut buf, key.request_header_version(version))
+        .map_err(bad)?;
+    body.encode(&mut buf, version).map_err(bad)?;
+    let n = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&n.to_be_bytes());
+    stream.write_all(&buf).await?;
+    let mut rbuf = BytesMut::new();
+    let frame = read_frame(stream, &mut rbuf, max)
+        .await?
+        .ok_or(FrameError::Truncated { have: 0, need: 4 })?;
+    let (_, body) = response_body(&frame, key, version)?;
+    Ok(body)
+}
+
+/// (node id, host, port) of every broker, from a Metadata request at the
+/// highest version both sides know (found with ApiVersions v0, which every
+/// broker answers).
+async fn fetch_brokers(
+    addr: &str,
+    shared: &Arc<Shared>,
+) -> Result<Vec<(i32, String, i32)>, FrameError> {
+    let max = shared.config.max_frame_bytes;
+    let mut stream = TcpStream::connect(addr).await?;
+    let body = call(
+        &mut stream,
+        ApiKey::ApiVersions,
+        0,
+        1,
+        &ApiVersionsRequest::default(),
+        max,
+    )
+    .await?;
+    let versions: ApiVersionsResponse = frame::decode_response(&body, 0, "ApiVersions response")?;
+    let ours = MetadataRequest::VERSIONS;
+    let theirs = versions
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::Metadata as i16)
+        .map(|k| (k.min_version, k.max_version))
+        .unwrap_or((0, 0));
+    let version = theirs.1.min(ours.max);
+    if version < theirs.0.max(ours.min) {
+        return Err(FrameError::Malformed {
+            what: "ApiVersions response",
+            reason: format!(
+                "no common Metadata version (broker {}..{}, proxy {ours})",
+                theirs.0, theirs.1
+            ),
+        });
+    }
+    // An empty topic list asks for brokers only (v1+; v0 means all topics,
+    // which is also fine).
+    let request = MetadataRequest::default().with_topics(Some(Vec::new()));
+    let body = call(&mut stream, ApiKey::Metadata, version, 2, &request, max).await?;
+    let metadata: MetadataResponse = frame::decode_response(&body, version, "Metadata response")?;
+    Ok(metadata
+        .brokers
+        .iter()
+        .map(|b| (b.node_id.0, b.host.to_string(), b.port))
+        .collect())
+}
+
+/// How a connection ended.
+enum End {
+    /// The client (or the broker) closed it.
+    Closed,
+    /// A fault closed it.
+    Reset,
+}
+
+/// What answers one request, queued in request order.
+enum Pending {
+    /// Forwarded upstream: the next upstream response answers it.
+    Upstream {
+        correlation_id: i32,
+        api_key: i16,
+        api_version: i16,
+        then: Then,
+    },
+    /// Not forwarded: these bytes answer it.
+    Synthetic(Bytes),
+}
+
+/// What to do with an upstream response.
+enum Then {
+    /// Send the original bytes.
+    Forward,
+    /// Point advertised broker addresses at the proxy.
+    Rewrite(ApiKey),
+    /// Send these bytes instead (`lose-ack` with an error code).
+    Replace(Bytes),
+    /// Drop it and close the connection (`lose-ack`, drop-and-reset).
+    DropAndReset,
+}
+
+async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
+    shared.connections.fetch_add(1, Ordering::Relaxed);
+    let connect =
+        tokio::time::timeout(shared.config.connect_timeout, TcpStream::connect(&upstream));
+    let broker = match connect.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return shared.error(format!("connecting to {upstream}: {e}")),
+        Err(_) => return shared.error(format!("connecting to {upstream}: timed out")),
+    };
+    let _ = client.set_nodelay(true);
+    let _ = broker.set_nodelay(true);
+    let (mut client_read, client_write) = client.into_split();
+    let (mut broker_read, broker_write) = broker.into_split();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut client_write = BufWriter::with_capacity(64 * 1024, client_write);
+    let mut broker_write = BufWriter::with_capacity(64 * 1024, broker_write);
+    let outcome = tokio::select! {
+        r = requests(&mut client_read, &mut broker_write, tx, &shared) => r,
+        r = responses(&mut broker_read, &mut client_write, rx, &shared) => r,
+    };
+    if let Err(e) = outcome {
+        shared.error(format!("connection to {upstream}: {e}"));
+    }
+    // Returning drops all four halves: both sockets close.
+}
+
+/// Client → broker: forwards requests, applying the plan to Produce requests.
+async fn requests(
+    client: &mut OwnedReadHalf,
+    broker: &mut BufWriter<OwnedWriteHalf>,
+    pending: mpsc::UnboundedSender<Pending>,
+    shared: &Arc<Shared>,
+) -> Result<End, FrameError> {
+    let max = shared.config.max_frame_bytes;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        // Flush only when no further request is already buffered, so a burst
+        // of pipelined requests goes out in one write.
+        let frame = match frame::decode_frame(&mut buf, max)? {
+            Some(f) => f,
+            None => {
+                broker.flush().await?;
+                match read_frame(client, &mut buf, max).await? {
+                    Some(f) => f,
+                    None => return Ok(End::Closed),
+                }
+            }
+        };
+        let meta = request_meta(&frame)?;
+        let (then, action) = if meta.api_key == ApiKey::Produce as i16 {
+            match produce(&frame, &meta, shared)? {
+                Step::Forward(then) => (then, None),
+                Step::ForwardAfter(then, ms) => (then, Some(ms)),
+                Step::Answer(bytes) => {
+                    let _ = pending.send(Pending::Synthetic(bytes));
+                    continue;
+                }
+                Step::Swallow => continue,
+                Step::Reset => {
+                    broker.flush().await?;
+                    return Ok(End::Reset);
+                }
+            }
+        } else {
+            (Some(then_for(&meta)), None)
+        };
+        if let Some(ms) = action {
+            broker.flush().await?;
+            tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
+        }
+        if let Some(then) = then {
+            let _ = pending.send(Pending::Upstream {
+                correlation_id: meta.correlation_id,
+                api_key: meta.api_key,
+                api_version: meta.api_version,
+                then,
+            });
+        }
+        broker.write_all(&frame).await?;
+    }
+}
+
+/// What to do with one Produce request. `Forward(None)` forwards a request
+/// that gets no response (`acks=0`).
+enum Step {
+    Forward(Option<Then>),
+    ForwardAfter(Option<Then>, u32),
+    Answer(Bytes),
+    Swallow,
+    Reset,
+}
+
+fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<Step, FrameError> {
+    let body = request_body(frame, meta)?;
+    // A Produce request the proxy cannot read is refused rather than
+    // forwarded: without `acks` it cannot know whether an answer will come,
+    // and guessing wrong would desynchronise every later response.
+    let shape = produce_shape(&body, meta.api_version)?;
+    let answered = shape.acks != 0;
+    let normal = || {
+        if answered {
+            Some(then_for(meta))
+        } else {
+            None
+        }
+    };
+    let index = shared.produce_requests.fetch_add(1, Ordering::Relaxed);
+    let Some(action) = shared.plan.decide(index) else {
+        return Ok(Step::Forward(normal()));
+    };
+    let step = match action {
+        FaultAction::Reject { error_code } => {
+            if answered {
+                let request = decode_produce(&body, meta.api_version)?;
+                Step::Answer(produce_error_response(
+                    &request,
+                    meta.api_version,
+                    meta.correlation_id,
+                    error_code,
+                )?)
+            } else {
+                Step::Swallow
+            }
+        }
+        FaultAction::LoseAck { .. } if !answered => return Ok(Step::Forward(None)),
+        FaultAction::LoseAck {
+            mode: LoseAckMode::Error(code),
+        } => {
+            let request = decode_produce(&body, meta.api_version)?;
+            let replacement =
+                produce_error_response(&request, meta.api_version, meta.correlation_id, code)?;
+            Step::Forward(Some(Then::Replace(replacement)))
+        }
+        FaultAction::LoseAck {
+            mode: LoseAckMode::DropAndReset,
+        } => Step::Forward(Some(Then::DropAndReset)),
+        FaultAction::Delay { ms } => Step::ForwardAfter(normal(), ms),
+        FaultAction::Reset => Step::Reset,
+    };
+    shared.record(index, action);
+    Ok(step)
+}
+
+/// Which responses need their broker addresses rewritten.
+fn then_for(meta: &RequestMeta) -> Then {
+    let key = ApiKey::try_from(meta.api_key);
+    match key {
+        Ok(k @ (ApiKey::Metadata | ApiKey::FindCoordinator | ApiKey::DescribeCluster)) => {
+            Then::Rewrite(k)
+        }
+        Ok(ApiKey::Produce) if meta.api_version >= 10 => Then::Rewrite(ApiKey::Produce),
+        Ok(ApiKey::Fetch) if meta.api_version >= 16 => Then::Rewrite(ApiKey::Fetch),
+        _ => Then::Forward,
+    }
+}
+
+/// Broker → client: answers requests in the order they came.
+async fn responses(
+    broker: &mut OwnedReadHalf,
+    client: &mut BufWriter<OwnedWriteHalf>,
+    mut pending: mpsc::UnboundedReceiver<Pending>,
+    shared: &Arc<Shared>,
+) -> Result<End, FrameError> {
+    let max = shared.config.max_frame_bytes;
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        let next = match pending.try_recv() {
+            Ok(p) => p,
+            Err(_) => {
+                client.flush().await?;
+                match pending.recv().await {
+                    Some(p) => p,
+                    None => return Ok(End::Closed),
+                }
+            }
+        };
+        let (correlation_id, api_key, api_version, then) = match next {
+            Pending::Synthetic(bytes) => {
+                client.write_all(&bytes).await?;
+                continue;
+            }
+            Pending::Upstream {
+                correlation_id,
+                api_key,
+                api_version,
+                then,
+            } => (correlation_id, api_key, api_version, then),
+        };
+        let frame = match frame::decode_frame(&mut buf, max)? {
+            Some(f) => f,
+            None => {
+                // About to wait for the broker: whatever is queued must
+                // reach the client first.
+                client.flush().await?;
+                match read_frame(broker, &mut buf, max).await? {
+                    Some(f) => f,
+                    None => return Ok(End::Closed),
+                }
+            }
+        };
+        let got = response_correlation_id(&frame)?;
+        if got != correlation_id {
+            return Err(FrameError::Malformed {
+                what: "response order",
+                reason: format!(
+                    "broker answered correlation id {got} where {correlation_id} (api {api_key} v{api_version}) was due"
+                ),
+            });
+        }
+        match then {
+            Then::Forward => client.write_all(&frame).await?,
+            Then::Rewrite(key) => {
+                let out = rewrite(frame, key, api_version, shared)?;
+                client.write_all(&out).await?;
+            }
+            Then::Replace(bytes) => client.write_all(&bytes).await?,
+            Then::DropAndReset => {
+                client.flush().await?;
+                return Ok(End::Reset);
+            }
+        }
+    }
+}
+
+/// Points every broker address a response advertises at the proxy. Returns
+/// the original bytes when there is nothing to rewrite.
+fn rewrite(
+    frame: Bytes,
+    key: ApiKey,
+    version: i16,
+    shared: &Arc<Shared>,
+) -> Result<Bytes, FrameError> {
+    let (header, body) = response_body(&frame, key, version)?;
+    let bind_err = |e: std::io::Error| FrameError::Io { source: e };
+    let to_proxy = |host: &mut StrBytes, port: &mut i32| -> Result<(), FrameError> {
+        if host.is_empty() || *port < 0 {
+            return Ok(());
+        }
+        let addr = route(shared, host, *port).map_err(bind_err)?;
+        *host = StrBytes::from_static_str(PROXY_HOST);
+        *port = i32::from(addr.port());
+        Ok(())
+    };
+    match key {
+        ApiKey::Metadata => {
+            let mut m: MetadataResponse =
+                frame::decode_response(&body, version, "Metadata response")?;
+            for b in &mut m.brokers {
+                to_proxy(&mut b.host, &mut b.port)?;
+            }
+            frame::encode_response(key, version, &header, &m)
+        }
+        ApiKey::FindCoordinator => {
+            let mut m: FindCoordinatorResponse =
+                frame::decode_response(&body, version, "FindCoordinator response")?;
+            if m.node_id.0 >= 0 {
+                to_proxy(&mut m.host, &mut m.port)?;
+            }
+            for c in &mut m.coordinators {
+                if c.node_id.0 >= 0 {
+                    to_proxy(&mut c.host, &mut c.port)?;
+                }
+            }
+            frame::encode_response(key, version, &header, &m)
+        }
+        ApiKey::DescribeCluster => {
+            let mut m: DescribeClusterResponse =
+                frame::decode_response(&body, version, "DescribeCluster response")?;
+            for b in &mut m.brokers {
+                to_proxy(&mut b.host, &mut b.port)?;
+            }
+            frame::encode_response(key, version, &header, &m)
+        }
+        ApiKey::Produce => {
+            if version > ProduceResponse::VERSIONS.max {
+                return Ok(frame);
+            }
+            let mut m: ProduceResponse =
+                frame::decode_response(&body, version, "Produce response")?;
+            if m.node_endpoints.is_empty() {
+                return Ok(frame);
+            }
+            for e in &mut m.node_endpoints {
+                to_proxy(&mut e.host, &mut e.port)?;
+            }
+            frame::encode_response(key, version, &header, &m)
+        }
+        ApiKey::Fetch => {
+            if version > FetchResponse::VERSIONS.max {
+                return Ok(frame);
+            }
+            let mut m: FetchResponse = frame::decode_response(&body, version, "Fetch response")?;
+            if m.node_endpoints.is_empty() {
+                return Ok(frame);
+            }
+            for e in &mut m.node_endpoints {
+                to_proxy(&mut e.host, &mut e.port)?;
+            }
+            frame::encode_response(key, version, &header, &m)
+        }
+        _ => Ok(frame),
+    }
+}
