@@ -1,9 +1,159 @@
-//! `kafka-order-bench verify` (being written).
+//! `kafka-order-bench verify`: check any topic written in the documented
+//! record format (see README: record format), e.g. by a Java or Go producer.
+//!
+//! Verify mode knows no run and no delivery reports: every (run id, stream)
+//! is a stream of its own, and losses, gaps and possibly persisted records
+//! are not judged. Exit status: 0 no violation, 1 violations, 2 error.
+
+use std::fmt::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use kafka_order_bench::verify::{self, AnomalyKind, Checker, Verdict};
+use rdkafka::ClientConfig;
+
+use super::ConnectArgs;
 
 #[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+pub struct VerifyArgs {
+    /// Topic to read, from each partition's first offset to its current end.
+    #[arg(long)]
+    pub topic: String,
+    /// Print the verdict as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up when no record arrives for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
 
-pub fn run(_a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("verify is not built yet")
+pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    // TODO(cluster state): fall back to the local cluster's bootstrap servers
+    // (the state file `cluster up` writes) when --bootstrap and
+    // KAFKA_BOOTSTRAP_SERVERS are both absent.
+    let Some(bootstrap) = a.connect.bootstrap.as_deref() else {
+        bail!("no cluster to read topic {:?} from: pass --bootstrap HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS", a.topic);
+    };
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in &a.connect.properties {
+        config.set(k, v);
+    }
+    let checker = Checker::new(None, None, Default::default());
+    let verdict = verify::read_topic(
+        &config,
+        &a.topic,
+        None,
+        checker,
+        Duration::from_secs(a.timeout.max(1)),
+    )
+    .with_context(|| format!("verify {:?}", a.topic))?;
+
+    if verdict.records_read == 0 {
+        bail!("topic {:?} holds no records: nothing to check", a.topic);
+    }
+    if verdict.malformed == verdict.records_read {
+        bail!(
+            "topic {:?}: none of its {} records is in the kafka-order-bench record format \
+             (values must start with the 32-byte KOB1 header; see README: record format)",
+            a.topic,
+            verdict.records_read
+        );
+    }
+    if a.json {
+        let out = serde_json::json!({
+            "topic": a.topic,
+            "violations": verdict.violations(),
+            "verdict": verdict,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", summary(&a.topic, &verdict));
+    }
+    Ok(if verdict.violations() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The human-readable verdict.
+pub fn summary(topic: &str, v: &Verdict) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "topic {topic}: {} records read, {} streams",
+        v.records_read, v.streams
+    );
+    for kind in AnomalyKind::ALL {
+        let label = kind.as_str().replace('_', " ");
+        if !v.judged(kind) {
+            let _ = writeln!(s, "  {label:<20} not judged (no delivery reports)");
+            continue;
+        }
+        let a = v.of(kind);
+        let _ = write!(s, "  {label:<20} {}", a.count);
+        if kind == AnomalyKind::Reorder && a.count > 0 {
+            let d = &v.reorder_displacement;
+            let _ = write!(
+                s,
+                "  (displacement max {}, mean {:.1})",
+                d.max,
+                d.sum as f64 / a.count as f64
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "  {:<20} {}", "malformed", v.malformed);
+    if v.malformed > 0 {
+        let _ = writeln!(
+            s,
+            "    (not in the record format, or implausible sequence/stream; see README: record format)"
+        );
+    }
+    let mut examples = String::new();
+    for kind in AnomalyKind::ALL {
+        for e in &v.of(kind).examples {
+            let _ = write!(examples, "  {:<18}", kind.as_str());
+            if let Some(run) = e.run_id {
+                let _ = write!(examples, " run {run:#x}");
+            }
+            let _ = write!(examples, " stream {} seq {}", e.stream, e.seq);
+            if let (Some(p), Some(o)) = (e.partition, e.offset) {
+                let _ = write!(examples, " at partition {p} offset {o}");
+            }
+            match (kind, e.detail) {
+                (AnomalyKind::Reorder, Some(d)) => {
+                    let _ = write!(examples, ", displacement {d}");
+                }
+                (AnomalyKind::LogDuplicate, Some(o)) => {
+                    let _ = write!(examples, ", first copy at offset {o}");
+                }
+                _ => {}
+            }
+            let _ = writeln!(examples);
+        }
+    }
+    if !examples.is_empty() {
+        let _ = writeln!(s, "examples:\n{examples}");
+    }
+    let n = v.violations();
+    if n == 0 {
+        let _ = writeln!(s, "no ordering violations");
+    } else {
+        let kinds: Vec<&str> = [
+            AnomalyKind::Reorder,
+            AnomalyKind::LogDuplicate,
+            AnomalyKind::Loss,
+        ]
+        .into_iter()
+        .filter(|k| v.of(*k).count > 0)
+        .map(AnomalyKind::as_str)
+        .collect();
+        let _ = writeln!(s, "{n} ordering violations ({})", kinds.join(", "));
+    }
+    s
 }
