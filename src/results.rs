@@ -318,8 +318,17 @@ pub struct DeliveryCounts {
 pub struct ClientCounters {
     /// Requests sent (`tx`).
     pub requests: u64,
-    /// Request retries (`txretries`).
+    /// Request retries (`txretries`): requests sent again as they were, after
+    /// a timeout or a lost connection. Produce errors the broker answers are
+    /// retried by re-queueing the records instead: see `records_resent`.
     pub retries: u64,
+    /// Records transmitted (`txmsgs`), retransmissions included.
+    #[serde(default)]
+    pub records_transmitted: u64,
+    /// Records transmitted more than once: `records_transmitted` minus the
+    /// records sent. Counts the retries of batches a broker refused.
+    #[serde(default)]
+    pub records_resent: u64,
     /// Request errors (`txerrs`).
     pub request_errors: u64,
     /// Requests timed out (`req_timeouts`).
@@ -335,8 +344,11 @@ pub struct ClientCounters {
 pub struct Exposure {
     /// Faults injected, by kind (`reject`, `lose-ack`, `delay`, `reset`, `failover`).
     pub faults_injected: BTreeMap<String, u64>,
-    /// Retries the client made (librdkafka `txretries`).
+    /// Request retries the client made (librdkafka `txretries`).
     pub client_retries: u64,
+    /// Records the client transmitted again after a failed request.
+    #[serde(default)]
+    pub records_resent: u64,
 }
 
 impl Exposure {

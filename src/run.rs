@@ -53,7 +53,11 @@ pub enum Created {
 
 /// The librdkafka configuration of a cell: the base (bootstrap and `-X`
 /// properties) plus the cell's settings and the run's fixed values.
-pub fn producer_config(base: &ClientConfig, settings: &ProducerSettings, fixed: &Fixed) -> ClientConfig {
+pub fn producer_config(
+    base: &ClientConfig,
+    settings: &ProducerSettings,
+    fixed: &Fixed,
+) -> ClientConfig {
     let mut c = base.clone();
     c.set(
         "max.in.flight.requests.per.connection",
@@ -155,6 +159,10 @@ struct Recorder {
 
 #[derive(serde::Deserialize)]
 struct RawStats {
+    /// Records transmitted, counted again each time a failed batch's records
+    /// are re-batched and sent.
+    #[serde(default)]
+    txmsgs: u64,
     #[serde(default)]
     brokers: BTreeMap<String, RawBroker>,
 }
@@ -182,7 +190,10 @@ impl ClientContext for Recorder {
         let Ok(raw) = serde_json::from_slice::<RawStats>(statistics) else {
             return;
         };
-        let mut c = ClientCounters::default();
+        let mut c = ClientCounters {
+            records_transmitted: raw.txmsgs,
+            ..ClientCounters::default()
+        };
         for b in raw.brokers.values() {
             c.requests += b.tx;
             c.retries += b.txretries;
@@ -229,7 +240,9 @@ impl ProducerContext for Recorder {
                 *t.counts.failed_by_error.entry(error_name(e)).or_insert(0) += 1;
                 // SAFETY: the message pointer is valid for the duration of the callback.
                 let status = unsafe { rdkafka_sys::rd_kafka_message_status(message.ptr()) };
-                if status == rdkafka_sys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED {
+                if status
+                    == rdkafka_sys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED
+                {
                     t.counts.possibly_persisted += 1;
                 }
             }
@@ -406,11 +419,16 @@ impl Session {
         let effective = effective_config(&self.producer);
         let rate_mode = self.rate.is_some();
         let ctx = self.producer.context();
-        let client = ctx.counters.lock().expect("counters lock").clone();
+        let mut client = ctx.counters.lock().expect("counters lock").clone();
+        let sent: u64 = self.next_seq.iter().sum();
+        client.records_resent = client.records_transmitted.saturating_sub(sent);
         let mut t = ctx.tally.lock().expect("tally lock");
         let mut delivery = std::mem::take(&mut t.counts);
         delivery.sent = self.next_seq.iter().sum();
-        let deliveries = std::mem::take(&mut t.deliveries);
+        let mut deliveries = std::mem::take(&mut t.deliveries);
+        for (stream, &sent) in self.next_seq.iter().enumerate() {
+            deliveries.stream_mut(stream as u32).sent = sent;
+        }
         let latency = Latency::from_histogram(&t.total);
         drop(t);
         Ok(CellRun {
@@ -462,7 +480,11 @@ impl Session {
         let seq = self.next_seq[stream as usize];
         self.next_seq[stream as usize] = seq + 1;
         let clock = self.producer.context().clock;
-        let stamp_ns = if rate_mode { intended_ns } else { clock.now_ns() };
+        let stamp_ns = if rate_mode {
+            intended_ns
+        } else {
+            clock.now_ns()
+        };
         Stamp {
             run_id: self.run_tag,
             stream,
