@@ -1,0 +1,870 @@
+//! The local cluster: N combined broker+controller KRaft nodes, one JVM each,
+//! on 127.0.0.1, started from Apache Kafka's jars.
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
+use tempfile::TempDir;
+
+use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
+use super::proc::{self, tail};
+use super::{
+    block_on, client_config, create_topic, delete_topic, fetch_metadata, metadata_client,
+    partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
+};
+
+/// `kafka/server.properties`: the template of every node's configuration.
+const SERVER_PROPERTIES: &str = include_str!("../../kafka/server.properties");
+/// `kafka/log4j2.properties`: every node logs to stdout, i.e. its `server.log`.
+const LOG4J2_PROPERTIES: &str = include_str!("../../kafka/log4j2.properties");
+
+/// How long a stopping node gets between SIGTERM and SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// Lines of a node's log shown when it fails.
+const TAIL_LINES: usize = 25;
+
+/// How to start a [`LocalCluster`].
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Number of nodes, each a broker and a controller (1..=9; default 3).
+    pub brokers: u32,
+    /// Maximum heap of each node's JVM, in MiB (default 512).
+    pub heap_mb: u32,
+    /// Bound on start-up and on a restarted node's return (default 120 s).
+    pub start_timeout: Duration,
+    /// librdkafka properties every client of this cluster gets (`-X`).
+    pub properties: Vec<(String, String)>,
+    /// Extra `server.properties` lines for every node; they override the template.
+    pub broker_properties: Vec<(String, String)>,
+    /// An unpacked Kafka distribution; None: `$KAFKA_HOME`, else the cache.
+    pub kafka_home: Option<PathBuf>,
+    /// None: `$KOB_CACHE_DIR` or `~/.cache/kafka-order-bench`.
+    pub cache_dir: Option<PathBuf>,
+    /// Where nodes keep data and logs. None: a fresh temporary directory,
+    /// removed on stop. Some: that directory, emptied first, kept on stop.
+    pub data_dir: Option<PathBuf>,
+    /// Spawn JVMs in their own session so they outlive this process
+    /// (`cluster up`). Default false: they die with it.
+    pub detached: bool,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            brokers: 3,
+            heap_mb: 512,
+            start_timeout: Duration::from_secs(120),
+            properties: Vec::new(),
+            broker_properties: Vec::new(),
+            kafka_home: None,
+            cache_dir: None,
+            data_dir: None,
+            detached: false,
+        }
+    }
+}
+
+/// One node as [`LocalCluster::status`] sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeStatus {
+    /// KRaft node id (1..=N), also its broker id.
+    pub id: i32,
+    /// Pid of its JVM while one runs.
+    pub pid: Option<u32>,
+    /// Client (PLAINTEXT) port on 127.0.0.1.
+    pub port: u16,
+    /// Controller (KRaft quorum) port on 127.0.0.1.
+    pub controller_port: u16,
+    pub alive: bool,
+    /// Resident set size of its JVM, in bytes.
+    pub rss_bytes: Option<u64>,
+    /// stdout, stderr and log4j output of the node.
+    pub log: PathBuf,
+    /// Its `server.properties`.
+    pub config: PathBuf,
+}
+
+struct Node {
+    id: i32,
+    port: u16,
+    controller_port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+}
+
+enum DataDir {
+    Temp(TempDir),
+    Kept(PathBuf),
+}
+
+impl DataDir {
+    fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(t) => t.path(),
+            DataDir::Kept(p) => p,
+        }
+    }
+}
+
+/// A running local cluster. Dropping it stops every node (SIGTERM, a short
+/// grace, SIGKILL) and removes a temporary data directory.
+///
+/// Unless started `detached`, each JVM is spawned with
+/// `PR_SET_PDEATHSIG=SIGKILL` by a spawner thread that lives as long as the
+/// process, so a panicking or SIGKILLed owner leaves no JVM behind; call
+/// [`super::install_interrupt_handler`] (or [`super::kill_all_local`] from
+/// your own handler) so Ctrl-C also removes the data directories.
+pub struct LocalCluster {
+    nodes: Mutex<Vec<Node>>,
+    bootstrap: String,
+    dist: KafkaDist,
+    java: Java,
+    heap_mb: u32,
+    properties: Vec<(String, String)>,
+    start_timeout: Duration,
+    detached: bool,
+    dir: Option<DataDir>,
+    registration: u64,
+    meta: Mutex<Option<BaseProducer>>,
+}
+
+impl LocalCluster {
+    /// Starts the nodes and returns once the cluster is ready: every broker is
+    /// registered, and a probe topic with replication factor `min(3, N)` was
+    /// created, written with `acks=all` and deleted.
+    pub fn start(opts: LocalOptions) -> Result<Self, ClusterError> {
+        let cluster = Self::launch(opts)?;
+        cluster.wait_ready()?;
+        Ok(cluster)
+    }
+
+    /// Formats storage and spawns the JVMs, without waiting for readiness.
+    pub(crate) fn launch(opts: LocalOptions) -> Result<Self, ClusterError> {
+        if !(1..=9).contains(&opts.brokers) {
+            return Err(ClusterError::InvalidOptions(format!(
+                "{} brokers (hint: a local cluster has 1 to 9 nodes)",
+                opts.brokers
+            )));
+        }
+        if opts.heap_mb < 128 {
+            return Err(ClusterError::InvalidOptions(format!(
+                "{} MiB of heap per node (hint: at least 128)",
+                opts.heap_mb
+            )));
+        }
+        let java = find_java()?;
+        let cache = opts.cache_dir.clone().unwrap_or_else(cache_dir);
+        let dist = resolve_kafka(opts.kafka_home.as_deref(), &cache)?;
+        let dir = make_data_dir(opts.data_dir.as_deref())?;
+        let n = opts.brokers as usize;
+        let ports = free_ports(2 * n).map_err(|source| ClusterError::Io {
+            action: "find free ports on",
+            path: "127.0.0.1".into(),
+            source,
+        })?;
+        let voters: Vec<String> = (0..n)
+            .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[n + i]))
+            .collect();
+        let rf = replication_factor(opts.brokers);
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            let id = i as i32 + 1;
+            let node_dir = dir.path().join(format!("node-{id}"));
+            let config = node_dir.join("server.properties");
+            let text = render_config(
+                id,
+                ports[i],
+                ports[n + i],
+                &voters.join(","),
+                &node_dir.join("data"),
+                rf,
+                &opts.broker_properties,
+            );
+            std::fs::create_dir_all(&node_dir)
+                .and_then(|_| std::fs::write(&config, text))
+                .and_then(|_| std::fs::write(node_dir.join("log4j2.properties"), LOG4J2_PROPERTIES))
+                .map_err(|source| ClusterError::Io {
+                    action: "write",
+                    path: config.clone(),
+                    source,
+                })?;
+            nodes.push(Node {
+                id,
+                port: ports[i],
+                controller_port: ports[n + i],
+                log: node_dir.join("server.log"),
+                config,
+                child: None,
+            });
+        }
+        format_storage(&java, &dist, &nodes, opts.start_timeout)?;
+
+        let bootstrap = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",");
+        let cluster = LocalCluster {
+            nodes: Mutex::new(Vec::new()),
+            bootstrap,
+            dist,
+            java,
+            heap_mb: opts.heap_mb,
+            properties: opts.properties.clone(),
+            start_timeout: opts.start_timeout,
+            detached: opts.detached,
+            dir: Some(dir),
+            registration: proc::next_id(),
+            meta: Mutex::new(None),
+        };
+        // From here on, Drop stops whatever was spawned.
+        for mut node in nodes {
+            node.child = Some(cluster.spawn_node(&node)?);
+            cluster.lock_nodes().push(node);
+            cluster.register();
+        }
+        Ok(cluster)
+    }
+
+    fn lock_nodes(&self) -> std::sync::MutexGuard<'_, Vec<Node>> {
+        self.nodes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn register(&self) {
+        let pids = self.lock_nodes().iter().filter_map(Node::pid).collect();
+        let remove = match &self.dir {
+            Some(DataDir::Temp(t)) => vec![t.path().to_path_buf()],
+            // A detached cluster interrupted before `cluster up` finished.
+            Some(DataDir::Kept(p)) if self.detached => vec![p.clone()],
+            _ => Vec::new(),
+        };
+        proc::register(self.registration, proc::Registered { pids, remove });
+    }
+
+    fn spawn_node(&self, node: &Node) -> Result<Child, ClusterError> {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&node.log)
+            .map_err(|source| ClusterError::Io {
+                action: "open",
+                path: node.log.clone(),
+                source,
+            })?;
+        let err = log.try_clone().map_err(|source| ClusterError::Io {
+            action: "open",
+            path: node.log.clone(),
+            source,
+        })?;
+        let node_dir = node.config.parent().unwrap_or(Path::new("."));
+        let mut cmd = Command::new(&self.java.path);
+        cmd.arg(format!("-Xmx{}m", self.heap_mb))
+            .arg(format!("-Xms{}m", (self.heap_mb / 4).max(64)))
+            // Kafka's own defaults (bin/kafka-run-class.sh).
+            .args([
+                "-XX:+UseG1GC",
+                "-XX:MaxGCPauseMillis=20",
+                "-XX:InitiatingHeapOccupancyPercent=35",
+                "-XX:+ExplicitGCInvokesConcurrent",
+                "-XX:MaxInlineLevel=15",
+                "-Djava.awt.headless=true",
+            ])
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                node_dir.join("log4j2.properties").display()
+            ))
+            .arg(format!("-Dkob.node.id={}", node.id))
+            .arg("-cp")
+            .arg(self.dist.libs.join("*"))
+            .arg("kafka.Kafka")
+            .arg(&node.config)
+            .current_dir(node_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(err));
+        let spawned = if self.detached {
+            proc::spawn_detached(cmd)
+        } else {
+            proc::spawn_owned(cmd)
+        };
+        spawned.map_err(|source| ClusterError::Io {
+            action: "start the JVM of node",
+            path: node.config.clone(),
+            source,
+        })
+    }
+
+    /// Waits until every broker is registered and a replicated topic can be
+    /// created and written; a node that exits meanwhile is an error naming it.
+    pub(crate) fn wait_ready(&self) -> Result<(), ClusterError> {
+        let deadline = Instant::now() + self.start_timeout;
+        let n = self.brokers() as usize;
+        let client = metadata_client(&self.client_config())?;
+        let mut registered: Vec<i32> = Vec::new();
+        loop {
+            self.check_alive()?;
+            if let Ok(md) = client.client().fetch_metadata(None, Duration::from_secs(2)) {
+                registered = md.brokers().iter().map(|b| b.id()).collect();
+                registered.sort_unstable();
+                if registered.len() >= n {
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(self.not_ready(format!(
+                    "{} of {n} brokers registered ({registered:?})",
+                    registered.len()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let probe = format!(
+            "{TOPIC_PREFIX}probe-{}-{}",
+            std::process::id(),
+            self.registration
+        );
+        loop {
+            self.check_alive()?;
+            let last_error =
+                match create_topic(self, &probe, 1).and_then(|_| produce_one(self, &probe)) {
+                    Ok(()) => break,
+                    Err(e) => e.to_string(),
+                };
+            let _ = delete_topic(self, &probe);
+            if Instant::now() >= deadline {
+                return Err(self.not_ready(format!(
+                    "writing the probe topic {probe} failed: {last_error}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        delete_topic(self, &probe)
+    }
+
+    fn check_alive(&self) -> Result<(), ClusterError> {
+        for node in self.lock_nodes().iter_mut() {
+            if let Some(child) = node.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(ClusterError::NodeFailed {
+                        node: node.id,
+                        problem: format!("exited during start-up ({status})"),
+                        log: node.log.clone(),
+                        tail: tail(&node.log, TAIL_LINES),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn not_ready(&self, waiting_for: String) -> ClusterError {
+        let tails = self
+            .lock_nodes()
+            .iter()
+            .map(|n| {
+                format!(
+                    "node {} (pid {:?}), last lines of {}:\n{}",
+                    n.id,
+                    n.pid(),
+                    n.log.display(),
+                    tail(&n.log, 8)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        ClusterError::NotReady {
+            secs: self.start_timeout.as_secs(),
+            waiting_for,
+            tails,
+        }
+    }
+
+    fn meta_client(&self) -> Result<std::sync::MutexGuard<'_, Option<BaseProducer>>, ClusterError> {
+        let mut guard = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            *guard = Some(metadata_client(&self.client_config())?);
+        }
+        Ok(guard)
+    }
+
+    fn with_meta<T>(
+        &self,
+        f: impl FnOnce(&BaseProducer) -> Result<T, ClusterError>,
+    ) -> Result<T, ClusterError> {
+        let guard = self.meta_client()?;
+        f(guard.as_ref().expect("metadata client was just created"))
+    }
+
+    fn node_index(&self, nodes: &[Node], node: i32) -> Result<usize, ClusterError> {
+        nodes
+            .iter()
+            .position(|n| n.id == node)
+            .ok_or(ClusterError::NoSuchNode {
+                node,
+                count: nodes.len() as u32,
+            })
+    }
+
+    /// SIGKILLs node `node` (a crash: no controlled shutdown) and reaps it.
+    pub fn kill(&self, node: i32) -> Result<(), ClusterError> {
+        let mut nodes = self.lock_nodes();
+        let i = self.node_index(&nodes, node)?;
+        if let Some(mut child) = nodes[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        drop(nodes);
+        self.register();
+        Ok(())
+    }
+
+    /// Starts node `node` again (stopping it first if it runs) with the same
+    /// configuration and data, and waits until it serves clients and is
+    /// registered with the cluster again.
+    pub fn restart(&self, node: i32) -> Result<(), ClusterError> {
+        let (port, log) = {
+            let mut nodes = self.lock_nodes();
+            let i = self.node_index(&nodes, node)?;
+            if let Some(mut child) = nodes[i].child.take() {
+                proc::terminate(&mut [&mut child], &[], STOP_GRACE);
+            }
+            let child = self.spawn_node(&nodes[i])?;
+            nodes[i].child = Some(child);
+            (nodes[i].port, nodes[i].log.clone())
+        };
+        self.register();
+        // Ask the node itself: the others may still list it until its old
+        // session expires.
+        let own = metadata_client(&client_config(
+            &format!("127.0.0.1:{port}"),
+            &self.properties,
+        ))?;
+        let deadline = Instant::now() + self.start_timeout;
+        loop {
+            {
+                let mut nodes = self.lock_nodes();
+                let i = self.node_index(&nodes, node)?;
+                if let Some(Ok(Some(status))) = nodes[i].child.as_mut().map(Child::try_wait) {
+                    return Err(ClusterError::NodeFailed {
+                        node,
+                        problem: format!("exited during restart ({status})"),
+                        log: log.clone(),
+                        tail: tail(&log, TAIL_LINES),
+                    });
+                }
+            }
+            let own_ok = own
+                .client()
+                .fetch_metadata(None, Duration::from_secs(2))
+                .map(|md| md.brokers().iter().any(|b| b.id() == node))
+                .unwrap_or(false);
+            let others_ok = own_ok
+                && self
+                    .with_meta(|c| fetch_metadata(c, None))
+                    .map(|md| md.brokers().iter().any(|b| b.id() == node))
+                    .unwrap_or(false);
+            if own_ok && others_ok {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(ClusterError::NodeFailed {
+                    node,
+                    problem: format!(
+                        "did not rejoin within {} s after a restart",
+                        self.start_timeout.as_secs()
+                    ),
+                    log: log.clone(),
+                    tail: tail(&log, TAIL_LINES),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Current leader of a partition; None while it has none or when the
+    /// topic does not exist.
+    pub fn leader(&self, topic: &str, partition: i32) -> Result<Option<i32>, ClusterError> {
+        self.with_meta(|c| partition_state_with(c, topic, partition))
+            .map(|s| s.and_then(|s| s.leader))
+    }
+
+    /// Current in-sync replicas of a partition (empty when the topic does not exist).
+    pub fn in_sync_replicas(&self, topic: &str, partition: i32) -> Result<Vec<i32>, ClusterError> {
+        self.with_meta(|c| partition_state_with(c, topic, partition))
+            .map(|s| s.map(|s| s.isr).unwrap_or_default())
+    }
+
+    /// Node ids, pids, ports, liveness and memory of every node.
+    pub fn status(&self) -> Vec<NodeStatus> {
+        self.lock_nodes()
+            .iter_mut()
+            .map(|n| {
+                let running = n
+                    .child
+                    .as_mut()
+                    .map(|c| matches!(c.try_wait(), Ok(None)))
+                    .unwrap_or(false);
+                let pid = n.pid().filter(|_| running);
+                NodeStatus {
+                    id: n.id,
+                    pid,
+                    port: n.port,
+                    controller_port: n.controller_port,
+                    alive: running,
+                    rss_bytes: pid.and_then(proc::rss_bytes),
+                    log: n.log.clone(),
+                    config: n.config.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// Directory holding each node's `node-<id>/` (config, data, `server.log`).
+    pub fn data_dir(&self) -> &Path {
+        self.dir
+            .as_ref()
+            .map(DataDir::path)
+            .unwrap_or(Path::new(""))
+    }
+
+    /// Stops every node (SIGTERM, up to 3 s, then SIGKILL) and waits for
+    /// them. Idempotent; Drop calls it too.
+    pub fn stop(&self) {
+        self.meta.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut nodes = self.lock_nodes();
+        let mut children: Vec<Child> = nodes.iter_mut().filter_map(|n| n.child.take()).collect();
+        drop(nodes);
+        let mut refs: Vec<&mut Child> = children.iter_mut().collect();
+        proc::terminate(&mut refs, &[], STOP_GRACE);
+        proc::unregister(self.registration);
+    }
+
+    /// Gives up ownership: the JVMs keep running after this value is gone
+    /// (for `cluster up`, whose JVMs were spawned detached).
+    pub(crate) fn release(mut self) {
+        self.lock_nodes().iter_mut().for_each(|n| {
+            n.child.take();
+        });
+        if let Some(DataDir::Temp(t)) = self.dir.take() {
+            let _ = t.keep();
+        }
+        proc::unregister(self.registration);
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.stop();
+        // TempDir removes itself when `self.dir` drops, after the JVMs are gone.
+    }
+}
+
+impl Cluster for LocalCluster {
+    fn bootstrap(&self) -> String {
+        self.bootstrap.clone()
+    }
+    fn brokers(&self) -> u32 {
+        // The configured size: a killed node is still part of the cluster.
+        self.bootstrap.split(',').count() as u32
+    }
+    fn broker_version(&self) -> Option<String> {
+        Some(self.dist.version.clone())
+    }
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+    fn client_config(&self) -> ClientConfig {
+        client_config(&self.bootstrap, &self.properties)
+    }
+}
+
+/// Fills the `kafka/server.properties` template for one node.
+fn render_config(
+    id: i32,
+    port: u16,
+    controller_port: u16,
+    voters: &str,
+    log_dir: &Path,
+    rf: i32,
+    extra: &[(String, String)],
+) -> String {
+    let mut text = SERVER_PROPERTIES
+        .replace("{{NODE_ID}}", &id.to_string())
+        .replace("{{VOTERS}}", voters)
+        .replace("{{PORT}}", &port.to_string())
+        .replace("{{CONTROLLER_PORT}}", &controller_port.to_string())
+        .replace("{{LOG_DIR}}", &log_dir.display().to_string())
+        .replace("{{RF}}", &rf.to_string())
+        .replace("{{MIN_ISR}}", &rf.min(2).to_string());
+    if !extra.is_empty() {
+        text.push_str("\n# Overrides (LocalOptions::broker_properties)\n");
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+    }
+    text
+}
+
+/// `n` distinct free ports on 127.0.0.1 (all bound at once, then released).
+fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.port()))
+        .collect()
+}
+
+const OWNER_FILE: &str = "owner.pid";
+
+fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError> {
+    if let Some(dir) = kept {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|source| ClusterError::Io {
+                action: "empty",
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        std::fs::create_dir_all(dir).map_err(|source| ClusterError::Io {
+            action: "create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        return Ok(DataDir::Kept(dir.to_path_buf()));
+    }
+    sweep_stale_temp_dirs();
+    let tmp = tempfile::Builder::new()
+        .prefix("kob-cluster-")
+        .tempdir()
+        .map_err(|source| ClusterError::Io {
+            action: "create a temporary directory in",
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let owner = tmp.path().join(OWNER_FILE);
+    std::fs::write(&owner, std::process::id().to_string()).map_err(|source| ClusterError::Io {
+        action: "write",
+        path: owner,
+        source,
+    })?;
+    Ok(DataDir::Temp(tmp))
+}
+
+/// Removes temporary cluster directories whose owner process is gone (it was
+/// SIGKILLed: its JVMs died with it, but nobody removed their data).
+fn sweep_stale_temp_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let named = e.file_name().to_string_lossy().starts_with("kob-cluster-");
+        if !named {
+            continue;
+        }
+        let owner = std::fs::read_to_string(path.join(OWNER_FILE))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok());
+        if let Some(pid) = owner {
+            if !proc::alive(pid) {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        }
+    }
+}
+
+/// Formats every node's storage with Kafka's StorageTool, in parallel.
+fn format_storage(
+    java: &Java,
+    dist: &KafkaDist,
+    nodes: &[Node],
+    timeout: Duration,
+) -> Result<(), ClusterError> {
+    let cluster_id = random_cluster_id();
+    let mut running = Vec::new();
+    for node in nodes {
+        let node_dir = node.config.parent().unwrap_or(Path::new("."));
+        let log = node_dir.join("format.log");
+        let file = File::create(&log).map_err(|source| ClusterError::Io {
+            action: "create",
+            path: log.clone(),
+            source,
+        })?;
+        let err = file.try_clone().map_err(|source| ClusterError::Io {
+            action: "open",
+            path: log.clone(),
+            source,
+        })?;
+        let mut cmd = Command::new(&java.path);
+        // A short-lived tool: a small heap and the quick JIT tier start it fastest.
+        cmd.args(["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            .arg(format!(
+                "-Dlog4j2.configurationFile={}",
+                node_dir.join("log4j2.properties").display()
+            ))
+            .arg("-cp")
+            .arg(dist.libs.join("*"))
+            .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
+            .arg("--cluster-id")
+            .arg(&cluster_id)
+            .arg("--config")
+            .arg(&node.config)
+            .current_dir(node_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::from(err));
+        let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
+            action: "run the storage formatter for",
+            path: node.config.clone(),
+            source,
+        })?;
+        running.push((node.id, log, child));
+    }
+    let deadline = Instant::now() + timeout;
+    let mut failure = None;
+    for (id, log, child) in running.iter_mut() {
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => break None,
+            }
+        };
+        let problem = match status {
+            Some(s) if s.success() => continue,
+            Some(s) => format!("could not format its storage ({s})"),
+            None => format!(
+                "could not format its storage within {} s",
+                timeout.as_secs()
+            ),
+        };
+        failure.get_or_insert(ClusterError::NodeFailed {
+            node: *id,
+            problem,
+            log: log.clone(),
+            tail: tail(log, TAIL_LINES),
+        });
+        break;
+    }
+    for (_, _, child) in running.iter_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// A KRaft cluster id: 16 random bytes in unpadded URL-safe base64, as
+/// `kafka-storage random-uuid` prints (never starting with '-').
+fn random_cluster_id() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    loop {
+        let mut bytes = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        if !id.starts_with('-') {
+            return id;
+        }
+    }
+}
+
+/// Writes one record with `acks=all` and waits for its delivery report.
+fn produce_one(cluster: &dyn Cluster, topic: &str) -> Result<(), ClusterError> {
+    let err = |message: String| ClusterError::Admin {
+        op: "writing to",
+        topic: topic.to_string(),
+        message,
+    };
+    let producer: FutureProducer = cluster
+        .client_config()
+        .set("acks", "all")
+        .set("message.timeout.ms", "10000")
+        .create()
+        .map_err(|e| ClusterError::ClientConfig(e.to_string()))?;
+    let record = FutureRecord::to(topic).payload("ready").key("probe");
+    let delivery = producer
+        .send_result(record)
+        .map_err(|(e, _)| err(e.to_string()))?;
+    let outcome = block_on(async { tokio::time::timeout(Duration::from_secs(15), delivery).await });
+    match outcome {
+        Ok(Ok(Ok(_))) => Ok(()),
+        Ok(Ok(Err((e, _)))) => Err(err(e.to_string())),
+        Ok(Err(_)) => Err(err("the producer dropped the record".into())),
+        Err(_) => Err(err("no delivery report within 15 s".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_template_is_filled_completely() {
+        let text = render_config(
+            2,
+            1000,
+            2000,
+            "1@127.0.0.1:2001,2@127.0.0.1:2000",
+            Path::new("/d/node-2/data"),
+            3,
+            &[("log.retention.ms".into(), "1000".into())],
+        );
+        assert!(!text.contains("{{"), "{text}");
+        assert!(text.contains("node.id=2\n"));
+        assert!(text.contains("listeners=PLAINTEXT://127.0.0.1:1000,CONTROLLER://127.0.0.1:2000\n"));
+        assert!(text.contains("advertised.listeners=PLAINTEXT://127.0.0.1:1000\n"));
+        assert!(text.contains("controller.quorum.voters=1@127.0.0.1:2001,2@127.0.0.1:2000\n"));
+        assert!(text.contains("offsets.topic.replication.factor=3\n"));
+        assert!(text.contains("transaction.state.log.min.isr=2\n"));
+        assert!(text.contains("unclean.leader.election.enable=false\n"));
+        assert!(text.contains("num.io.threads=2\n"));
+        assert!(text.ends_with("log.retention.ms=1000\n"));
+        let single = render_config(1, 1, 2, "1@127.0.0.1:2", Path::new("/d"), 1, &[]);
+        assert!(single.contains("transaction.state.log.min.isr=1\n"));
+    }
+
+    #[test]
+    fn cluster_ids_look_like_kafka_uuids() {
+        for _ in 0..100 {
+            let id = random_cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'));
+        }
+    }
+
+    #[test]
+    fn free_ports_are_distinct() {
+        let mut p = free_ports(6).unwrap();
+        p.sort_unstable();
+        p.dedup();
+        assert_eq!(p.len(), 6);
+    }
+
+    #[test]
+    fn zero_brokers_is_refused_before_anything_starts() {
+        let e = LocalCluster::start(LocalOptions {
+            brokers: 0,
+            ..LocalOptions::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("1 to 9 nodes"), "{e}");
+    }
+}
