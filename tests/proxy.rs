@@ -1,0 +1,397 @@
+//! The fault proxy in front of librdkafka's mock cluster (hermetic, seconds).
+//!
+//! These tests check the proxy's mechanics: transparency under `none`,
+//! faults reaching the client as retries, the seeded schedule, `acks=0`, and
+//! isolation of broken connections. The mock cluster does not check
+//! idempotent sequences and ignores `acks`, so nothing here measures
+//! ordering guarantees; that is the real-cluster tests' job.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use kafka_order_bench::faults::{FaultPlan, FaultProfile, Proxy};
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{DeliveryResult, Header, Headers, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+const PARTITIONS: i32 = 3;
+
+#[derive(Default)]
+struct Ctx {
+    deliveries: Mutex<Vec<(usize, Result<(i32, i64), String>)>>,
+    stats: Mutex<Option<Statistics>>,
+}
+
+impl ClientContext for Ctx {
+    fn stats(&self, statistics: Statistics) {
+        *self.stats.lock().unwrap() = Some(statistics);
+    }
+}
+
+impl ProducerContext for Ctx {
+    type DeliveryOpaque = usize;
+    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
+        let r = match result {
+            Ok(m) => Ok((m.partition(), m.offset())),
+            Err((e, _)) => Err(e.to_string()),
+        };
+        self.deliveries.lock().unwrap().push((index, r));
+    }
+}
+
+/// What one producer run saw.
+struct Produced {
+    /// Per record, in send order: (partition, offset) or the error.
+    deliveries: Vec<Result<(i32, i64), String>>,
+    /// librdkafka's request-level retries, summed over brokers. A Produce
+    /// request answered with a retriable partition error is not one of these:
+    /// its messages go back to the partition queue (see `resent`).
+    txretries: u64,
+    /// Messages sent more than once: librdkafka's `txmsgs` (every message
+    /// written into a Produce request, retries included) minus the records.
+    resent: i64,
+    /// `host:port` of every broker the client knew by node id.
+    brokers: BTreeSet<String>,
+}
+
+fn payload(i: usize) -> Vec<u8> {
+    format!("record-{i:06}-{}", "x".repeat(i % 50)).into_bytes()
+}
+
+fn produce(bootstrap: &str, topic: &str, n: usize, extra: &[(&str, &str)]) -> Produced {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("statistics.interval.ms", "100")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", "15000");
+    for (k, v) in extra {
+        config.set(*k, *v);
+    }
+    let producer: BaseProducer<Ctx> = config.create_with_context(Ctx::default()).unwrap();
+    for i in 0..n {
+        let key = format!("k{i}");
+        let value = payload(i);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "seq",
+            value: Some(&i.to_string()),
+        });
+        let mut record = BaseRecord::with_opaque_to(topic, i)
+            .partition(i as i32 % PARTITIONS)
+            .key(&key)
+            .payload(&value)
+            .headers(headers);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                    record = r;
+                    producer.poll(Duration::from_millis(5));
+                }
+                Err((e, _)) => panic!("send: {e}"),
+            }
+        }
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(20)).unwrap();
+    // One more statistics callback after the last retry.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        producer.poll(Duration::from_millis(50));
+    }
+    let ctx = producer.context();
+    let mut deliveries = ctx.deliveries.lock().unwrap().clone();
+    deliveries.sort_by_key(|(i, _)| *i);
+    assert_eq!(deliveries.len(), n, "every record gets a delivery report");
+    let stats = ctx.stats.lock().unwrap().clone().expect("statistics");
+    Produced {
+        deliveries: deliveries.into_iter().map(|(_, r)| r).collect(),
+        txretries: stats.brokers.values().map(|b| b.txretries).sum(),
+        resent: stats.txmsgs - n as i64,
+        brokers: stats
+            .brokers
+            .values()
+            .filter(|b| b.nodeid >= 0)
+            .map(|b| b.nodename.clone())
+            .collect(),
+    }
+}
+
+/// (partition, offset, key, value, headers) of every record, in log order.
+type Row = (i32, i64, Vec<u8>, Vec<u8>, Vec<(String, Vec<u8>)>);
+
+fn consume(bootstrap: &str, topic: &str, expect: usize, commit: bool) -> Vec<Row> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("kob-proxy-test-{topic}"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut rows = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while rows.len() < expect && Instant::now() < deadline {
+        if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+            let m = m.unwrap();
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_string(), h.value.unwrap_or_default().to_vec()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            rows.push((
+                m.partition(),
+                m.offset(),
+                m.key().unwrap_or_default().to_vec(),
+                m.payload().unwrap_or_default().to_vec(),
+                headers,
+            ));
+        }
+    }
+    if commit {
+        // Goes through FindCoordinator, whose answer the proxy rewrites.
+        consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+    }
+    rows.sort_by_key(|r| (r.0, r.1));
+    rows
+}
+
+fn mock() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let mock = MockCluster::new(3).unwrap();
+    for t in ["direct", "proxied", "a", "b", "acks0", "iso"] {
+        mock.create_topic(t, PARTITIONS, 3).unwrap();
+    }
+    mock
+}
+
+fn proxy_ports(proxy: &Proxy) -> BTreeSet<String> {
+    proxy.bootstrap().split(',').map(str::to_string).collect()
+}
+
+/// Records whose offset is lower than that of a record sent before them to
+/// the same partition.
+fn reorders(deliveries: &[Result<(i32, i64), String>]) -> usize {
+    let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut n = 0;
+    for (p, o) in deliveries.iter().flatten() {
+        let h = highest.entry(*p).or_insert(-1);
+        if o < h {
+            n += 1;
+        }
+        *h = (*h).max(*o);
+    }
+    n
+}
+
+#[test]
+fn none_is_transparent_records_and_offsets_match_direct() {
+    let mock = mock();
+    let mut proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::none()).unwrap();
+    assert_eq!(proxy.brokers().len(), 3);
+    let n = 3000;
+    let settings = [("acks", "all"), ("max.in.flight", "5")];
+    let direct = produce(&mock.bootstrap_servers(), "direct", n, &settings);
+    let proxied = produce(&proxy.bootstrap(), "proxied", n, &settings);
+
+    assert!(direct.deliveries.iter().all(Result::is_ok));
+    assert_eq!(
+        direct.deliveries, proxied.deliveries,
+        "same offsets per record"
+    );
+    // The client learned only proxy addresses: Metadata was rewritten.
+    assert_eq!(proxied.brokers, proxy_ports(&proxy));
+    assert!(proxy.produce_requests() > 0);
+    assert_eq!(proxy.injected(), BTreeMap::new());
+
+    let read_direct = consume(&mock.bootstrap_servers(), "direct", n, false);
+    let read_proxied = consume(&proxy.bootstrap(), "proxied", n, true);
+    assert_eq!(read_direct.len(), n);
+    assert_eq!(
+        read_direct, read_proxied,
+        "record for record, byte for byte"
+    );
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+    proxy.shutdown();
+}
+
+#[test]
+fn reject_makes_the_client_retry() {
+    let mock = mock();
+    let profile: FaultProfile = "reject:5%".parse().unwrap();
+    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::new(&profile, 7)).unwrap();
+    let settings = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "5"),
+        ("batch.num.messages", "20"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let n = 4000;
+    let out = produce(&proxy.bootstrap(), "a", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let injected = proxy.injected();
+    assert!(injected["reject"] > 0, "{injected:?}");
+    assert!(
+        out.resent > 0,
+        "no message was sent twice under {injected:?}"
+    );
+    eprintln!(
+        "reject:5%: {} produce requests, {injected:?} injected, {} messages resent, {} request retries, {} records reordered",
+        proxy.produce_requests(),
+        out.resent,
+        out.txretries,
+        reorders(&out.deliveries)
+    );
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn same_seed_same_fault_indices() {
+    let profile: FaultProfile = "reject:5%+lose-ack:3%".parse().unwrap();
+    let settings = [
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "1"),
+        ("batch.num.messages", "20"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let mut logs = Vec::new();
+    for topic in ["a", "b"] {
+        let mock = mock();
+        let plan = FaultPlan::new(&profile, 1234);
+        let proxy = Proxy::start(&mock.bootstrap_servers(), plan.clone()).unwrap();
+        produce(&proxy.bootstrap(), topic, 2000, &settings);
+        let seen = proxy.produce_requests();
+        // Exactly the plan's faults, at the plan's indices.
+        assert_eq!(proxy.fault_log(), plan.schedule(0..seen));
+        assert!(!proxy.fault_log().is_empty());
+        logs.push((seen, proxy.fault_log()));
+    }
+    let common = logs[0].0.min(logs[1].0);
+    let prefix = |log: &Vec<(u64, _)>| -> Vec<_> {
+        log.iter().filter(|(i, _)| *i < common).cloned().collect()
+    };
+    assert_eq!(prefix(&logs[0].1), prefix(&logs[1].1));
+}
+
+#[test]
+fn acks_zero_gets_no_response_and_is_still_forwarded() {
+    let mock = mock();
+    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::none()).unwrap();
+    let n = 1500;
+    let out = produce(&proxy.bootstrap(), "acks0", n, &[("acks", "0")]);
+    assert!(out.deliveries.iter().all(Result::is_ok));
+    let rows = consume(&proxy.bootstrap(), "acks0", n, false);
+    assert_eq!(rows.len(), n);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+/// Sends `bytes` on a fresh connection to `addr` and waits for it to close.
+fn poke(addr: &str, bytes: &[u8]) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut sink = Vec::new();
+    let _ = s.read_to_end(&mut sink);
+}
+
+#[test]
+fn broken_connections_do_not_disturb_others() {
+    let mock = mock();
+    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::none()).unwrap();
+    let addr = proxy.bootstrap().split(',').next().unwrap().to_string();
+
+    // A healthy connection stays open across the bad ones: ApiVersions v0
+    // before and after.
+    let mut good = TcpStream::connect(&addr).unwrap();
+    good.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let api_versions = |s: &mut TcpStream, corr: i32| {
+        let mut req = Vec::new();
+        let client = b"t";
+        let len = 2 + 2 + 4 + 2 + client.len();
+        req.extend_from_slice(&(len as i32).to_be_bytes());
+        req.extend_from_slice(&18i16.to_be_bytes());
+        req.extend_from_slice(&0i16.to_be_bytes());
+        req.extend_from_slice(&corr.to_be_bytes());
+        req.extend_from_slice(&(client.len() as i16).to_be_bytes());
+        req.extend_from_slice(client);
+        s.write_all(&req).unwrap();
+        let mut size = [0u8; 4];
+        s.read_exact(&mut size).unwrap();
+        let mut body = vec![0u8; i32::from_be_bytes(size) as usize];
+        s.read_exact(&mut body).unwrap();
+        i32::from_be_bytes(body[..4].try_into().unwrap())
+    };
+    assert_eq!(api_versions(&mut good, 41), 41);
+
+    poke(&addr, &[0x7f, 0xff, 0xff, 0xff]); // oversized
+    poke(&addr, &[0xff, 0xff, 0xff, 0x00]); // negative size
+    poke(&addr, &[0, 0, 0, 3, 1, 2, 3]); // too short for a header
+    poke(&addr, &[0, 0, 0, 100, 0, 0]); // truncated, then closed
+                                        // A Produce request whose body is garbage.
+    poke(
+        &addr,
+        &[0, 0, 0, 12, 0, 0, 0, 9, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff],
+    );
+
+    assert_eq!(api_versions(&mut good, 42), 42);
+    let out = produce(&proxy.bootstrap(), "iso", 500, &[]);
+    assert!(out.deliveries.iter().all(Result::is_ok));
+    assert!(
+        proxy.connection_errors() >= 4,
+        "{}",
+        proxy.connection_errors()
+    );
+}
+
+#[test]
+fn shutdown_closes_listeners_and_is_idempotent() {
+    let mock = mock();
+    let mut proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::none()).unwrap();
+    let addr = proxy.bootstrap().split(',').next().unwrap().to_string();
+    let open = TcpStream::connect(&addr).unwrap();
+    proxy.shutdown();
+    proxy.shutdown();
+    assert!(TcpStream::connect(&addr).is_err());
+    let mut open = open;
+    open.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 1];
+    assert!(matches!(open.read(&mut buf), Ok(0) | Err(_)));
+}
+
+#[test]
+fn start_fails_with_a_typed_error_when_nothing_listens() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Proxy::start(&format!("127.0.0.1:{port}"), FaultPlan::none()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("could not learn the brokers from"),
+        "{err}"
+    );
+    let err = Proxy::start(" , ", FaultPlan::none()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no broker address in bootstrap list \" , \""
+    );
+}
