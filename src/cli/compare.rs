@@ -1,9 +1,139 @@
-//! `kafka-order-bench compare` (being written).
+//! `kafka-order-bench compare`: a new run against a baseline, with an exit
+//! status a CI pipeline can gate on.
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct CompareArgs {}
+use anyhow::Context;
+use kafka_order_bench::compare::{self, CompareOptions};
+use kafka_order_bench::results::Results;
 
-pub fn run(_a: CompareArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("compare is not built yet")
+/// Exit status when nothing regressed.
+const EXIT_OK: u8 = 0;
+/// Exit status when any cell regressed.
+const EXIT_REGRESSED: u8 = 1;
+/// Exit status for bad input or runs that cannot be compared (also what
+/// `main` returns for any error).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when nothing regressed, 1 when any cell regressed \
+(throughput, p99 latency, a new anomaly kind, or a cell that changed between measured and \
+rejected), 2 on bad input or runs that are not comparable."
+)]
+pub struct CompareArgs {
+    /// Results file of the baseline run, e.g. reports/<run-id>/results.json.
+    #[arg(value_name = "BASE.json")]
+    pub base: PathBuf,
+    /// Results file of the new run.
+    #[arg(value_name = "NEW.json")]
+    pub new: PathBuf,
+    /// Directory for compare.md, compare.svg and compare.json [default: the new run's directory].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Relative change treated as noise: 0.05 or 5% for ±5%.
+    #[arg(long, default_value = "0.05", value_parser = parse_noise)]
+    pub noise: f64,
+}
+
+fn parse_noise(s: &str) -> Result<f64, String> {
+    let (num, scale) = match s.trim().strip_suffix('%') {
+        Some(p) => (p, 100.0),
+        None => (s.trim(), 1.0),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| {
+        format!("expected a fraction such as 0.05 or a percentage such as 5%, got {s:?}")
+    })?;
+    let v = v / scale;
+    if !(0.0..1.0).contains(&v) {
+        return Err(format!(
+            "noise must be at least 0 and below 1 (100%), got {s:?} (hint: 5% is 0.05)"
+        ));
+    }
+    Ok(v)
+}
+
+pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
+    let base = Results::load(&a.base)?;
+    let new = Results::load(&a.new)?;
+    let opts = CompareOptions {
+        noise: a.noise,
+        ..CompareOptions::default()
+    };
+    let c = compare::compare(&base, &new, &opts);
+    let out = a.out.unwrap_or_else(|| {
+        a.new
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+    });
+    let written = compare::write(&c, &out)
+        .with_context(|| format!("writing the comparison into {}", out.display()))?;
+
+    println!(
+        "librdkafka {} ({}) → {} ({})",
+        c.base.librdkafka_version, c.base.run_id, c.new.librdkafka_version, c.new.run_id
+    );
+    for note in &c.notes {
+        println!("note: {note}");
+    }
+    let code = if !c.comparable() {
+        let what: Vec<String> = c
+            .differences
+            .iter()
+            .map(|d| format!("{} ({} vs {})", d.field, d.base, d.new))
+            .collect();
+        eprintln!(
+            "Error: the runs are not comparable: {} differ",
+            what.join(", ")
+        );
+        EXIT_BAD_INPUT
+    } else {
+        let s = &c.summary;
+        println!(
+            "{} cells compared: {} regressed, {} improved, {} not significant (noise ±{:.1}%)",
+            s.cells_compared,
+            s.cells.regressed,
+            s.cells.improved,
+            s.cells.not_significant,
+            c.options.noise * 100.0
+        );
+        for (id, r) in c.worst_regressions(5) {
+            println!("  regressed {id}: {}", r.describe());
+        }
+        if !c.only_in_base.is_empty() || !c.only_in_new.is_empty() {
+            println!(
+                "{} cells only in the baseline, {} only in the new run",
+                c.only_in_base.len(),
+                c.only_in_new.len()
+            );
+        }
+        if c.regressed() {
+            EXIT_REGRESSED
+        } else {
+            EXIT_OK
+        }
+    };
+    println!(
+        "wrote {}, {}, {}",
+        written.markdown.display(),
+        written.svg.display(),
+        written.json.display()
+    );
+    Ok(ExitCode::from(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_noise;
+
+    #[test]
+    fn noise_takes_fractions_and_percentages() {
+        assert_eq!(parse_noise("0.05"), Ok(0.05));
+        assert_eq!(parse_noise("5%"), Ok(0.05));
+        assert_eq!(parse_noise("0"), Ok(0.0));
+        assert!(parse_noise("5").unwrap_err().contains("hint: 5% is 0.05"));
+        assert!(parse_noise("-1%").is_err());
+        assert!(parse_noise("abc").unwrap_err().contains("got \"abc\""));
+    }
 }
