@@ -1,0 +1,253 @@
+//! Drawing helpers shared by the charts: one visual language everywhere.
+//! Colour is idempotence (blue: idempotent, orange: not) with a shade per
+//! `acks`; the marker is `acks` (triangle 0, square 1, circle all); a hollow
+//! marker is a cell no fault reached.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::grid::Acks;
+
+use super::ReportError;
+
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+
+/// Font family: generic, so the SVG needs no font file.
+pub const FAMILY: &str = "sans-serif";
+
+pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
+pub const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
+pub const GRID: RGBColor = RGBColor(0xDD, 0xDD, 0xDD);
+pub const FRONTIER: RGBColor = RGBColor(0x2C, 0xA0, 0x2C);
+
+/// Renders a chart into SVG bytes.
+pub fn svg(
+    chart: &'static str,
+    size: (u32, u32),
+    draw: impl FnOnce(&Area) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Vec<u8>, ReportError> {
+    let mut buf = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
+        let err = |e: Box<dyn std::error::Error>| ReportError::Draw {
+            chart,
+            message: e.to_string(),
+        };
+        root.fill(&WHITE).map_err(|e| err(Box::new(e)))?;
+        draw(&root).map_err(err)?;
+        root.present().map_err(|e| err(Box::new(e)))?;
+    }
+    Ok(buf.into_bytes())
+}
+
+/// A text style: `size` in plotters units (the SVG font size is size/1.24).
+pub fn font(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FAMILY, size).into_font()).color(&INK)
+}
+
+pub fn bold(size: f64) -> TextStyle<'static> {
+    TextStyle::from((FAMILY, size, FontStyle::Bold).into_font()).color(&INK)
+}
+
+pub fn anchored<'s>(style: TextStyle<'s>, h: HPos, v: VPos) -> TextStyle<'s> {
+    style.pos(Pos::new(h, v))
+}
+
+/// Draws text at absolute pixel coordinates.
+pub fn text(
+    root: &Area,
+    s: &str,
+    at: (i32, i32),
+    style: &TextStyle<'_>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.draw(&Text::new(s.to_string(), at, style.clone()))?;
+    Ok(())
+}
+
+/// The series colour of (`acks`, idempotence).
+pub fn series_colour(acks: Acks, idem: bool) -> RGBColor {
+    match (idem, acks) {
+        (true, Acks::Zero) => RGBColor(0x6B, 0xAE, 0xD6),
+        (true, Acks::One) => RGBColor(0x21, 0x71, 0xB5),
+        (true, Acks::All) => RGBColor(0x08, 0x30, 0x6B),
+        (false, Acks::Zero) => RGBColor(0xFD, 0x8D, 0x3C),
+        (false, Acks::One) => RGBColor(0xD9, 0x48, 0x01),
+        (false, Acks::All) => RGBColor(0x7F, 0x27, 0x04),
+    }
+}
+
+/// Index of a series in a fixed order, for small offsets that keep markers apart.
+pub fn series_index(acks: Acks, idem: bool) -> usize {
+    let a = match acks {
+        Acks::Zero => 0,
+        Acks::One => 1,
+        Acks::All => 2,
+    };
+    a + if idem { 3 } else { 0 }
+}
+
+/// Draws the marker of `acks` centred at absolute pixel `at`.
+pub fn marker(
+    root: &Area,
+    at: (i32, i32),
+    acks: Acks,
+    colour: RGBColor,
+    filled: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let style = if filled {
+        colour.filled()
+    } else {
+        WHITE.filled()
+    };
+    let outline = colour.stroke_width(2);
+    let (x, y) = at;
+    match acks {
+        Acks::Zero => {
+            let pts = vec![(x, y - 7), (x - 7, y + 5), (x + 7, y + 5)];
+            root.draw(&Polygon::new(pts.clone(), style))?;
+            let mut closed = pts.clone();
+            closed.push(pts[0]);
+            root.draw(&PathElement::new(closed, outline))?;
+        }
+        Acks::One => {
+            root.draw(&Rectangle::new([(x - 5, y - 5), (x + 5, y + 5)], style))?;
+            root.draw(&Rectangle::new([(x - 5, y - 5), (x + 5, y + 5)], outline))?;
+        }
+        Acks::All => {
+            root.draw(&Circle::new((x, y), 6, style))?;
+            root.draw(&Circle::new((x, y), 6, outline))?;
+        }
+    }
+    Ok(())
+}
+
+/// A legend entry for every (`acks`, idempotence) pair present, one per line,
+/// starting at `at`; returns the y below the last line.
+pub fn series_legend(
+    root: &Area,
+    at: (i32, i32),
+    series: &[(Acks, bool)],
+    notes: &dyn Fn(Acks, bool) -> Option<String>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let (x, mut y) = at;
+    let label = anchored(font(17.0), HPos::Left, VPos::Center);
+    let note = anchored(font(14.0).color(&MUTED), HPos::Left, VPos::Center);
+    for &(acks, idem) in series {
+        let c = series_colour(acks, idem);
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + 26, y)],
+            c.stroke_width(2),
+        ))?;
+        marker(root, (x + 13, y), acks, c, true)?;
+        text(
+            root,
+            &super::model::series_text(acks, idem),
+            (x + 34, y),
+            &label,
+        )?;
+        if let Some(n) = notes(acks, idem) {
+            y += 17;
+            text(root, &n, (x + 34, y), &note)?;
+        }
+        y += 24;
+    }
+    Ok(y)
+}
+
+/// Text lines in the legend column, wrapped at `width_chars`; returns the y below.
+pub fn legend_lines(
+    root: &Area,
+    at: (i32, i32),
+    lines: &[String],
+    width_chars: usize,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let (x, mut y) = at;
+    let style = anchored(font(14.0).color(&MUTED), HPos::Left, VPos::Center);
+    for line in lines {
+        for part in wrap(line, width_chars) {
+            text(root, &part, (x, y), &style)?;
+            y += 17;
+        }
+        y += 4;
+    }
+    Ok(y)
+}
+
+/// Greedy word wrap.
+pub fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+/// Ticks for a log10 axis between `lo` and `hi` (values, not logs): the
+/// 1-2-5 sequence when the span is short, decades when it is long.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let steps: &[f64] = if b - a <= 3 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    let mut out = Vec::new();
+    for e in a..=b {
+        for s in steps {
+            let v = s * 10f64.powi(e);
+            if v >= lo * 0.999 && v <= hi * 1.001 {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// A linear f64 axis whose ticks are exactly the given values (plotters'
+/// `WithKeyPoints` over f64 has no label formatter; this one uses ours).
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    range: std::ops::Range<f64>,
+    keys: Vec<f64>,
+}
+
+impl Keyed {
+    pub fn new(range: std::ops::Range<f64>, keys: Vec<f64>) -> Keyed {
+        Keyed { range, keys }
+    }
+}
+
+impl plotters::coord::ranged1d::Ranged for Keyed {
+    type FormatOption = plotters::coord::ranged1d::DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let (a, b) = (self.range.start, self.range.end);
+        if a == b {
+            return (limit.0 + limit.1) / 2;
+        }
+        let t = (v - a) / (b - a);
+        let len = (limit.1 - limit.0) as f64;
+        limit.0 + (len * t).round() as i32
+    }
+
+    fn key_points<H: plotters::coord::ranged1d::KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        // Only bold lines: light ones would fall between our chosen ticks.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.keys.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.clone()
+    }
+}

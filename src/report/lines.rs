@@ -1,0 +1,330 @@
+//! `throughput.svg` and `latency.svg`: a measure against `max.in.flight`
+//! (log axis), one line per (`acks`, idempotence).
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use crate::grid::Acks;
+
+use super::draw::{self, Area, GRID, MUTED};
+use super::model::{Meas, Model, State};
+use super::{fmt, ReportError};
+
+const W: u32 = 1400;
+const LEGEND_W: i32 = 360;
+
+/// x of a `max.in.flight` value: its log10, nudged per series so error bars
+/// and markers of different series at the same value stay apart.
+fn x_of(in_flight: u32, acks: Acks, idem: bool) -> f64 {
+    (in_flight as f64).log10() + (draw::series_index(acks, idem) as f64 - 2.5) * 0.012
+}
+
+fn x_range(m: &Model) -> (std::ops::Range<f64>, Vec<f64>) {
+    let lo = *m.in_flights.first().unwrap_or(&1) as f64;
+    let hi = *m.in_flights.last().unwrap_or(&1) as f64;
+    let pad = ((hi.log10() - lo.log10()) * 0.06).max(0.08);
+    let keys = m.in_flights.iter().map(|v| (*v as f64).log10()).collect();
+    (lo.log10() - pad..hi.log10() + pad, keys)
+}
+
+fn in_flight_label(x: &f64) -> String {
+    format!("{}", 10f64.powf(*x).round() as u64)
+}
+
+/// What happened to the cells of a series that are not on its line.
+fn series_note(m: &Model, acks: Acks, idem: bool) -> Option<String> {
+    let mut rejected: Vec<u32> = Vec::new();
+    let mut reason = String::new();
+    let mut failed: Vec<String> = Vec::new();
+    let mut total = 0;
+    for c in m
+        .cells
+        .iter()
+        .filter(|c| c.settings.acks == acks && c.settings.idempotence == idem)
+    {
+        total += 1;
+        match &c.state {
+            State::Rejected { short, .. } => {
+                if !rejected.contains(&c.settings.max_in_flight) {
+                    rejected.push(c.settings.max_in_flight);
+                }
+                reason = short.clone();
+            }
+            State::Failed { .. } => {
+                failed.push(format!("{} ({})", c.settings.max_in_flight, c.faults))
+            }
+            State::Measured(_) => {}
+        }
+    }
+    rejected.sort_unstable();
+    let mut parts = Vec::new();
+    if !rejected.is_empty() {
+        let n_rejected = m
+            .cells
+            .iter()
+            .filter(|c| c.settings.acks == acks && c.settings.idempotence == idem)
+            .filter(|c| matches!(c.state, State::Rejected { .. }))
+            .count();
+        if n_rejected == total {
+            parts.push(format!("all rejected: {reason}"));
+        } else {
+            let list: Vec<String> = rejected.iter().map(u32::to_string).collect();
+            parts.push(format!("rejected at {}: {reason}", list.join(", ")));
+        }
+    }
+    if !failed.is_empty() {
+        parts.push(format!("failed at {}", failed.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+fn legend(root: &Area, m: &Model, extra: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let (w, _) = root.dim_in_pixel();
+    let lx = w as i32 - LEGEND_W + 10;
+    let mut y = 95;
+    draw::text(
+        root,
+        "Setting",
+        (lx, y),
+        &draw::anchored(draw::bold(18.0), HPos::Left, VPos::Center),
+    )?;
+    y += 28;
+    let series = super::series_present(m);
+    y = draw::series_legend(root, (lx, y), &series, &|a, i| series_note(m, a, i))?;
+    y += 8;
+    draw::legend_lines(root, (lx, y), extra, 40)?;
+    Ok(())
+}
+
+fn header(root: &Area, m: &Model, title: &str) -> Result<(), Box<dyn std::error::Error>> {
+    draw::text(
+        root,
+        title,
+        (20, 24),
+        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
+    )?;
+    draw::text(
+        root,
+        &super::subtitle(m),
+        (20, 54),
+        &draw::anchored(draw::font(16.0).color(&MUTED), HPos::Left, VPos::Center),
+    )
+}
+
+/// Draws one series' line and markers; `value` picks the y of a cell.
+fn draw_series_line<DB: DrawingBackend, YC>(
+    root: &Area,
+    chart: &ChartContext<DB, Cartesian2d<draw::Keyed, YC>>,
+    pts: &[(u32, f64, &Meas)],
+    acks: Acks,
+    idem: bool,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    YC: Ranged<ValueType = f64>,
+{
+    let colour = draw::series_colour(acks, idem);
+    let coords: Vec<(i32, i32)> = pts
+        .iter()
+        .map(|(f, y, _)| chart.backend_coord(&(x_of(*f, acks, idem), *y)))
+        .collect();
+    if coords.len() > 1 {
+        root.draw(&PathElement::new(coords.clone(), colour.stroke_width(2)))?;
+    }
+    for (at, (_, _, x)) in coords.iter().zip(pts) {
+        draw::marker(root, *at, acks, colour, x.exposed())?;
+    }
+    Ok(())
+}
+
+pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
+    let n = m.fault_profiles.len().max(1);
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    let h = 130 + rows as u32 * 500;
+    draw::svg("throughput.svg", (W, h), |root| {
+        header(
+            root,
+            m,
+            "Throughput vs max.in.flight, one panel per fault profile",
+        )?;
+        let (w, _) = root.dim_in_pixel();
+        let body = root.margin(75, 10, 0, 0);
+        let (plots, _) = body.split_horizontally(w as i32 - LEGEND_W);
+        let panels = plots.split_evenly((rows, cols));
+        let y_max = m
+            .cells
+            .iter()
+            .filter_map(|c| c.measured())
+            .map(|x| x.ci_high.max(x.rps))
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.08;
+        let (xr, keys) = x_range(m);
+        for (faults, area) in m.fault_profiles.iter().zip(panels.iter()) {
+            let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
+                .caption(format!("faults: {faults}"), draw::bold(20.0))
+                .x_label_area_size(55)
+                .y_label_area_size(90)
+                .build_cartesian_2d(draw::Keyed::new(xr.clone(), keys.clone()), 0.0..y_max)?;
+            let yfmt = |y: &f64| fmt::compact(*y);
+            chart
+                .configure_mesh()
+                .light_line_style(WHITE)
+                .bold_line_style(GRID)
+                .x_label_formatter(&in_flight_label)
+                .y_label_formatter(&yfmt)
+                .y_labels(6)
+                .label_style(draw::font(16.0))
+                .axis_desc_style(draw::font(17.0))
+                .x_desc("max.in.flight (log scale)")
+                .y_desc("throughput (records/s)")
+                .draw()?;
+            for (acks, idem) in super::series_present(m) {
+                let pts = series_points(m, faults, acks, idem, |x| x.rps);
+                let colour = draw::series_colour(acks, idem);
+                for (f, _, x) in &pts {
+                    let xx = x_of(*f, acks, idem);
+                    let lo = chart.backend_coord(&(xx, x.ci_low));
+                    let hi = chart.backend_coord(&(xx, x.ci_high));
+                    let style = colour.stroke_width(1);
+                    root.draw(&PathElement::new(vec![lo, hi], style))?;
+                    root.draw(&PathElement::new(
+                        vec![(lo.0 - 4, lo.1), (lo.0 + 4, lo.1)],
+                        style,
+                    ))?;
+                    root.draw(&PathElement::new(
+                        vec![(hi.0 - 4, hi.1), (hi.0 + 4, hi.1)],
+                        style,
+                    ))?;
+                }
+                draw_series_line(root, &chart, &pts, acks, idem)?;
+            }
+        }
+        legend(
+            root,
+            m,
+            &[
+                "Marker: median throughput of the cell's samples; bar: its 95% bootstrap confidence interval.".into(),
+                "Hollow marker: no fault reached the cell.".into(),
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+fn series_points<'m>(
+    m: &'m Model,
+    faults: &'m str,
+    acks: Acks,
+    idem: bool,
+    value: impl Fn(&Meas) -> f64,
+) -> Vec<(u32, f64, &'m Meas)> {
+    let mut pts: Vec<(u32, f64, &Meas)> = m
+        .measured_in(faults)
+        .filter(|(c, _)| c.settings.acks == acks && c.settings.idempotence == idem)
+        .map(|(c, x)| (c.settings.max_in_flight, value(x), x))
+        .collect();
+    pts.sort_by_key(|p| p.0);
+    pts
+}
+
+pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
+    let rows = m.fault_profiles.len().max(1);
+    let h = 130 + rows as u32 * 420;
+    let quantiles: [(&str, fn(&Meas) -> u64); 3] = [
+        ("p50", |x| x.p50_us),
+        ("p99", |x| x.p99_us),
+        ("p99.9", |x| x.p999_us),
+    ];
+    draw::svg("latency.svg", (W, h), |root| {
+        header(
+            root,
+            m,
+            "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 per fault profile",
+        )?;
+        let (w, _) = root.dim_in_pixel();
+        let body = root.margin(75, 10, 0, 0);
+        let (plots, _) = body.split_horizontally(w as i32 - LEGEND_W);
+        let panels = plots.split_evenly((rows, 3));
+        // One y scale for every panel, so panels compare at a glance.
+        let all: Vec<f64> = m
+            .cells
+            .iter()
+            .filter_map(|c| c.measured())
+            .flat_map(|x| [x.p50_us, x.p99_us, x.p999_us])
+            .filter(|v| *v > 0)
+            .map(|v| v as f64 / 1000.0)
+            .collect();
+        let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = all.iter().copied().fold(0.0, f64::max);
+        let (lo, hi) = if all.is_empty() {
+            (0.1, 10.0)
+        } else {
+            (lo, hi)
+        };
+        let (ylo, yhi) = (
+            lo.log10().floor(),
+            hi.log10().ceil().max(lo.log10().floor() + 1.0),
+        );
+        let ykeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
+            .iter()
+            .map(|v| v.log10())
+            .collect();
+        let (xr, keys) = x_range(m);
+        for (r, faults) in m.fault_profiles.iter().enumerate() {
+            for (q, (qname, qf)) in quantiles.iter().enumerate() {
+                let area = &panels[r * 3 + q];
+                let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
+                    .caption(format!("{qname} · faults: {faults}"), draw::bold(18.0))
+                    .x_label_area_size(50)
+                    .y_label_area_size(if q == 0 { 80 } else { 45 })
+                    .build_cartesian_2d(
+                        draw::Keyed::new(xr.clone(), keys.clone()),
+                        draw::Keyed::new(ylo..yhi, ykeys.clone()),
+                    )?;
+                let yfmt = |y: &f64| fmt::sig3(10f64.powf(*y));
+                let mut mesh = chart.configure_mesh();
+                mesh.light_line_style(WHITE)
+                    .bold_line_style(GRID)
+                    .x_label_formatter(&in_flight_label)
+                    .y_label_formatter(&yfmt)
+                    .label_style(draw::font(15.0))
+                    .axis_desc_style(draw::font(16.0))
+                    .x_desc("max.in.flight (log)");
+                if q == 0 {
+                    mesh.y_desc(format!("{qname} latency (ms, log)"));
+                } else {
+                    mesh.y_desc("ms");
+                }
+                mesh.draw()?;
+                for (acks, idem) in super::series_present(m) {
+                    let pts = series_points(m, faults, acks, idem, |x| {
+                        (qf(x).max(1) as f64 / 1000.0).log10()
+                    });
+                    draw_series_line(root, &chart, &pts, acks, idem)?;
+                }
+            }
+        }
+        legend(
+            root,
+            m,
+            &[
+                latency_note(m),
+                "Hollow marker: no fault reached the cell.".into(),
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+fn latency_note(m: &Model) -> String {
+    let rate = m.results.run.workload.fixed.rate_per_sec;
+    if rate > 0 {
+        format!(
+            "Latency: from each record's intended send time at {} records/s to its delivery report (coordinated omission corrected).",
+            fmt::int(rate)
+        )
+    } else {
+        "Latency: from send() to the delivery report; records were sent as fast as the client accepted them.".into()
+    }
+}

@@ -1,0 +1,551 @@
+//! `REPORT.md`: the design-review summary. Every sentence is built from the
+//! results; a run that found nothing says so in its own numbers.
+
+use std::fmt::Write as _;
+
+use crate::grid::ProducerSettings;
+
+use super::fmt;
+use super::model::{setting_text, CellView, Meas, Model, State};
+use super::profiles_chart::{profile_cells, violations_text};
+
+/// The chart files REPORT.md embeds, with their alt text.
+pub const CHARTS: [(&str, &str); 5] = [
+    ("tradeoff.svg", "Throughput against ordering violations"),
+    ("throughput.svg", "Throughput against max.in.flight"),
+    ("latency.svg", "Latency against max.in.flight"),
+    ("violations.svg", "Violations per million by setting"),
+    ("profiles.svg", "Industry profiles on the measurements"),
+];
+
+pub fn render(m: &Model) -> String {
+    let mut s = String::new();
+    let r = m.results;
+    let run = &r.run;
+    let _ = writeln!(s, "# kafka-order-bench report: run {}\n", run.run_id);
+    let measured = m.count(|c| c.measured().is_some());
+    let rejected = m.count(|c| matches!(c.state, State::Rejected { .. }));
+    let failed = m.count(|c| matches!(c.state, State::Failed { .. }));
+    let planned = run.workload.cells().len();
+    let _ = writeln!(
+        s,
+        "{} cells under {} fault profile{} ({}): {measured} measured, {rejected} rejected by the client, {failed} failed.{}\n",
+        m.cells.len(),
+        m.fault_profiles.len(),
+        plural(m.fault_profiles.len()),
+        m.fault_profiles.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+        if r.complete {
+            String::new()
+        } else {
+            format!(
+                " **The run is incomplete**: {} of {planned} planned cells have a result.",
+                m.cells.len()
+            )
+        }
+    );
+
+    s.push_str("## Conclusion\n\n");
+    conclusion(&mut s, m);
+
+    s.push_str("\n## Charts\n\n");
+    for (file, alt) in CHARTS {
+        let _ = writeln!(s, "![{alt}]({file})\n");
+    }
+
+    s.push_str("## Environment\n\n");
+    environment(&mut s, m);
+
+    s.push_str("\n## Every cell\n\n");
+    cell_table(&mut s, m);
+
+    s.push_str("\n## Industry profiles\n\n");
+    profile_table(&mut s, m);
+
+    s.push_str("\n## Terms\n\n");
+    s.push_str(
+        "- **Violation**: a reorder (a record read after a higher sequence number of its stream), a log duplicate (one record stored at two offsets) or a loss (a record the client reported delivered that is not in the log). Per million records checked.\n\
+         - **Exposure**: faults injected into the cell and retries the client made. A cell no fault reached is *not exposed*: its 0 says nothing about ordering under faults.\n\
+         - **Upper bound**: with no violation in N records checked, the rate is below 3/N with 95% confidence (rule of three).\n\
+         - **Rejected**: the client refused the configuration when the producer was created; its message is quoted.\n",
+    );
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn md(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// `in-flight 5, acks=all, idempotent` in bold.
+fn b(s: &ProducerSettings) -> String {
+    format!("**{}**", setting_text(s))
+}
+
+fn rate_ci(x: &Meas) -> String {
+    format!(
+        "{} records/s (95% CI {}–{})",
+        fmt::rate(x.rps),
+        fmt::rate(x.ci_low),
+        fmt::rate(x.ci_high)
+    )
+}
+
+fn kinds_text(x: &Meas) -> String {
+    let mut parts = Vec::new();
+    for (name, n) in [
+        ("reorders", x.reorders),
+        ("log duplicates", x.duplicates),
+        ("losses", x.losses),
+    ] {
+        if n > 0 {
+            parts.push(format!(
+                "{} {name} ({}/M)",
+                fmt::int(n),
+                fmt::sig3(x.per_million(n))
+            ));
+        }
+    }
+    parts.join(", ")
+}
+
+fn conclusion(s: &mut String, m: &Model) {
+    for faults in &m.fault_profiles {
+        let cells: Vec<(&CellView, &Meas)> = m.measured_in(faults).collect();
+        if cells.is_empty() {
+            let _ = writeln!(s, "- Under faults `{faults}`, no cell was measured.");
+            continue;
+        }
+        let fastest = cells
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))
+            .expect("non-empty");
+        let clean_exposed = cells
+            .iter()
+            .copied()
+            .filter(|(_, x)| x.violations() == 0 && x.exposed())
+            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
+        let clean_unexposed = cells
+            .iter()
+            .copied()
+            .filter(|(_, x)| x.violations() == 0 && !x.exposed())
+            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
+        let exposed = cells.iter().filter(|(_, x)| x.exposed()).count();
+        let _ = write!(
+            s,
+            "- Under faults `{faults}` ({} measured, {exposed} exposed to faults): ",
+            cells.len()
+        );
+        match clean_exposed {
+            Some((c, x)) => {
+                let _ = write!(
+                    s,
+                    "the fastest setting with zero observed violations is {} at {}, {} records checked, {} faults injected, so its violation rate is below {} per million (95%).",
+                    b(&c.settings),
+                    rate_ci(x),
+                    fmt::int(x.checked),
+                    fmt::int(x.faults_injected),
+                    x.upper_bound_pm().map(fmt::sig3).unwrap_or_else(|| "n/a".into()),
+                );
+                if std::ptr::eq(c.result, fastest.0.result) {
+                    let _ = write!(s, " It is also the fastest setting measured.");
+                } else {
+                    let (fc, fx) = fastest;
+                    let cost = (fx.rps - x.rps) / fx.rps * 100.0;
+                    let overlap = x.ci_high >= fx.ci_low;
+                    let _ = write!(
+                        s,
+                        " The fastest setting overall is {} at {}{}; choosing the clean one costs {} of throughput{}.",
+                        b(&fc.settings),
+                        rate_ci(fx),
+                        if fx.violations() > 0 {
+                            format!(", with {} violations per million", fmt::sig3(fx.violations_pm()))
+                        } else {
+                            ", with zero observed violations but no fault reaching it".to_string()
+                        },
+                        fmt::pct(cost),
+                        if overlap {
+                            ", a difference within the two cells' 95% confidence intervals"
+                        } else {
+                            ", outside the two cells' 95% confidence intervals"
+                        }
+                    );
+                }
+                if let Some((uc, ux)) = clean_unexposed {
+                    if ux.rps > x.rps {
+                        let _ = write!(
+                            s,
+                            " {} was faster ({} records/s) with zero violations, but no fault reached it.",
+                            b(&uc.settings),
+                            fmt::rate(ux.rps)
+                        );
+                    }
+                }
+            }
+            None => {
+                if exposed == 0 {
+                    let (fc, fx) = fastest;
+                    let _ = write!(
+                        s,
+                        "no fault reached any cell, so the zeros here say nothing about ordering under faults. The fastest setting was {} at {}.",
+                        b(&fc.settings),
+                        rate_ci(fx)
+                    );
+                } else {
+                    let _ = write!(
+                        s,
+                        "every setting that faults reached violated ordering; none is clean under these faults."
+                    );
+                }
+            }
+        }
+        s.push('\n');
+        let violators: Vec<&(&CellView, &Meas)> =
+            cells.iter().filter(|(_, x)| x.violations() > 0).collect();
+        if violators.is_empty() {
+            let _ = writeln!(s, "  - No setting violated ordering under `{faults}`.");
+        } else {
+            let _ = writeln!(
+                s,
+                "  - {} setting{} violated ordering under `{faults}`:",
+                violators.len(),
+                plural(violators.len())
+            );
+            let mut sorted = violators.clone();
+            sorted.sort_by(|a, b| b.1.violations_pm().total_cmp(&a.1.violations_pm()));
+            for (c, x) in sorted {
+                let unexpected = if x.unexpected.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = x
+                        .unexpected
+                        .iter()
+                        .map(|k| format!("{k:?}").to_lowercase())
+                        .collect();
+                    format!(
+                        " **Not allowed by this configuration ({})**: a client or broker bug, or a checker bug.",
+                        names.join(", ")
+                    )
+                };
+                let _ = writeln!(
+                    s,
+                    "    - {}: {} violations per million: {}.{unexpected}",
+                    setting_text(&c.settings),
+                    fmt::sig3(x.violations_pm()),
+                    kinds_text(x)
+                );
+            }
+        }
+    }
+
+    // Across fault profiles: the fastest setting clean in every one.
+    if m.fault_profiles.len() > 1 {
+        let mut settings: Vec<ProducerSettings> = m.cells.iter().map(|c| c.settings).collect();
+        settings.sort();
+        settings.dedup();
+        let mut best: Option<(ProducerSettings, f64, bool)> = None;
+        for st in settings {
+            let per: Vec<Option<&Meas>> = m
+                .fault_profiles
+                .iter()
+                .map(|f| m.cell(&st, f).and_then(|c| c.measured()))
+                .collect();
+            if per.iter().any(|x| x.map_or(true, |x| x.violations() > 0)) {
+                continue;
+            }
+            let per: Vec<&Meas> = per.into_iter().flatten().collect();
+            let slowest = per.iter().map(|x| x.rps).fold(f64::INFINITY, f64::min);
+            let exposed = per.iter().any(|x| x.exposed());
+            if exposed && best.map_or(true, |(_, r, _)| slowest > r) {
+                best = Some((st, slowest, exposed));
+            }
+        }
+        match best {
+            Some((st, slowest, _)) => {
+                let _ = writeln!(
+                    s,
+                    "- Across all {} fault profiles, the fastest setting with zero observed violations in every one is {} (its lowest throughput over the profiles: {} records/s).",
+                    m.fault_profiles.len(),
+                    b(&st),
+                    fmt::rate(slowest)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "- No setting was measured with zero violations under every one of the {} fault profiles while exposed to faults in at least one.",
+                    m.fault_profiles.len()
+                );
+            }
+        }
+    }
+
+    // Not exposed: so that 0 is not read as safe.
+    let unexposed: Vec<&CellView> = m
+        .cells
+        .iter()
+        .filter(|c| c.measured().is_some_and(|x| !x.exposed()))
+        .collect();
+    if !unexposed.is_empty() {
+        let mut by_fault = Vec::new();
+        for f in &m.fault_profiles {
+            let here: Vec<&&CellView> = unexposed.iter().filter(|c| c.faults == f).collect();
+            if here.is_empty() {
+                continue;
+            }
+            let total = m.measured_in(f).count();
+            if here.len() == total {
+                by_fault.push(format!("all {total} under `{f}`"));
+            } else {
+                let names: Vec<String> = here.iter().map(|c| setting_text(&c.settings)).collect();
+                by_fault.push(format!("under `{f}`: {}", names.join("; ")));
+            }
+        }
+        let _ = writeln!(
+            s,
+            "- {} measured cell{} saw no fault ({}): their zero violations are not evidence of ordering under faults.",
+            unexposed.len(),
+            plural(unexposed.len()),
+            by_fault.join("; ")
+        );
+    }
+
+    // Rejected, grouped by the client's message.
+    let mut messages: Vec<(&str, Vec<ProducerSettings>)> = Vec::new();
+    for c in &m.cells {
+        if let State::Rejected { message, .. } = &c.state {
+            match messages
+                .iter_mut()
+                .find(|(msg, _)| *msg == message.as_str())
+            {
+                Some((_, v)) => {
+                    if !v.contains(&c.settings) {
+                        v.push(c.settings)
+                    }
+                }
+                None => messages.push((message, vec![c.settings])),
+            }
+        }
+    }
+    for (msg, settings) in &messages {
+        let n = m.count(|c| matches!(&c.state, State::Rejected { message, .. } if message == msg));
+        let names: Vec<String> = settings.iter().map(setting_text).collect();
+        let _ = writeln!(
+            s,
+            "- {n} cell{} rejected by the client with \"{}\": {}.",
+            plural(n),
+            md(msg),
+            names.join("; ")
+        );
+    }
+    for c in &m.cells {
+        if let State::Failed { message, .. } = &c.state {
+            let _ = writeln!(
+                s,
+                "- {} under `{}` failed: {}",
+                setting_text(&c.settings),
+                c.faults,
+                md(message)
+            );
+        }
+    }
+}
+
+fn environment(s: &mut String, m: &Model) {
+    let run = &m.results.run;
+    let w = &run.workload;
+    let f = &w.fixed;
+    let rows: Vec<(&str, String)> = vec![
+        ("Run", format!("`{}`, started {} by the {} driver", run.run_id, run.started_at, run.driver)),
+        (
+            "Client",
+            format!("librdkafka {} (rdkafka crate {})", run.librdkafka_version, run.rdkafka_crate_version),
+        ),
+        (
+            "Broker",
+            format!(
+                "Apache Kafka {}, {} broker{}, {} cluster",
+                run.cluster.broker_version.as_deref().unwrap_or("(version unknown)"),
+                run.cluster.brokers,
+                plural(run.cluster.brokers as usize),
+                run.cluster.kind
+            ),
+        ),
+        (
+            "Machine",
+            format!(
+                "{} {}, {}, {} cores{}",
+                run.machine.os,
+                run.machine.arch,
+                run.machine.cpu_model.as_deref().unwrap_or("CPU unknown"),
+                run.machine.cores,
+                run.machine
+                    .memory_bytes
+                    .map(|b| format!(", {} GiB memory", fmt::sig3(b as f64 / (1u64 << 30) as f64)))
+                    .unwrap_or_default()
+            ),
+        ),
+        (
+            "Tool",
+            format!(
+                "kafka-order-bench {}{}",
+                run.tool_version,
+                run.git_revision.as_deref().map(|g| format!(" at `{g}`")).unwrap_or_default()
+            ),
+        ),
+        ("Seed", w.seed.to_string()),
+        (
+            "Workload",
+            format!(
+                "{} records per cell in {} samples after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; {}; message.timeout.ms={}",
+                fmt::int(f.records_per_cell),
+                f.samples,
+                fmt::int(f.warmup_records),
+                fmt::int(f.record_bytes as u64),
+                f.linger_ms,
+                fmt::int(f.batch_bytes as u64),
+                f.compression.as_config(),
+                f.partitions,
+                plural(f.partitions as usize),
+                if f.rate_per_sec == 0 {
+                    "as fast as possible".to_string()
+                } else {
+                    format!("fixed rate {} records/s", fmt::int(f.rate_per_sec))
+                },
+                f.message_timeout_ms
+            ),
+        ),
+        (
+            "Grid",
+            format!(
+                "max.in.flight {:?}, acks {}, idempotence {:?}, faults {}",
+                w.axes.max_in_flight,
+                w.axes.acks.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("/"),
+                w.axes.idempotence,
+                w.faults.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ),
+    ];
+    s.push_str("| | |\n|---|---|\n");
+    for (k, v) in rows {
+        let _ = writeln!(s, "| {k} | {} |", md(&v));
+    }
+}
+
+fn cell_table(s: &mut String, m: &Model) {
+    s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | exposure |\n");
+    s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    for c in &m.cells {
+        let st = &c.settings;
+        let head = format!(
+            "| {} | {} | {} | `{}` ",
+            st.max_in_flight, st.acks, st.idempotence, c.faults
+        );
+        let row =
+            match &c.state {
+                State::Measured(x) => {
+                    let v = if x.violations() > 0 {
+                        fmt::sig3(x.violations_pm())
+                    } else if !x.exposed() {
+                        "0 (not exposed)".into()
+                    } else {
+                        format!(
+                            "0 (< {})",
+                            x.upper_bound_pm()
+                                .map(fmt::sig3)
+                                .unwrap_or_else(|| "n/a".into())
+                        )
+                    };
+                    let resent = format!(
+                        "{} retries, {} records resent",
+                        fmt::int(x.retries),
+                        fmt::int(x.records_resent)
+                    );
+                    let exposure = if x.faults_by_kind.is_empty() {
+                        format!("no faults; {resent}")
+                    } else {
+                        let k: Vec<String> = x
+                            .faults_by_kind
+                            .iter()
+                            .map(|(k, n)| format!("{k} {}", fmt::int(*n)))
+                            .collect();
+                        format!("{}; {resent}", k.join(", "))
+                    };
+                    format!(
+                    "| measured{} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {v} | {exposure} |",
+                    if m.on_frontier(c) { ", on frontier" } else { "" },
+                    fmt::rate(x.rps),
+                    fmt::rate(x.ci_low),
+                    fmt::rate(x.ci_high),
+                    fmt::ms(x.p50_us),
+                    fmt::ms(x.p99_us),
+                    fmt::ms(x.p999_us),
+                    fmt::int(x.reorders),
+                    fmt::int(x.duplicates),
+                    fmt::int(x.losses),
+                )
+                }
+                State::Rejected { message, .. } => {
+                    format!("| rejected: {} | | | | | | | | | |", md(message))
+                }
+                State::Failed { message, .. } => {
+                    format!("| failed: {} | | | | | | | | | |", md(message))
+                }
+            };
+        let _ = writeln!(s, "{head}{row}");
+    }
+}
+
+fn profile_table(s: &mut String, m: &Model) {
+    let _ = writeln!(
+        s,
+        "Settings the seed article attributes to companies (`data/profiles.toml`), looked up in this run{}.\n",
+        if m.profiles.iter().any(|p| p.acks.is_none()) {
+            "; acks=all where the article gives none"
+        } else {
+            ""
+        }
+    );
+    s.push_str("| sector | use case | company | max.in.flight | idempotence | faults | records/s | p99 ms | violations per million |\n");
+    s.push_str("|---|---|---|---:|---|---|---:|---:|---|\n");
+    for p in &m.profiles {
+        for f in &m.fault_profiles {
+            let cells = profile_cells(m, p, f);
+            let meas: Vec<&Meas> = cells.iter().filter_map(|c| c.measured()).collect();
+            let span = |v: Vec<f64>, f: &dyn Fn(f64) -> String| -> String {
+                if v.is_empty() {
+                    return "–".into();
+                }
+                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if lo == hi {
+                    f(lo)
+                } else {
+                    format!("{}–{}", f(lo), f(hi))
+                }
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | `{f}` | {} | {} | {} |",
+                md(&p.sector),
+                md(&p.use_case),
+                md(&p.company),
+                p.in_flight_text(),
+                p.idempotence,
+                span(meas.iter().map(|x| x.rps).collect(), &fmt::rate),
+                span(
+                    meas.iter().map(|x| x.p99_us as f64).collect(),
+                    &|v| fmt::ms(v as u64)
+                ),
+                md(&violations_text(m, &cells)),
+            );
+        }
+    }
+}

@@ -1,0 +1,333 @@
+//! What the charts and the summary show, derived once from [`Results`]:
+//! per-cell figures (violations per million records, the rule-of-three
+//! bound, exposure), the axes of the grid, and the frontier.
+
+use crate::grid::{Acks, ProducerSettings};
+use crate::results::{zero_events_upper_bound, CellResult, Outcome, Results};
+use crate::verify::AnomalyKind;
+
+use super::profiles::{self, Profile};
+
+/// A run's results prepared for reporting.
+#[derive(Debug)]
+pub struct Model<'a> {
+    pub results: &'a Results,
+    /// Cells in the order they ran.
+    pub cells: Vec<CellView<'a>>,
+    /// Fault profiles, in the order the run first used them.
+    pub fault_profiles: Vec<String>,
+    /// Values of each axis present in the results, ascending.
+    pub in_flights: Vec<u32>,
+    pub acks: Vec<Acks>,
+    pub idems: Vec<bool>,
+    pub profiles: Vec<Profile>,
+}
+
+/// One cell as the report sees it.
+#[derive(Debug)]
+pub struct CellView<'a> {
+    pub result: &'a CellResult,
+    pub settings: ProducerSettings,
+    pub faults: &'a str,
+    pub state: State,
+}
+
+/// What became of a cell, with the figures the report needs.
+#[derive(Debug)]
+pub enum State {
+    Measured(Meas),
+    Rejected { message: String, short: String },
+    Failed { message: String, short: String },
+}
+
+/// Figures of a measured cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meas {
+    pub rps: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    /// Records checked: the larger of records read back and records the
+    /// client reported delivered (a lost record is checked without being read).
+    pub checked: u64,
+    pub reorders: u64,
+    pub duplicates: u64,
+    pub losses: u64,
+    /// Faults injected, all kinds.
+    pub faults_injected: u64,
+    pub faults_by_kind: Vec<(String, u64)>,
+    pub retries: u64,
+    /// Records the client transmitted again after a failed request.
+    pub records_resent: u64,
+    /// Violation kinds found that the configuration is documented not to allow.
+    pub unexpected: Vec<AnomalyKind>,
+}
+
+impl Meas {
+    pub fn violations(&self) -> u64 {
+        self.reorders + self.duplicates + self.losses
+    }
+
+    /// A count as a rate per million records checked.
+    pub fn per_million(&self, count: u64) -> f64 {
+        if self.checked == 0 {
+            0.0
+        } else {
+            count as f64 * 1e6 / self.checked as f64
+        }
+    }
+
+    /// Ordering violations per million records checked.
+    pub fn violations_pm(&self) -> f64 {
+        self.per_million(self.violations())
+    }
+
+    /// With zero violations: the 95% upper bound on the violation rate, per
+    /// million records (rule of three, 3/N).
+    pub fn upper_bound_pm(&self) -> Option<f64> {
+        if self.violations() > 0 {
+            return None;
+        }
+        zero_events_upper_bound(self.checked).map(|r| r * 1e6)
+    }
+
+    pub fn exposed(&self) -> bool {
+        self.faults_injected > 0
+    }
+}
+
+impl<'a> CellView<'a> {
+    pub fn measured(&self) -> Option<&Meas> {
+        match &self.state {
+            State::Measured(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// `in-flight 5, acks=all, idempotent`.
+    pub fn setting_text(&self) -> String {
+        setting_text(&self.settings)
+    }
+}
+
+/// `in-flight 5, acks=all, idempotent`.
+pub fn setting_text(s: &ProducerSettings) -> String {
+    format!(
+        "in-flight {}, acks={}, {}",
+        s.max_in_flight,
+        s.acks,
+        if s.idempotence {
+            "idempotent"
+        } else {
+            "not idempotent"
+        }
+    )
+}
+
+/// `acks=all, idempotent`: one line of the per-series charts.
+pub fn series_text(acks: Acks, idem: bool) -> String {
+    format!(
+        "acks={acks}, {}",
+        if idem { "idempotent" } else { "not idempotent" }
+    )
+}
+
+/// A few words for a chart square from a client's refusal, e.g.
+/// ``"`acks` must be set to `all` when `enable.idempotence` is true"`` →
+/// `needs acks=all`. Unknown messages are cut short.
+pub fn short_reason(message: &str) -> String {
+    let short_name = |name: &str| -> String {
+        match name {
+            "max.in.flight.requests.per.connection" | "max.in.flight" => "in-flight".into(),
+            "enable.idempotence" => "idempotence".into(),
+            other => other.to_string(),
+        }
+    };
+    // librdkafka: "`A` must be set <= 5 when `B` is true" or "`A` must be set to `all` when …".
+    let parts: Vec<&str> = message.split('`').collect();
+    if parts.len() >= 3 {
+        if let Some(rest) = parts[2].trim().strip_prefix("must be set") {
+            let name = short_name(parts[1]);
+            let rest = rest.trim();
+            if rest == "to" && parts.len() >= 4 {
+                return format!("needs {name}={}", parts[3]);
+            }
+            let cond: String = rest.split(" when").next().unwrap_or(rest).trim().into();
+            let cond = cond.replace("<=", "≤").replace(">=", "≥");
+            if !cond.is_empty() {
+                return format!("needs {name} {cond}");
+            }
+        }
+    }
+    truncate(message, 22)
+}
+
+/// The first `n` characters of a one-line text, with `…` when cut.
+pub fn truncate(text: &str, n: usize) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= n {
+        line.to_string()
+    } else {
+        let cut: String = line.chars().take(n.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+impl<'a> Model<'a> {
+    pub fn new(results: &'a Results) -> Model<'a> {
+        Self::with_profiles(results, profiles::builtin())
+    }
+
+    pub fn with_profiles(results: &'a Results, profiles: Vec<Profile>) -> Model<'a> {
+        let mut fault_profiles: Vec<String> = Vec::new();
+        let mut cells = Vec::with_capacity(results.cells.len());
+        for c in &results.cells {
+            if !fault_profiles.contains(&c.faults) {
+                fault_profiles.push(c.faults.clone());
+            }
+            let state = match &c.outcome {
+                Outcome::Measured(m) => {
+                    let v = &m.verdict;
+                    let mut unexpected = Vec::new();
+                    for kind in [
+                        AnomalyKind::Reorder,
+                        AnomalyKind::LogDuplicate,
+                        AnomalyKind::Loss,
+                    ] {
+                        if v.of(kind).count > 0 && !v.permitted.contains(&kind) {
+                            unexpected.push(kind);
+                        }
+                    }
+                    State::Measured(Meas {
+                        rps: m.throughput.records_per_sec,
+                        ci_low: m.throughput.records_per_sec_ci_low,
+                        ci_high: m.throughput.records_per_sec_ci_high,
+                        p50_us: m.latency.p50_us,
+                        p99_us: m.latency.p99_us,
+                        p999_us: m.latency.p999_us,
+                        checked: v.records_read.max(m.delivery.acked),
+                        reorders: v.reorders.count,
+                        duplicates: v.log_duplicates.count,
+                        losses: v.losses.count,
+                        faults_injected: m.exposure.total_faults(),
+                        faults_by_kind: m
+                            .exposure
+                            .faults_injected
+                            .iter()
+                            .filter(|(_, n)| **n > 0)
+                            .map(|(k, n)| (k.clone(), *n))
+                            .collect(),
+                        retries: m.exposure.client_retries,
+                        records_resent: m.exposure.records_resent,
+                        unexpected,
+                    })
+                }
+                Outcome::Rejected { message } => State::Rejected {
+                    message: message.clone(),
+                    short: short_reason(message),
+                },
+                Outcome::Failed { message } => State::Failed {
+                    message: message.clone(),
+                    short: truncate(message, 22),
+                },
+            };
+            cells.push(CellView {
+                result: c,
+                settings: c.requested,
+                faults: &c.faults,
+                state,
+            });
+        }
+        let mut in_flights: Vec<u32> = cells.iter().map(|c| c.settings.max_in_flight).collect();
+        in_flights.sort_unstable();
+        in_flights.dedup();
+        let mut acks: Vec<Acks> = cells.iter().map(|c| c.settings.acks).collect();
+        acks.sort_unstable();
+        acks.dedup();
+        let mut idems: Vec<bool> = cells.iter().map(|c| c.settings.idempotence).collect();
+        idems.sort_unstable();
+        idems.dedup();
+        Model {
+            results,
+            cells,
+            fault_profiles,
+            in_flights,
+            acks,
+            idems,
+            profiles,
+        }
+    }
+
+    /// The cell of a setting under a fault profile (the last one, if a run repeated it).
+    pub fn cell(&self, s: &ProducerSettings, faults: &str) -> Option<&CellView<'a>> {
+        self.cells
+            .iter()
+            .rev()
+            .find(|c| c.settings == *s && c.faults == faults)
+    }
+
+    /// Measured cells of one fault profile.
+    pub fn measured_in<'m>(
+        &'m self,
+        faults: &'m str,
+    ) -> impl Iterator<Item = (&'m CellView<'a>, &'m Meas)> + 'm {
+        self.cells
+            .iter()
+            .filter(move |c| c.faults == faults)
+            .filter_map(|c| c.measured().map(|m| (c, m)))
+    }
+
+    /// The frontier of one fault profile: measured cells that no other cell
+    /// beats on both throughput (higher) and violations per million (lower),
+    /// ordered by violations, then throughput descending.
+    pub fn frontier<'m>(&'m self, faults: &'m str) -> Vec<&'m CellView<'a>> {
+        let pts: Vec<(&CellView<'a>, f64, f64)> = self
+            .measured_in(faults)
+            .map(|(c, m)| (c, m.violations_pm(), m.rps))
+            .collect();
+        let mut front: Vec<(&CellView<'a>, f64, f64)> = pts
+            .iter()
+            .filter(|(_, v, r)| {
+                !pts.iter()
+                    .any(|(_, v2, r2)| v2 <= v && r2 >= r && (v2 < v || r2 > r))
+            })
+            .copied()
+            .collect();
+        front.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.2.total_cmp(&a.2)));
+        front.into_iter().map(|(c, _, _)| c).collect()
+    }
+
+    /// Whether a cell is on its fault profile's frontier.
+    pub fn on_frontier(&self, cell: &CellView<'a>) -> bool {
+        self.frontier(cell.faults)
+            .iter()
+            .any(|c| std::ptr::eq(c.result, cell.result))
+    }
+
+    pub fn count(&self, pred: impl Fn(&CellView<'a>) -> bool) -> usize {
+        self.cells.iter().filter(|c| pred(c)).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_reasons_from_librdkafka_messages() {
+        assert_eq!(
+            short_reason("`max.in.flight.requests.per.connection` must be set <= 5 when `enable.idempotence` is true"),
+            "needs in-flight ≤ 5"
+        );
+        assert_eq!(
+            short_reason("`acks` must be set to `all` when `enable.idempotence` is true"),
+            "needs acks=all"
+        );
+        assert_eq!(
+            short_reason("Java producer configuration properties are not supported"),
+            "Java producer configu…"
+        );
+    }
+}

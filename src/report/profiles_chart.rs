@@ -1,0 +1,316 @@
+//! `profiles.svg`: the industry profiles of `data/profiles.toml` placed on
+//! this run's measurements: what each profile's setting delivered here in
+//! throughput, p99 latency and violations. A range of `max.in.flight` is a
+//! span over the measured cells inside it.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use crate::grid::ProducerSettings;
+
+use super::draw::{self, Area, GRID, MUTED};
+use super::model::{CellView, Model, State};
+use super::profiles::Profile;
+use super::{fmt, ReportError};
+
+const W: u32 = 1400;
+const LABEL_W: i32 = 340;
+const ROW_H: i32 = 24;
+const GAP: f64 = 0.7;
+
+/// Colour of a fault profile (by its position in the run).
+pub fn fault_colour(i: usize) -> RGBColor {
+    const C: [RGBColor; 5] = [
+        RGBColor(0x44, 0x44, 0x44),
+        RGBColor(0x7B, 0x32, 0x94),
+        RGBColor(0x00, 0x88, 0x37),
+        RGBColor(0xE6, 0x61, 0x01),
+        RGBColor(0x21, 0x66, 0xAC),
+    ];
+    C[i % C.len()]
+}
+
+/// The cells a profile covers under one fault profile, by ascending `max.in.flight`.
+pub fn profile_cells<'m, 'a>(m: &'m Model<'a>, p: &Profile, faults: &str) -> Vec<&'m CellView<'a>> {
+    m.in_flights
+        .iter()
+        .filter(|f| p.covers(**f))
+        .filter_map(|f| {
+            m.cell(
+                &ProducerSettings {
+                    max_in_flight: *f,
+                    acks: p.acks_or_assumed(),
+                    idempotence: p.idempotence,
+                },
+                faults,
+            )
+        })
+        .collect()
+}
+
+/// What a profile's cells showed for violations, in a few words.
+pub fn violations_text(m: &Model, cells: &[&CellView]) -> String {
+    if cells.is_empty() {
+        return "not in this run's grid".into();
+    }
+    let mut parts = Vec::new();
+    let meas: Vec<_> = cells.iter().filter_map(|c| c.measured()).collect();
+    if !meas.is_empty() {
+        let lo = meas
+            .iter()
+            .map(|x| x.violations_pm())
+            .fold(f64::INFINITY, f64::min);
+        let hi = meas.iter().map(|x| x.violations_pm()).fold(0.0, f64::max);
+        if hi == 0.0 {
+            if meas.iter().all(|x| !x.exposed()) {
+                parts.push("0, not exposed".to_string());
+            } else {
+                let ub = meas
+                    .iter()
+                    .filter(|x| x.exposed())
+                    .filter_map(|x| x.upper_bound_pm())
+                    .fold(0.0, f64::max);
+                parts.push(format!("0 (< {}/M)", fmt::sig3(ub)));
+            }
+        } else if lo == hi {
+            parts.push(format!("{}/M", fmt::sig3(hi)));
+        } else {
+            parts.push(format!("{}–{}/M", fmt::sig3(lo), fmt::sig3(hi)));
+        }
+    }
+    let rejected: Vec<String> = cells
+        .iter()
+        .filter(|c| matches!(c.state, State::Rejected { .. }))
+        .map(|c| c.settings.max_in_flight.to_string())
+        .collect();
+    if !rejected.is_empty() {
+        parts.push(format!("{} rejected", rejected.join(",")));
+    }
+    let failed = cells
+        .iter()
+        .filter(|c| matches!(c.state, State::Failed { .. }))
+        .count();
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if cells
+        .iter()
+        .any(|c| c.measured().is_some() && m.on_frontier(c))
+    {
+        parts.push("★".into());
+    }
+    parts.join(" · ")
+}
+
+pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
+    let nf = m.fault_profiles.len().max(1);
+    let np = m.profiles.len().max(1);
+    let units = np as f64 * (nf as f64 + GAP);
+    let plot_h = (units * ROW_H as f64).ceil() as u32;
+    let h = 170 + plot_h + 60 + 70;
+    draw::svg("profiles.svg", (W, h), |root| {
+        draw_all(root, m, units, plot_h as i32)
+    })
+}
+
+fn draw_all(
+    root: &Area,
+    m: &Model,
+    units: f64,
+    plot_h: i32,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let nf = m.fault_profiles.len().max(1);
+    draw::text(
+        root,
+        "Industry profiles on this run's measurements",
+        (20, 24),
+        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
+    )?;
+    let assumed = m.profiles.iter().any(|p| p.acks.is_none());
+    let sub = format!(
+        "{} profiles from the seed article's tables (attributions are the article's){}. A range of max.in.flight is drawn as a span over the measured cells in it.",
+        m.profiles.len(),
+        if assumed { "; acks=all where the tables give none" } else { "" },
+    );
+    draw::legend_lines(root, (20, 54), &[sub], 170)?;
+    // Fault profile key.
+    let mut x = 20;
+    let y = 92;
+    let style = draw::anchored(draw::font(16.0), HPos::Left, VPos::Center);
+    for (i, f) in m.fault_profiles.iter().enumerate() {
+        let c = fault_colour(i);
+        root.draw(&PathElement::new(
+            vec![(x, y), (x + 26, y)],
+            c.stroke_width(4),
+        ))?;
+        root.draw(&Circle::new((x + 13, y), 5, c.filled()))?;
+        let t = format!("faults: {f}");
+        draw::text(root, &t, (x + 34, y), &style)?;
+        x += 70 + 9 * t.chars().count() as i32;
+    }
+    draw::text(
+        root,
+        "★ a covered cell is on its fault profile's frontier (tradeoff.svg)",
+        (x + 10, y),
+        &style,
+    )?;
+
+    let top = 120;
+    let (w, _) = root.dim_in_pixel();
+    let area = root.margin(top, 0, 0, 0);
+    let (labels, rest) = area.split_horizontally(LABEL_W);
+    let (a, rest) = rest.split_horizontally(400);
+    let (b, c) = rest.split_horizontally(330);
+    let _ = (labels, w);
+
+    let y_of = |pi: usize, fi: usize| units - (pi as f64 * (nf as f64 + GAP) + fi as f64 + 0.5);
+
+    // Panel A: throughput; panel B: p99 latency.
+    let x_max = m
+        .cells
+        .iter()
+        .filter_map(|c| c.measured())
+        .map(|x| x.rps)
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.08;
+    let p99: Vec<f64> = m
+        .cells
+        .iter()
+        .filter_map(|c| c.measured())
+        .map(|x| x.p99_us.max(1) as f64 / 1000.0)
+        .collect();
+    let (llo, lhi) = if p99.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (
+            p99.iter().copied().fold(f64::INFINITY, f64::min),
+            p99.iter().copied().fold(0.0, f64::max),
+        )
+    };
+    let (ylo, yhi) = (llo.log10().floor(), hi_dec(llo, lhi));
+    let lkeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
+        .iter()
+        .map(|v| v.log10())
+        .collect();
+
+    let mut ca = ChartBuilder::on(&a.margin(0, 0, 10, 20))
+        .caption("throughput (records/s)", draw::bold(18.0))
+        .x_label_area_size(40)
+        .build_cartesian_2d(0.0..x_max, 0.0..units)?;
+    let xfmt = |v: &f64| fmt::compact(*v);
+    ca.configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_labels(5)
+        .x_label_formatter(&xfmt)
+        .label_style(draw::font(15.0))
+        .draw()?;
+    let mut cb = ChartBuilder::on(&b.margin(0, 0, 10, 20))
+        .caption("p99 latency (ms, log)", draw::bold(18.0))
+        .x_label_area_size(40)
+        .build_cartesian_2d(draw::Keyed::new(ylo..yhi, lkeys), 0.0..units)?;
+    let lfmt = |v: &f64| fmt::sig3(10f64.powf(*v));
+    cb.configure_mesh()
+        .disable_y_mesh()
+        .disable_y_axis()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_label_formatter(&lfmt)
+        .label_style(draw::font(15.0))
+        .draw()?;
+    let (cx, _) = c.get_pixel_range();
+    draw::text(
+        root,
+        "violations per million",
+        (cx.start + 20, top + 12),
+        &draw::anchored(draw::bold(18.0), HPos::Left, VPos::Center),
+    )?;
+
+    let label = draw::anchored(draw::bold(16.0), HPos::Left, VPos::Center);
+    let sublabel = draw::anchored(draw::font(14.0).color(&MUTED), HPos::Left, VPos::Center);
+    let vtext = draw::anchored(draw::font(15.0), HPos::Left, VPos::Center);
+    for (pi, p) in m.profiles.iter().enumerate() {
+        // Profile label, centred on its block of rows.
+        let y_mid = (y_of(pi, 0) + y_of(pi, nf - 1)) / 2.0;
+        let (_, py) = ca.backend_coord(&(0.0, y_mid));
+        draw::text(
+            root,
+            &format!("{} · {}", p.sector, p.use_case),
+            (12, py - 9),
+            &label,
+        )?;
+        draw::text(
+            root,
+            &format!(
+                "{} · in-flight {} · {}",
+                p.company,
+                p.in_flight_text(),
+                if p.idempotence {
+                    "idempotent"
+                } else {
+                    "not idempotent"
+                }
+            ),
+            (12, py + 9),
+            &sublabel,
+        )?;
+        if pi > 0 {
+            let yb = units - (pi as f64 * (nf as f64 + GAP)) + GAP / 2.0;
+            let (_, by) = ca.backend_coord(&(0.0, yb));
+            root.draw(&PathElement::new(
+                vec![(8, by), (W as i32 - 10, by)],
+                GRID.stroke_width(1),
+            ))?;
+        }
+        for (fi, faults) in m.fault_profiles.iter().enumerate() {
+            let colour = fault_colour(fi);
+            let cells = profile_cells(m, p, faults);
+            let y = y_of(pi, fi);
+            let meas: Vec<_> = cells.iter().filter_map(|c| c.measured()).collect();
+            for (chart_x, vals) in [
+                (0, meas.iter().map(|x| x.rps).collect::<Vec<f64>>()),
+                (
+                    1,
+                    meas.iter()
+                        .map(|x| (x.p99_us.max(1) as f64 / 1000.0).log10())
+                        .collect(),
+                ),
+            ] {
+                let to_px = |v: f64| {
+                    if chart_x == 0 {
+                        ca.backend_coord(&(v, y))
+                    } else {
+                        cb.backend_coord(&(v, y))
+                    }
+                };
+                if vals.len() > 1 {
+                    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+                    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    root.draw(&PathElement::new(
+                        vec![to_px(lo), to_px(hi)],
+                        colour.mix(0.55).stroke_width(6),
+                    ))?;
+                }
+                for v in &vals {
+                    root.draw(&Circle::new(to_px(*v), 5, colour.filled()))?;
+                }
+            }
+            let (_, ty) = ca.backend_coord(&(0.0, y));
+            draw::text(
+                root,
+                &violations_text(m, &cells),
+                (cx.start + 20, ty),
+                &vtext.clone().color(&colour),
+            )?;
+        }
+    }
+    let _ = plot_h;
+    Ok(())
+}
+
+fn hi_dec(lo: f64, hi: f64) -> f64 {
+    hi.log10().ceil().max(lo.log10().floor() + 1.0)
+}

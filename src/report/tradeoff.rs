@@ -1,0 +1,265 @@
+//! `tradeoff.svg`: throughput against ordering violations per million, one
+//! panel per fault profile, with the frontier. A log axis cannot show zero,
+//! so zero sits in its own band left of the axis break, with a whisker to the
+//! rule-of-three upper bound when faults reached the cell.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, VPos};
+
+use super::draw::{self, Area, FRONTIER, GRID, MUTED};
+use super::model::{Meas, Model};
+use super::{fmt, ReportError};
+
+const W: u32 = 1400;
+const LEGEND_W: i32 = 360;
+
+/// Horizontal layout of one panel's x axis: log10 of violations per million,
+/// shifted so the lowest decade is 0, with the zero band at negative x.
+struct XAxis {
+    lo_dec: i32,
+    span: i32,
+}
+
+const ZERO_X: f64 = -1.0;
+const BREAK_X: f64 = -0.35;
+const LEFT_X: f64 = -1.7;
+
+impl XAxis {
+    fn new(values: impl Iterator<Item = f64>) -> XAxis {
+        let pos: Vec<f64> = values.filter(|v| *v > 0.0 && v.is_finite()).collect();
+        if pos.is_empty() {
+            return XAxis { lo_dec: 0, span: 2 };
+        }
+        let lo = pos.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = pos.iter().copied().fold(0.0, f64::max);
+        let lo_dec = lo.log10().floor() as i32;
+        let hi_dec = (hi.log10().ceil() as i32).max(lo_dec + 1);
+        XAxis {
+            lo_dec,
+            span: hi_dec - lo_dec,
+        }
+    }
+
+    fn x(&self, v: f64) -> f64 {
+        if v <= 0.0 {
+            ZERO_X
+        } else {
+            v.log10() - self.lo_dec as f64
+        }
+    }
+
+    fn label(&self, x: f64) -> String {
+        if x < BREAK_X {
+            "0".into()
+        } else {
+            fmt::sig3(10f64.powf(x + self.lo_dec as f64))
+        }
+    }
+}
+
+pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
+    let n = m.fault_profiles.len().max(1);
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    let h = 130 + rows as u32 * 520;
+    draw::svg("tradeoff.svg", (W, h), |root| draw_all(root, m, cols, rows))
+}
+
+fn draw_all(
+    root: &Area,
+    m: &Model,
+    cols: usize,
+    rows: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (w, h) = root.dim_in_pixel();
+    draw::text(
+        root,
+        "Throughput vs ordering violations, one panel per fault profile",
+        (20, 24),
+        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
+    )?;
+    draw::text(
+        root,
+        &super::subtitle(m),
+        (20, 54),
+        &draw::anchored(draw::font(16.0).color(&MUTED), HPos::Left, VPos::Center),
+    )?;
+    let body = root.margin(75, 55, 0, 0);
+    let (plots, legend) = body.split_horizontally(w as i32 - LEGEND_W);
+    let panels = plots.split_evenly((rows, cols));
+    let y_max = m
+        .cells
+        .iter()
+        .filter_map(|c| c.measured())
+        .map(|x| x.ci_high.max(x.rps))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.08;
+    for (faults, area) in m.fault_profiles.iter().zip(panels.iter()) {
+        panel(root, area, m, faults, y_max)?;
+    }
+
+    // Legend, outside the data.
+    let lx = w as i32 - LEGEND_W + 10;
+    let mut y = 95;
+    let head = draw::anchored(draw::bold(18.0), HPos::Left, VPos::Center);
+    draw::text(root, "Setting (colour and marker)", (lx, y), &head)?;
+    y += 28;
+    let series = super::series_present(m);
+    y = draw::series_legend(root, (lx, y), &series, &|_, _| None)?;
+    y += 6;
+    draw::text(root, "Reading the chart", (lx, y), &head)?;
+    y += 24;
+    root.draw(&PathElement::new(
+        vec![(lx, y), (lx + 26, y)],
+        FRONTIER.stroke_width(3),
+    ))?;
+    draw::text(
+        root,
+        "frontier (nothing is faster",
+        (lx + 34, y),
+        &draw::anchored(draw::font(16.0), HPos::Left, VPos::Center),
+    )?;
+    y += 18;
+    draw::text(
+        root,
+        "with fewer violations)",
+        (lx + 34, y),
+        &draw::anchored(draw::font(16.0), HPos::Left, VPos::Center),
+    )?;
+    y += 26;
+    let mut notes = vec![
+        "Number beside a marker: max.in.flight.".to_string(),
+        "Hollow marker: no fault reached the cell, so its 0 says nothing about ordering under faults."
+            .to_string(),
+        "Line from a 0: 95% upper bound on the violation rate, 3/N for N records checked."
+            .to_string(),
+        "Violations: reorders + log duplicates + losses.".to_string(),
+    ];
+    let rejected = m.count(|c| matches!(c.state, super::model::State::Rejected { .. }));
+    let failed = m.count(|c| matches!(c.state, super::model::State::Failed { .. }));
+    if rejected + failed > 0 {
+        notes.push(format!(
+            "Not plotted: {rejected} rejected and {failed} failed cell{} (see violations.svg).",
+            if rejected + failed == 1 { "" } else { "s" }
+        ));
+    }
+    draw::legend_lines(root, (lx, y), &notes, 40)?;
+    let _ = (h, legend);
+    Ok(())
+}
+
+fn panel(
+    root: &Area,
+    area: &Area,
+    m: &Model,
+    faults: &str,
+    y_max: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let pts: Vec<(&super::model::CellView, &Meas)> = m.measured_in(faults).collect();
+    let axis = XAxis::new(
+        pts.iter()
+            .flat_map(|(_, x)| [x.violations_pm(), x.upper_bound_pm().unwrap_or(0.0)]),
+    );
+    let all_unexposed = !pts.is_empty() && pts.iter().all(|(_, x)| !x.exposed());
+    let caption = if all_unexposed {
+        format!("faults: {faults} (no cell exposed)")
+    } else {
+        format!("faults: {faults}")
+    };
+    let mut keys = vec![ZERO_X];
+    keys.extend((0..=axis.span).map(f64::from));
+    let x_range = draw::Keyed::new(LEFT_X..axis.span as f64 + 0.25, keys);
+    let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
+        .caption(caption, draw::bold(20.0))
+        .x_label_area_size(55)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x_range, 0.0..y_max)?;
+    let xfmt = |x: &f64| axis.label(*x);
+    let yfmt = |y: &f64| fmt::compact(*y);
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_label_formatter(&xfmt)
+        .y_label_formatter(&yfmt)
+        .y_labels(6)
+        .label_style(draw::font(16.0))
+        .axis_desc_style(draw::font(17.0))
+        .x_desc("violations per million records (log scale)")
+        .y_desc("throughput (records/s)")
+        .draw()?;
+
+    // The axis break between the zero band and the log scale.
+    chart.draw_series(std::iter::once(PathElement::new(
+        vec![(BREAK_X, 0.0), (BREAK_X, y_max)],
+        MUTED.stroke_width(1),
+    )))?;
+
+    // Zero points are spread across the band by series, so they do not sit on one another.
+    let x_of = |c: &super::model::CellView, x: &Meas| -> f64 {
+        if x.violations() == 0 {
+            ZERO_X
+                + (draw::series_index(c.settings.acks, c.settings.idempotence) as f64 - 2.5) * 0.1
+        } else {
+            axis.x(x.violations_pm())
+        }
+    };
+
+    let front: Vec<(f64, f64)> = m
+        .frontier(faults)
+        .iter()
+        .filter_map(|c| c.measured().map(|x| (x_of(c, x), x.rps)))
+        .collect();
+    if front.len() > 1 {
+        chart.draw_series(std::iter::once(PathElement::new(
+            front.clone(),
+            FRONTIER.stroke_width(3),
+        )))?;
+    }
+    for p in &front {
+        let (px, py) = chart.backend_coord(p);
+        root.draw(&Circle::new((px, py), 11, FRONTIER.stroke_width(2)))?;
+    }
+
+    for (c, x) in &pts {
+        let colour = draw::series_colour(c.settings.acks, c.settings.idempotence);
+        let pos = (x_of(c, x), x.rps);
+        let at = chart.backend_coord(&pos);
+        if let (Some(ub), true) = (x.upper_bound_pm(), x.exposed()) {
+            let end = chart.backend_coord(&(axis.x(ub), x.rps));
+            root.draw(&PathElement::new(
+                vec![at, end],
+                colour.mix(0.6).stroke_width(1),
+            ))?;
+            root.draw(&PathElement::new(
+                vec![(end.0, end.1 - 5), (end.0, end.1 + 5)],
+                colour.mix(0.6).stroke_width(2),
+            ))?;
+        }
+        // CI of the throughput: a thin vertical bar.
+        let lo = chart.backend_coord(&(pos.0, x.ci_low));
+        let hi = chart.backend_coord(&(pos.0, x.ci_high));
+        root.draw(&PathElement::new(
+            vec![lo, hi],
+            colour.mix(0.5).stroke_width(1),
+        ))?;
+        draw::marker(root, at, c.settings.acks, colour, x.exposed())?;
+        draw::text(
+            root,
+            &c.settings.max_in_flight.to_string(),
+            (at.0 + 9, at.1 - 9),
+            &draw::anchored(draw::font(15.0).color(&colour), HPos::Left, VPos::Bottom),
+        )?;
+    }
+    if pts.is_empty() {
+        let (xr, yr) = area.get_pixel_range();
+        draw::text(
+            root,
+            "no measured cell",
+            ((xr.start + xr.end) / 2, (yr.start + yr.end) / 2),
+            &draw::anchored(draw::font(20.0).color(&MUTED), HPos::Center, VPos::Center),
+        )?;
+    }
+    Ok(())
+}

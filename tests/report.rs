@@ -1,0 +1,422 @@
+//! The report stage against fixture results: every chart parsed and checked,
+//! the summary's numbers computed from the data, byte-identical re-renders.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use kafka_order_bench::grid::Acks;
+use kafka_order_bench::report::{self, render};
+use kafka_order_bench::results::{Outcome, Results};
+
+const FILES: [&str; 6] = [
+    "tradeoff.svg",
+    "throughput.svg",
+    "latency.svg",
+    "violations.svg",
+    "profiles.svg",
+    "REPORT.md",
+];
+
+fn fixture_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-mixed.json")
+}
+
+fn fixture() -> Results {
+    Results::load(&fixture_path()).expect("fixture loads")
+}
+
+/// The committed fixture is exactly what the builder makes; set
+/// UPDATE_FIXTURES=1 to rewrite it after a schema change.
+#[test]
+fn fixture_file_matches_builder() {
+    let built = common::mixed();
+    let json = serde_json::to_string_pretty(&built).unwrap() + "\n";
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(fixture_path(), &json).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(fixture_path()).expect("fixture exists");
+    assert!(
+        on_disk == json,
+        "tests/fixtures/results-mixed.json is stale: run UPDATE_FIXTURES=1 cargo test --release --test report fixture_file"
+    );
+    assert!(
+        fixture() == built,
+        "the fixture does not survive a JSON round trip"
+    );
+}
+
+fn rendered(results: &Results) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    render(results, &out).expect("render");
+    if let Some(keep) = std::env::var_os("KOB_KEEP_REPORT") {
+        // For looking at the charts: copy them somewhere that outlives the test.
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        for f in FILES {
+            std::fs::copy(out.join(f), keep.join(f)).unwrap();
+        }
+    }
+    (dir, out)
+}
+
+fn svg_texts(path: &Path) -> (String, Vec<(String, Vec<(String, String)>)>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc =
+        roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let texts = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            (
+                n.text().unwrap_or("").trim().to_string(),
+                n.attributes()
+                    .map(|a| (a.name().to_string(), a.value().to_string()))
+                    .collect(),
+            )
+        })
+        .collect();
+    (text, texts)
+}
+
+fn count(texts: &[(String, Vec<(String, String)>)], s: &str) -> usize {
+    texts.iter().filter(|(t, _)| t == s).count()
+}
+
+fn has(texts: &[(String, Vec<(String, String)>)], s: &str) -> bool {
+    texts.iter().any(|(t, _)| t.contains(s))
+}
+
+fn attr<'a>(a: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    a.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+struct Counts {
+    measured: usize,
+    rejected: usize,
+    failed: usize,
+    unexposed: usize,
+}
+
+fn counts(r: &Results) -> Counts {
+    let mut c = Counts {
+        measured: 0,
+        rejected: 0,
+        failed: 0,
+        unexposed: 0,
+    };
+    for cell in &r.cells {
+        match &cell.outcome {
+            Outcome::Measured(m) => {
+                c.measured += 1;
+                if !m.exposure.exposed() {
+                    c.unexposed += 1;
+                }
+            }
+            Outcome::Rejected { .. } => c.rejected += 1,
+            Outcome::Failed { .. } => c.failed += 1,
+        }
+    }
+    c
+}
+
+#[test]
+fn writes_every_file_and_nothing_else() {
+    let (_d, out) = rendered(&fixture());
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = FILES.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+}
+
+#[test]
+fn svgs_are_self_contained_xml() {
+    let (_d, out) = rendered(&fixture());
+    for f in FILES.iter().filter(|f| f.ends_with(".svg")) {
+        let (raw, texts) = svg_texts(&out.join(f));
+        assert!(!texts.is_empty(), "{f} has no text");
+        for banned in ["<script", "href", "@import", "url(", "<image"] {
+            assert!(!raw.contains(banned), "{f} contains {banned}");
+        }
+        // Every text uses the generic family: no font file is needed.
+        for (_, a) in &texts {
+            assert_eq!(attr(a, "font-family"), Some("sans-serif"), "{f}");
+        }
+    }
+}
+
+#[test]
+fn tradeoff_has_a_point_per_measured_cell_and_marks_what_is_missing() {
+    let r = fixture();
+    let c = counts(&r);
+    let (_d, out) = rendered(&r);
+    let (raw, texts) = svg_texts(&out.join("tradeoff.svg"));
+    assert!(has(&texts, "Throughput vs ordering violations"));
+    assert_eq!(count(&texts, "faults: none (no cell exposed)"), 1);
+    assert_eq!(count(&texts, &format!("faults: {}", common::FAULTS)), 1);
+    for s in [
+        "acks=all, idempotent",
+        "acks=1, not idempotent",
+        "acks=all, not idempotent",
+    ] {
+        assert_eq!(count(&texts, s), 1, "legend entry {s}");
+    }
+    // Point labels are max.in.flight values in the colour of their series;
+    // tick labels are black.
+    let labels = texts
+        .iter()
+        .filter(|(t, a)| t.parse::<u32>().is_ok() && attr(a, "fill") != Some("#222222"))
+        .count();
+    assert_eq!(labels, c.measured);
+    assert!(has(
+        &texts,
+        &format!(
+            "Not plotted: {} rejected and {} failed",
+            c.rejected, c.failed
+        )
+    ));
+    assert!(has(&texts, "Hollow marker: no fault reached"));
+    // Axis titles with units.
+    assert!(has(&texts, "violations per million records (log scale)"));
+    assert!(has(&texts, "throughput (records/s)"));
+    // The zero band.
+    assert!(count(&texts, "0") >= 2);
+    assert!(raw.contains("<circle"));
+}
+
+#[test]
+fn throughput_has_series_with_rejections_named() {
+    let (_d, out) = rendered(&fixture());
+    let (_, texts) = svg_texts(&out.join("throughput.svg"));
+    assert!(has(&texts, "max.in.flight (log scale)"));
+    assert!(has(&texts, "95% bootstrap"));
+    assert_eq!(count(&texts, "all rejected: needs acks=all"), 1);
+    assert_eq!(count(&texts, "rejected at 10: needs in-flight ≤ 5"), 1);
+    assert_eq!(
+        count(&texts, &format!("failed at 10 ({})", common::FAULTS)),
+        1
+    );
+    // Tick labels of the log axis are the grid's values, once per panel.
+    for v in ["1", "5", "10"] {
+        assert!(count(&texts, v) >= 2, "tick {v}");
+    }
+}
+
+#[test]
+fn latency_has_three_quantiles_per_fault_profile() {
+    let (_d, out) = rendered(&fixture());
+    let (_, texts) = svg_texts(&out.join("latency.svg"));
+    for q in ["p50", "p99", "p99.9"] {
+        for f in ["none", common::FAULTS] {
+            assert_eq!(count(&texts, &format!("{q} · faults: {f}")), 1, "{q} {f}");
+        }
+    }
+    assert!(has(&texts, "p50 latency (ms, log)"));
+}
+
+#[test]
+fn violations_heatmap_has_a_square_per_cell_with_its_marking() {
+    let r = fixture();
+    let c = counts(&r);
+    let (_d, out) = rendered(&r);
+    let (_, texts) = svg_texts(&out.join("violations.svg"));
+    // Panels: idempotence × fault profile.
+    for idem in ["idempotent", "not idempotent"] {
+        for f in ["none", common::FAULTS] {
+            assert_eq!(count(&texts, &format!("{idem} · faults: {f}")), 1);
+        }
+    }
+    // Each square's first line is bold at the square size; the grid is 3 × 2 per panel.
+    let size = format!("{}", 17.0f64 / 1.24);
+    let squares = texts
+        .iter()
+        .filter(|(_, a)| {
+            attr(a, "font-weight") == Some("bold") && attr(a, "font-size") == Some(size.as_str())
+        })
+        .count();
+    assert_eq!(squares, r.cells.len());
+    assert_eq!(squares, 24);
+    assert_eq!(count(&texts, "rejected"), c.rejected);
+    assert_eq!(count(&texts, "needs acks=all"), 6);
+    assert_eq!(count(&texts, "needs in-flight ≤ 5"), 2);
+    assert_eq!(count(&texts, "failed"), c.failed);
+    assert_eq!(count(&texts, "not exposed"), c.unexposed);
+    // The violating cells: kinds apart.
+    assert!(
+        has(&texts, "R 820 D 90 L 15"),
+        "{:?}",
+        texts.iter().map(|t| &t.0).collect::<Vec<_>>()
+    );
+    assert!(has(&texts, "R 185 D 60"));
+    assert_eq!(count(&texts, "D 45"), 1);
+    // Clean and exposed: zero with its upper bound (3 / 200,000 = 15 per million).
+    assert_eq!(count(&texts, "< 15/M"), 3);
+}
+
+#[test]
+fn profiles_chart_labels_every_profile_and_places_ranges() {
+    let (_d, out) = rendered(&fixture());
+    let (_, texts) = svg_texts(&out.join("profiles.svg"));
+    for p in report::profiles::builtin() {
+        assert_eq!(
+            count(&texts, &format!("{} · {}", p.sector, p.use_case)),
+            1,
+            "{} {}",
+            p.sector,
+            p.use_case
+        );
+    }
+    // Netflix 5-10 with idempotence: 10 is refused by the client.
+    assert!(has(&texts, "Netflix · in-flight 5-10 · idempotent"));
+    assert!(has(&texts, "10 rejected"));
+    // YouTube 50-100 is outside this grid.
+    assert!(count(&texts, "not in this run's grid") >= 2);
+    assert!(has(&texts, "throughput (records/s)"));
+    assert!(has(&texts, "p99 latency (ms, log)"));
+}
+
+#[test]
+fn summary_conclusion_is_computed_from_the_results() {
+    let (_d, out) = rendered(&fixture());
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    // Fastest clean and exposed cell under faults: in-flight 5, acks=all, idempotent,
+    // 118,000 × 0.97 × 0.7 = 80,122 records/s; fastest overall is in-flight 10,
+    // acks=1, not idempotent at 131,000 × 1.2 × 0.7 = 110,040: 27.2% slower.
+    assert!(md.contains(&format!(
+        "Under faults `{}` (7 measured, 6 exposed to faults): the fastest setting with zero observed violations is **in-flight 5, acks=all, idempotent** at 80,122 records/s",
+        common::FAULTS
+    )), "{md}");
+    assert!(
+        md.contains("**in-flight 10, acks=1, not idempotent** at 110,040 records/s"),
+        "{md}"
+    );
+    assert!(md.contains("costs 27.2% of throughput"), "{md}");
+    assert!(md.contains("3 settings violated ordering"), "{md}");
+    assert!(md.contains("in-flight 10, acks=1, not idempotent: 925 violations per million: 164 reorders (820/M), 18 log duplicates (90/M), 3 losses (15/M)."), "{md}");
+    assert!(md.contains("no fault reached any cell"), "{md}");
+    assert!(
+        md.contains("9 measured cells saw no fault (all 8 under `none`; under"),
+        "{md}"
+    );
+    assert!(md.contains(&format!(
+        "6 cells rejected by the client with \"{}\"",
+        common::REJECT_ACKS
+    )));
+    assert!(md.contains(&format!(
+        "2 cells rejected by the client with \"{}\"",
+        common::REJECT_IN_FLIGHT
+    )));
+    assert!(md.contains(common::FAILED));
+    // Environment.
+    for s in [
+        "librdkafka 2.10.0",
+        "Apache Kafka 4.1.0, 3 brokers",
+        "Fixture CPU",
+        "| Seed | 42 |",
+        "200,000 records per cell",
+        "2026-03-01T12:00:00Z",
+    ] {
+        assert!(md.contains(s), "{s}");
+    }
+    // Charts linked relatively, and the table has a row per cell.
+    for f in FILES.iter().filter(|f| f.ends_with(".svg")) {
+        assert!(md.contains(&format!("]({f})")), "{f}");
+    }
+    let rows = md
+        .lines()
+        .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 5 |") || l.starts_with("| 10 |"))
+        .count();
+    assert_eq!(rows, 24);
+}
+
+#[test]
+fn a_fixture_change_moves_the_conclusion() {
+    let mut r = fixture();
+    // Make the idempotent in-flight 5 cell under faults slower, and give it a reorder.
+    let target = format!(
+        "inflight=5,acks=all,idem=true,faults={}",
+        "reject-1pct+lose-ack-1pct"
+    );
+    let cell = r.cells.iter_mut().find(|c| c.id == target).expect("cell");
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!()
+    };
+    m.throughput.records_per_sec = 60_000.0;
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("**in-flight 5, acks=all, idempotent** at 60,000 records/s"),
+        "{md}"
+    );
+    assert!(md.contains("costs 45.5% of throughput"), "{md}");
+
+    m_reorder(&mut r, &target);
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    // Now in-flight 1, acks=1, not idempotent is the fastest clean exposed cell.
+    assert!(md.contains("zero observed violations is **in-flight 1, acks=1, not idempotent** at 34,440 records/s"), "{md}");
+    assert!(
+        md.contains("Not allowed by this configuration (reorder)"),
+        "{md}"
+    );
+}
+
+fn m_reorder(r: &mut Results, id: &str) {
+    let cell = r.cells.iter_mut().find(|c| c.id == id).unwrap();
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!()
+    };
+    m.verdict.reorders.count = 1;
+}
+
+#[test]
+fn rendering_twice_gives_identical_bytes() {
+    let r = fixture();
+    let (_a, one) = rendered(&r);
+    let (_b, two) = rendered(&r);
+    for f in FILES {
+        assert!(
+            std::fs::read(one.join(f)).unwrap() == std::fs::read(two.join(f)).unwrap(),
+            "{f} differs between renders"
+        );
+    }
+}
+
+#[test]
+fn renders_into_an_existing_run_directory_beside_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.json");
+    std::fs::copy(fixture_path(), &results).unwrap();
+    let files = report::render_default(&results).unwrap();
+    assert_eq!(files.dir, dir.path());
+    assert_eq!(files.files.len(), 6);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // No staging directory is left behind.
+    assert_eq!(names.len(), 7, "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with(".report-")));
+}
+
+#[test]
+fn a_single_profile_run_with_one_acks_value_still_renders() {
+    let mut r = fixture();
+    r.cells
+        .retain(|c| c.faults == "none" && c.requested.acks == Acks::All);
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("6 cells under 1 fault profile (`none`)"),
+        "{md}"
+    );
+    let (_, texts) = svg_texts(&out.join("violations.svg"));
+    assert_eq!(count(&texts, "rejected"), 1);
+}
