@@ -4,8 +4,19 @@
 //! users type (`reject:1%`, `lose-ack:0.5%`, `delay:1%:300ms`, `reset:0.1%`,
 //! `failover`, and `+` to mix, e.g. `reject:1%+lose-ack:1%`); its slug is the
 //! same thing spelled for file names and cell ids (`reject-1pct`).
+//!
+//! - [`FaultPlan`] (`plan.rs`): the seeded schedule, a pure function of
+//!   (profile, seed, Produce request index); the same seed and profile fault
+//!   the same request indices in every cell.
+//! - [`frame`]: Kafka's length-prefixed frames with a size guard and typed
+//!   errors, and the guarded decoding of Produce requests.
+//! - [`Proxy`] (`proxy.rs`): the Kafka-protocol-aware proxy that applies a
+//!   plan between a client and a real cluster.
+//! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
+//!   whose numbers never reach a report.
 
 pub mod frame;
+pub mod mock;
 mod plan;
 mod profile;
 mod proxy;
