@@ -86,11 +86,12 @@ fn checker(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(Throughput::Elements(RECORDS as u64));
 
+    // One swap per REORDER_EVERY records of each stream, from its first.
+    let expected = |streams: usize| (streams * (RECORDS / streams).div_ceil(REORDER_EVERY)) as u64;
     let one = Log::new(RECORDS, 1);
-    let expected = (RECORDS / REORDER_EVERY) as u64;
     assert_eq!(
         one.check(Checker::new(Some(RUN_ID), None, BTreeSet::new())),
-        expected
+        expected(1)
     );
     let deliveries = one.deliveries(1);
     group.bench_function("1M_records_1KiB_1_stream", |b| {
@@ -107,7 +108,7 @@ fn checker(c: &mut Criterion) {
     let many = Log::new(RECORDS, 8);
     assert_eq!(
         many.check(Checker::new(Some(RUN_ID), None, BTreeSet::new())),
-        expected
+        expected(8)
     );
     let deliveries = many.deliveries(8);
     group.bench_function("1M_records_1KiB_8_streams_interleaved", |b| {
