@@ -13,6 +13,8 @@
 //! - [`verify`]: the checker; reads a cell's topic back and classifies every
 //!   record (reorders, log duplicates, losses, …).
 //! - [`results`]: the versioned results schema, written after every cell.
+//! - [`suite`]: chains the stages for each cell of a run; the CLI and
+//!   `cargo bench` are thin shells over it.
 //! - [`report`]: SVG charts and the Markdown summary of a run.
 //! - [`compare`]: two runs side by side, with regression verdicts.
 
@@ -25,4 +27,5 @@ pub mod report;
 pub mod results;
 pub mod run;
 pub mod stats;
+pub mod suite;
 pub mod verify;

@@ -146,6 +146,8 @@ struct Tally {
     total: Histogram<u64>,
     /// Latency of the current sample's records.
     sample: Histogram<u64>,
+    /// Highest offset the broker acknowledged, per partition.
+    max_acked_offset: BTreeMap<i32, i64>,
 }
 
 /// The producer's context: delivery reports and statistics.
@@ -233,6 +235,15 @@ impl ProducerContext for Recorder {
             None => {
                 stream.acked.set(stamp.seq);
                 t.counts.acked += 1;
+                // acks=0 deliveries carry no offset (-1).
+                let offset = message.offset();
+                if offset >= 0 {
+                    let max = t
+                        .max_acked_offset
+                        .entry(message.partition())
+                        .or_insert(offset);
+                    *max = (*max).max(offset);
+                }
             }
             Some(e) => {
                 stream.failed.set(stamp.seq);
@@ -290,6 +301,9 @@ pub struct CellRun {
     pub deliveries: Deliveries,
     pub client: ClientCounters,
     pub effective: BTreeMap<String, String>,
+    /// Per partition, one past the highest acknowledged offset: the log must
+    /// reach at least this far before it is read back.
+    pub acked_end_offsets: BTreeMap<i32, i64>,
 }
 
 impl Session {
@@ -311,6 +325,7 @@ impl Session {
                 timing: false,
                 total: new_histogram(),
                 sample: new_histogram(),
+                max_acked_offset: BTreeMap::new(),
             }),
             counters: Mutex::new(ClientCounters::default()),
             stats_seen: AtomicU64::new(0),
@@ -430,6 +445,11 @@ impl Session {
             deliveries.stream_mut(stream as u32).sent = sent;
         }
         let latency = Latency::from_histogram(&t.total);
+        let acked_end_offsets = t
+            .max_acked_offset
+            .iter()
+            .map(|(&p, &o)| (p, o + 1))
+            .collect();
         drop(t);
         Ok(CellRun {
             samples: self.samples.clone(),
@@ -439,6 +459,7 @@ impl Session {
             deliveries,
             client,
             effective,
+            acked_end_offsets,
         })
     }
 

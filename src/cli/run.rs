@@ -1,9 +1,238 @@
-//! `kafka-order-bench run` (being written).
+//! `kafka-order-bench run`: the grid on a cluster, a results file and a report.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub fn run(_a: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("run is not built yet")
+use kafka_order_bench::faults::FaultProfile;
+use kafka_order_bench::grid::{Acks, Compression, Workload};
+use kafka_order_bench::results::{CellResult, Outcome};
+use kafka_order_bench::suite::{self, Progress};
+
+use super::ConnectArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Workload file (TOML); see workloads/default.toml.
+    #[arg(long, value_name = "FILE")]
+    pub workload: Option<PathBuf>,
+    /// The reduced grid for smoke runs and CI (12 cells, 20,000 records each).
+    #[arg(long, conflicts_with = "workload")]
+    pub quick: bool,
+    /// Directory under which the run's report directory is created.
+    #[arg(long, default_value = "reports", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Fault profile (repeatable), e.g. none, reject:1%, lose-ack:1%, failover.
+    #[arg(long = "faults", value_name = "PROFILE", value_parser = parse_profile)]
+    pub faults: Vec<FaultProfile>,
+    /// Seed of the fault schedules.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// max.in.flight values, comma-separated.
+    #[arg(long = "in-flight", value_delimiter = ',', value_name = "N,…")]
+    pub in_flight: Vec<u32>,
+    /// acks values, comma-separated (0, 1, all).
+    #[arg(long, value_delimiter = ',', value_name = "ACKS,…", value_parser = parse_acks)]
+    pub acks: Vec<Acks>,
+    /// enable.idempotence values, comma-separated (false, true).
+    #[arg(long, value_delimiter = ',', value_name = "BOOL,…")]
+    pub idempotence: Vec<bool>,
+    /// Timed records per cell.
+    #[arg(long)]
+    pub records: Option<u64>,
+    /// Timed samples per cell.
+    #[arg(long)]
+    pub samples: Option<u32>,
+    /// Bytes per record value.
+    #[arg(long)]
+    pub record_bytes: Option<usize>,
+    /// linger.ms
+    #[arg(long)]
+    pub linger_ms: Option<u32>,
+    /// batch.size in bytes.
+    #[arg(long)]
+    pub batch_bytes: Option<u32>,
+    /// compression.type (none, gzip, snappy, lz4, zstd).
+    #[arg(long, value_parser = parse_compression)]
+    pub compression: Option<Compression>,
+    /// Partitions per cell topic.
+    #[arg(long)]
+    pub partitions: Option<u32>,
+    /// Fixed send rate in records/s (0 = as fast as possible).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Skip the SVG/Markdown report.
+    #[arg(long)]
+    pub no_report: bool,
+}
+
+fn parse_profile(s: &str) -> Result<FaultProfile, String> {
+    s.parse()
+}
+fn parse_acks(s: &str) -> Result<Acks, String> {
+    s.parse()
+}
+fn parse_compression(s: &str) -> Result<Compression, String> {
+    s.parse()
+}
+
+impl RunArgs {
+    /// The workload: the file or a built-in grid, then every flag on top.
+    pub fn workload(&self) -> anyhow::Result<Workload> {
+        let mut w = match (&self.workload, self.quick) {
+            (Some(path), _) => Workload::from_file(path)?,
+            (None, true) => Workload::quick(),
+            (None, false) => Workload::default(),
+        };
+        if !self.faults.is_empty() {
+            w.faults = self.faults.clone();
+        }
+        if let Some(s) = self.seed {
+            w.seed = s;
+        }
+        if !self.in_flight.is_empty() {
+            w.axes.max_in_flight = self.in_flight.clone();
+        }
+        if !self.acks.is_empty() {
+            w.axes.acks = self.acks.clone();
+        }
+        if !self.idempotence.is_empty() {
+            w.axes.idempotence = self.idempotence.clone();
+        }
+        let f = &mut w.fixed;
+        f.records_per_cell = self.records.unwrap_or(f.records_per_cell);
+        f.samples = self.samples.unwrap_or(f.samples);
+        f.record_bytes = self.record_bytes.unwrap_or(f.record_bytes);
+        f.linger_ms = self.linger_ms.unwrap_or(f.linger_ms);
+        f.batch_bytes = self.batch_bytes.unwrap_or(f.batch_bytes);
+        f.compression = self.compression.unwrap_or(f.compression);
+        f.partitions = self.partitions.unwrap_or(f.partitions);
+        f.rate_per_sec = self.rate.unwrap_or(f.rate_per_sec);
+        w.validate()?;
+        Ok(w)
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let workload = args.workload()?;
+    suite::install_interrupt_handler();
+    let c = &args.connect;
+    let cluster = suite::connect(c.bootstrap.as_deref(), &c.properties, c.brokers)?;
+    let cells = workload.cells().len();
+    let mut progress = Bar::new(cells);
+    let (results, path) =
+        suite::run_workload(cluster.as_ref(), &workload, &args.out, &mut progress)?;
+    progress.bar.finish_and_clear();
+    drop(cluster);
+
+    if results.cells.is_empty() {
+        anyhow::bail!("interrupted before the first cell finished: nothing was written");
+    }
+    println!("{}", summary_table(&results.cells));
+    println!("results: {}", path.display());
+    if !args.no_report {
+        let dir = path.parent().expect("results live in a run directory");
+        kafka_order_bench::report::render(&results, dir)
+            .with_context(|| format!("writing the report into {}", dir.display()))?;
+        println!("report:  {}", dir.join("REPORT.md").display());
+    }
+    if !results.complete {
+        eprintln!(
+            "run interrupted: {} of {} cells saved in {}",
+            results.cells.len(),
+            cells,
+            path.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One line per cell: what an engineer reads before opening the report.
+pub fn summary_table(cells: &[CellResult]) -> String {
+    let mut out = format!(
+        "{:<52} {:>12} {:>9} {:>9} {:>9} {:>10}\n",
+        "cell", "records/s", "p50 ms", "p99 ms", "retries", "violations"
+    );
+    for c in cells {
+        let line = match &c.outcome {
+            Outcome::Measured(m) => format!(
+                "{:<52} {:>12.0} {:>9.2} {:>9.2} {:>9} {:>10}",
+                c.id,
+                m.throughput.records_per_sec,
+                m.latency.p50_us as f64 / 1000.0,
+                m.latency.p99_us as f64 / 1000.0,
+                m.client.retries,
+                m.verdict.violations(),
+            ),
+            Outcome::Rejected { message } => format!("{:<52} rejected: {message}", c.id),
+            Outcome::Failed { message } => format!("{:<52} FAILED: {message}", c.id),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A progress bar on a terminal; nothing under CI or without a TTY.
+struct Bar {
+    bar: ProgressBar,
+}
+
+impl Bar {
+    fn new(cells: usize) -> Bar {
+        let visible = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = ProgressBar::with_draw_target(
+            Some(cells as u64),
+            if visible {
+                ProgressDrawTarget::stderr()
+            } else {
+                ProgressDrawTarget::hidden()
+            },
+        );
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} cells  {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        Bar { bar }
+    }
+}
+
+impl Progress for Bar {
+    fn cell_started(&mut self, _index: usize, _total: usize, cell: &kafka_order_bench::grid::Cell) {
+        self.bar.set_message(cell.id());
+    }
+
+    fn cell_finished(&mut self, index: usize, result: &CellResult) {
+        self.bar.inc(1);
+        if self.bar.is_hidden() {
+            // Without a bar, a line per cell shows a long run is alive.
+            eprintln!(
+                "[{}/{}] {}",
+                index + 1,
+                self.bar.length().unwrap_or(0),
+                short(result)
+            );
+        }
+    }
+}
+
+fn short(r: &CellResult) -> String {
+    match &r.outcome {
+        Outcome::Measured(m) => format!(
+            "{}: {:.0} records/s, p99 {:.2} ms, {} violations",
+            r.id,
+            m.throughput.records_per_sec,
+            m.latency.p99_us as f64 / 1000.0,
+            m.verdict.violations()
+        ),
+        Outcome::Rejected { .. } => format!("{}: rejected by the client", r.id),
+        Outcome::Failed { message } => format!("{}: failed: {message}", r.id),
+    }
 }
