@@ -251,3 +251,23 @@ impl plotters::coord::ranged1d::Ranged for Keyed {
         self.range.clone()
     }
 }
+
+/// The largest 1-2-5 value at or below `v` (v > 0).
+pub fn nice_below(v: f64) -> f64 {
+    let e = 10f64.powi(v.log10().floor() as i32);
+    [5.0, 2.0, 1.0]
+        .iter()
+        .map(|s| s * e)
+        .find(|t| *t <= v * 1.0001)
+        .unwrap_or(e)
+}
+
+/// The smallest 1-2-5 value at or above `v` (v > 0).
+pub fn nice_above(v: f64) -> f64 {
+    let e = 10f64.powi(v.log10().floor() as i32);
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|s| s * e)
+        .find(|t| *t >= v * 0.9999)
+        .unwrap_or(10.0 * e)
+}

@@ -262,9 +262,10 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
         } else {
             (lo, hi)
         };
+        // Bounds on the 1-2-5 sequence just outside the data, at least a decade apart.
         let (ylo, yhi) = (
-            lo.log10().floor(),
-            hi.log10().ceil().max(lo.log10().floor() + 1.0),
+            draw::nice_below(lo).log10(),
+            draw::nice_above(hi.max(lo * 10.0)).log10(),
         );
         let ykeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
             .iter()

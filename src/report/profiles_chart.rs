@@ -188,7 +188,10 @@ fn draw_all(
             p99.iter().copied().fold(0.0, f64::max),
         )
     };
-    let (ylo, yhi) = (llo.log10().floor(), hi_dec(llo, lhi));
+    let (ylo, yhi) = (
+        draw::nice_below(llo).log10(),
+        draw::nice_above(lhi.max(llo * 10.0)).log10(),
+    );
     let lkeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
         .iter()
         .map(|v| v.log10())
@@ -309,8 +312,4 @@ fn draw_all(
     }
     let _ = plot_h;
     Ok(())
-}
-
-fn hi_dec(lo: f64, hi: f64) -> f64 {
-    hi.log10().ceil().max(lo.log10().floor() + 1.0)
 }

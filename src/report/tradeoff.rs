@@ -159,7 +159,13 @@ fn panel(
     let pts: Vec<(&super::model::CellView, &Meas)> = m.measured_in(faults).collect();
     let axis = XAxis::new(
         pts.iter()
-            .flat_map(|(_, x)| [x.violations_pm(), x.upper_bound_pm().unwrap_or(0.0)]),
+            // Only exposed cells draw their bound, so only they widen the axis.
+            .flat_map(|(_, x)| {
+                [
+                    x.violations_pm(),
+                    x.upper_bound_pm().filter(|_| x.exposed()).unwrap_or(0.0),
+                ]
+            }),
     );
     let all_unexposed = !pts.is_empty() && pts.iter().all(|(_, x)| !x.exposed());
     let caption = if all_unexposed {
