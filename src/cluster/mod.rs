@@ -383,6 +383,10 @@ pub fn create_topic(
 /// Deletes a topic the suite created, and waits until brokers stop listing it.
 /// Names without [`TOPIC_PREFIX`] are refused; a topic already gone is fine.
 pub fn delete_topic(cluster: &dyn Cluster, name: &str) -> Result<(), ClusterError> {
+    delete_topic_inner(cluster, name, true)
+}
+
+fn delete_topic_inner(cluster: &dyn Cluster, name: &str, wait: bool) -> Result<(), ClusterError> {
     if !name.starts_with(TOPIC_PREFIX) {
         return Err(ClusterError::ForeignTopic(name.to_string()));
     }
@@ -403,6 +407,9 @@ pub fn delete_topic(cluster: &dyn Cluster, name: &str) -> Result<(), ClusterErro
             Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => return Ok(()),
             Err((_, code)) => return Err(admin_err(code.to_string())),
         }
+    }
+    if !wait {
+        return Ok(());
     }
     let client = metadata_client(&cluster.client_config())?;
     wait_for(&format!("topic {name} to disappear"), OP_TIMEOUT, || {
