@@ -783,6 +783,32 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The rows of the run table in `compare.md`, for one side.
+fn run_rows(r: &RunSummary) -> [String; 6] {
+    let rev = r.git_revision.as_deref().map(|g| format!(" ({g})"));
+    [
+        format!("`{}`", r.run_id),
+        r.started_at.clone(),
+        format!("**{}**", r.librdkafka_version),
+        r.rdkafka_crate_version.clone(),
+        format!("{}{}", r.tool_version, rev.unwrap_or_default()),
+        format!(
+            "{}{}",
+            r.cells,
+            if r.complete { "" } else { " (interrupted)" }
+        ),
+    ]
+}
+
+/// `1 cell`, `3 cells`.
+fn cells_word(n: usize) -> String {
+    if n == 1 {
+        "1 cell".into()
+    } else {
+        format!("{n} cells")
+    }
+}
+
 fn fmt_rate(r: f64) -> String {
     if r >= 1e6 {
         format!("{:.2}M/s", r / 1e6)
@@ -834,30 +860,17 @@ pub fn render_markdown(c: &Comparison) -> String {
     let _ = writeln!(md, "{headline}\n");
 
     let _ = writeln!(md, "| | baseline | new |\n|---|---|---|");
-    let rows: [(&str, &dyn Fn(&RunSummary) -> String); 6] = [
-        ("run", &|r| format!("`{}`", r.run_id)),
-        ("started", &|r| r.started_at.clone()),
-        ("librdkafka", &|r| format!("**{}**", r.librdkafka_version)),
-        ("rdkafka crate", &|r| r.rdkafka_crate_version.clone()),
-        ("kafka-order-bench", &|r| {
-            let rev = r.git_revision.as_deref().map(|g| format!(" ({g})"));
-            format!("{}{}", r.tool_version, rev.unwrap_or_default())
-        }),
-        ("cells", &|r| {
-            format!(
-                "{}{}",
-                r.cells,
-                if r.complete { "" } else { " (interrupted)" }
-            )
-        }),
+    let names = [
+        "run",
+        "started",
+        "librdkafka",
+        "rdkafka crate",
+        "kafka-order-bench",
+        "cells",
     ];
-    for (name, f) in rows {
-        let _ = writeln!(
-            md,
-            "| {name} | {} | {} |",
-            md_escape(&f(&c.base)),
-            md_escape(&f(&c.new))
-        );
+    let (b, n) = (run_rows(&c.base), run_rows(&c.new));
+    for ((name, b), n) in names.iter().zip(&b).zip(&n) {
+        let _ = writeln!(md, "| {name} | {} | {} |", md_escape(b), md_escape(n));
     }
     md.push('\n');
 
@@ -909,8 +922,8 @@ pub fn render_markdown(c: &Comparison) -> String {
     let _ = writeln!(md, "- p99 latency: {}.", counts(&s.p99_latency));
     let _ = writeln!(
         md,
-        "- Ordering and status: {} cells regressed.",
-        s.ordering_regressions
+        "- Ordering and status: {} regressed.",
+        cells_word(s.ordering_regressions)
     );
     for (side, ids) in [("baseline", &c.only_in_base), ("new run", &c.only_in_new)] {
         if !ids.is_empty() {
@@ -984,7 +997,12 @@ pub fn render_markdown(c: &Comparison) -> String {
             None => "–".into(),
         };
         let verdict = if cell.regressions.is_empty() {
-            cell.verdict.as_str().to_string()
+            match (cell.base_status, cell.new_status) {
+                (Status::Measured, Status::Measured) => cell.verdict.as_str().to_string(),
+                (Status::Failed, _) => "baseline failed: nothing to compare".into(),
+                (b, n) if b == n => format!("unchanged ({})", b.as_str()),
+                _ => cell.verdict.as_str().to_string(),
+            }
         } else {
             let why: Vec<String> = cell.regressions.iter().map(Regression::describe).collect();
             format!("**regressed**: {}", why.join("; "))
@@ -1043,7 +1061,7 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
     const PANEL_W: u32 = 330;
     const STATUS_W: u32 = 260;
     const ROW_H: u32 = 26;
-    const TOP: u32 = 64;
+    const TOP: u32 = 72;
     const BOTTOM: u32 = 44;
     let n = c.cells.len();
     let width = LABELS_W + 2 * PANEL_W + STATUS_W;
@@ -1062,8 +1080,17 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
         (10, 8),
         ("sans-serif", 16).into_font().color(&BLACK),
     ))?;
+    root.draw(&Text::new(
+        "dot: relative change of medians; bar: confidence interval; shaded: noise band; \
+         red: regressed, green: improved, grey: not significant"
+            .to_string(),
+        (10, 28),
+        ("sans-serif", 12)
+            .into_font()
+            .color(&RGBColor(GREY.0, GREY.1, GREY.2)),
+    ))?;
     if !c.comparable() {
-        let mut y = 36;
+        let mut y = 50;
         root.draw(&Text::new(
             "Not comparable:".to_string(),
             (10, y),
@@ -1083,7 +1110,7 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
         return Ok(());
     }
 
-    let body = root.margin(TOP - 30, 0, 0, 0);
+    let body = root.margin(TOP - 28, 0, 0, 0);
     let (labels, rest) = body.split_horizontally(LABELS_W);
     let (throughput, rest) = rest.split_horizontally(PANEL_W);
     let (latency, status) = rest.split_horizontally(PANEL_W);
@@ -1195,7 +1222,15 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
             .disable_y_mesh()
             .disable_y_axis()
             .x_labels(5)
-            .x_label_formatter(&|v| format!("{:+.0}%", v * 100.0))
+            .x_label_formatter(&|v| {
+                // Rounding can leave a tiny negative at zero: no "-0%".
+                let p = (v * 100.0).round();
+                if p == 0.0 {
+                    "0%".to_string()
+                } else {
+                    format!("{p:+.0}%")
+                }
+            })
             .draw()?;
         let noise = c.options.noise.min(xmax);
         chart.draw_series(std::iter::once(Rectangle::new(
