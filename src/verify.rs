@@ -719,9 +719,10 @@ pub enum VerifyError {
     #[error("cannot create a consumer: {source} (hint: check the -X properties)")]
     Config { source: KafkaError },
     /// No broker answered the metadata request.
-    #[error("cannot reach the cluster at {bootstrap:?}: {source} (hint: check --bootstrap and the -X security properties)")]
+    #[error("cannot reach the cluster at {bootstrap:?} to read topic {topic:?}: {source} (hint: check --bootstrap and the -X security properties)")]
     Unreachable {
         bootstrap: String,
+        topic: String,
         source: KafkaError,
     },
     /// The cluster answered but has no such topic.
@@ -767,9 +768,9 @@ pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
 /// and feeds every record to `checker`.
 ///
 /// - `config`: the base client configuration (bootstrap.servers and any `-X`
-///   properties); [`CONSUMER_PROPERTIES`] are set over it, and a `group.id`
-///   when none is given (partitions are assigned, never subscribed, so no
-///   group is joined and nothing is committed).
+///   properties); [`CONSUMER_PROPERTIES`] are set over it. Partitions are
+///   assigned, never subscribed: no group is joined (a `group.id` is set
+///   when none is given, as librdkafka requires one) and nothing is committed.
 /// - `end_offsets`: the high watermark per partition recorded after the
 ///   producer flushed; records at or past it are not the cell's and are not
 ///   read. `None` fetches the current high watermarks first.
@@ -787,6 +788,8 @@ pub fn read_topic(
     for (k, v) in CONSUMER_PROPERTIES {
         config.set(*k, *v);
     }
+    // librdkafka refuses assign() without a group id; with assign() and no
+    // commits the group is never joined.
     if config.get("group.id").is_none() {
         config.set("group.id", "kafka-order-bench-verify");
     }
@@ -799,6 +802,7 @@ pub fn read_topic(
         .fetch_metadata(Some(topic), request_timeout)
         .map_err(|source| VerifyError::Unreachable {
             bootstrap: bootstrap.clone(),
+            topic: topic.to_string(),
             source,
         })?;
     let unknown = || VerifyError::UnknownTopic {

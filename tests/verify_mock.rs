@@ -239,8 +239,33 @@ fn unknown_topic_and_unreachable_cluster_are_typed_errors() {
     assert!(matches!(e, VerifyError::Unreachable { .. }), "{e:?}");
     assert!(
         e.to_string()
-            .starts_with("cannot reach the cluster at \"127.0.0.1:1\""),
+            .starts_with("cannot reach the cluster at \"127.0.0.1:1\" to read topic \"t\": "),
         "{e}"
+    );
+}
+
+#[test]
+fn a_read_that_stops_short_of_its_end_times_out_saying_how_far_it_got() {
+    let mock = MockCluster::new(1).unwrap();
+    let bootstrap = mock.bootstrap_servers();
+    mock.create_topic("short", 2, 1).unwrap();
+    let p = producer(&bootstrap);
+    send_stamped(&p, "short", 0, &[0, 1, 2]);
+    send_stamped(&p, "short", 1, &[0, 1]);
+    // Partition 0 is complete; partition 1 is asked for 10 records it lacks.
+    let ends = BTreeMap::from([(0, 3), (1, 10)]);
+    let e = read_topic(
+        &config(&bootstrap),
+        "short",
+        Some(&ends),
+        Checker::new(Some(RUN), None, BTreeSet::new()),
+        Duration::from_secs(1),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "timed out reading topic \"short\": no progress for 1s; read 5 of up to 13 records, \
+         1 of 2 partitions complete"
     );
 }
 

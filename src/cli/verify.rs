@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use kafka_order_bench::verify::{self, AnomalyKind, Checker, Verdict};
 use rdkafka::ClientConfig;
 
@@ -49,8 +49,7 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         None,
         checker,
         Duration::from_secs(a.timeout.max(1)),
-    )
-    .with_context(|| format!("verify {:?}", a.topic))?;
+    )?;
 
     if verdict.records_read == 0 {
         bail!("topic {:?} holds no records: nothing to check", a.topic);
