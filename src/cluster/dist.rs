@@ -226,7 +226,7 @@ pub fn find_java() -> Result<Java, ClusterError> {
 /// `openjdk version "17.0.15" …` → 17; `java version "1.8.0_292"` → 8.
 fn java_major(version_output: &str) -> Option<u32> {
     let quoted = version_output.split('"').nth(1)?;
-    let mut parts = quoted.split(|c: char| c == '.' || c == '_' || c == '-' || c == '+');
+    let mut parts = quoted.split(['.', '_', '-', '+']);
     let first: u32 = parts.next()?.parse().ok()?;
     if first == 1 {
         parts.next()?.parse().ok()
