@@ -717,13 +717,13 @@ fn push(into: &mut Anomalies, example: impl FnOnce() -> Example) {
 pub enum VerifyError {
     /// The client configuration was refused (e.g. a bad `-X` property).
     #[error("cannot create a consumer: {source} (hint: check the -X properties)")]
-    Config { source: KafkaError },
+    Config { source: Box<KafkaError> },
     /// No broker answered the metadata request.
     #[error("cannot reach the cluster at {bootstrap:?} to read topic {topic:?}: {source} (hint: check --bootstrap and the -X security properties)")]
     Unreachable {
         bootstrap: String,
         topic: String,
-        source: KafkaError,
+        source: Box<KafkaError>,
     },
     /// The cluster answered but has no such topic.
     #[error("topic {topic:?} does not exist on the cluster at {bootstrap:?}")]
@@ -795,15 +795,15 @@ pub fn read_topic(
     }
     let consumer: BaseConsumer = config
         .create()
-        .map_err(|source| VerifyError::Config { source })?;
+        .map_err(|e| VerifyError::Config { source: e.into() })?;
     let request_timeout = timeout.min(Duration::from_secs(10));
 
     let metadata = consumer
         .fetch_metadata(Some(topic), request_timeout)
-        .map_err(|source| VerifyError::Unreachable {
+        .map_err(|e| VerifyError::Unreachable {
             bootstrap: bootstrap.clone(),
             topic: topic.to_string(),
-            source,
+            source: e.into(),
         })?;
     let unknown = || VerifyError::UnknownTopic {
         topic: topic.to_string(),
