@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
@@ -290,6 +290,9 @@ pub struct Session {
     send_delay: Histogram<u64>,
     samples: Vec<Sample>,
     message_timeout: Duration,
+    /// Records handed to the client so far, for observers on other threads
+    /// (the failover controller waits for its planned point on it).
+    sent: Arc<AtomicU64>,
 }
 
 /// Everything a finished session measured.
@@ -363,12 +366,18 @@ impl Session {
             send_delay: new_histogram(),
             samples: Vec::new(),
             message_timeout: Duration::from_millis(u64::from(fixed.message_timeout_ms)),
+            sent: Arc::new(AtomicU64::new(0)),
         })))
     }
 
     /// The topic this session writes.
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// A live count of the records handed to the client, warm-up included.
+    pub fn sent_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.sent)
     }
 
     /// Sends `records` untimed records and waits for their delivery, so that
@@ -500,6 +509,7 @@ impl Session {
         self.cursor = (self.cursor + 1) % self.partitions;
         let seq = self.next_seq[stream as usize];
         self.next_seq[stream as usize] = seq + 1;
+        self.sent.fetch_add(1, Ordering::Relaxed);
         let clock = self.producer.context().clock;
         let stamp_ns = if rate_mode {
             intended_ns

@@ -15,13 +15,18 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::cluster::{self, Cluster};
+use crate::faults::failover::{with_failover, FailoverPlan};
+use crate::faults::{FaultPlan, Proxy};
 use crate::grid::{Cell, Fixed, Workload};
 use crate::results::{
-    CellResult, ClusterMeta, Exposure, MachineMeta, Measurement, Outcome, Results, ResultsError,
-    RunMeta, Throughput,
+    CellResult, ClusterMeta, Exposure, MachineMeta, Measurement, Outcome, Results, RunMeta,
+    Throughput,
 };
 use crate::run::{Created, Session};
 use crate::verify::{self, Checker};
+
+/// Records sent to a throwaway topic before the first cell of a run.
+pub const CLUSTER_WARMUP_RECORDS: u64 = 50_000;
 
 /// Set by the Ctrl-C handler: the run stops after saving what it has.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -184,15 +189,62 @@ fn measure(
 ) -> anyhow::Result<Outcome> {
     let fixed = &meta.workload.fixed;
     let direct = cluster.client_config();
+    let failover_target = if cell.faults.needs_failover() {
+        Some(cluster.local().ok_or_else(|| {
+            anyhow::anyhow!(
+                "the failover fault needs a cluster this process starts and can kill nodes of \
+                 (hint: run without --bootstrap and stop any `cluster up` cluster)"
+            )
+        })?)
+    } else {
+        None
+    };
+    // Faults on the wire: the producer talks to the cluster through the
+    // proxy; the checker reads directly.
+    let proxy = if cell.faults.needs_proxy() {
+        if direct
+            .get("security.protocol")
+            .is_some_and(|p| !p.eq_ignore_ascii_case("plaintext"))
+        {
+            anyhow::bail!(
+                "the fault proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
+                 (hint: use the local cluster, or only the none/failover profiles)"
+            );
+        }
+        let plan = FaultPlan::new(&cell.faults, meta.workload.seed);
+        Some(Proxy::start(&cluster.bootstrap(), plan)?)
+    } else {
+        None
+    };
+    let mut producer_base = direct.clone();
+    if let Some(p) = &proxy {
+        producer_base.set("bootstrap.servers", p.bootstrap());
+    }
     // The producer's configuration is checked before the topic exists: a
     // rejected cell costs nothing on the cluster.
-    let mut session = match Session::create(&direct, &cell.settings, fixed, topic, meta.run_tag)? {
-        Created::Rejected(message) => return Ok(Outcome::Rejected { message }),
-        Created::Session(s) => s,
-    };
+    let mut session =
+        match Session::create(&producer_base, &cell.settings, fixed, topic, meta.run_tag)? {
+            Created::Rejected(message) => return Ok(Outcome::Rejected { message }),
+            Created::Session(s) => s,
+        };
     cluster::create_topic(cluster, topic, fixed.partitions as i32)?;
     session.warm_up(fixed.warmup_records)?;
-    sampler.sample(cell, &mut session)?;
+    let mut failovers = None;
+    match failover_target {
+        Some(local) => {
+            let plan = FailoverPlan::for_cell(fixed.warmup_records, fixed.records_per_cell);
+            let sent = session.sent_counter();
+            let (sampled, report) = with_failover(local, topic, 0, plan, sent, || {
+                sampler.sample(cell, &mut session)
+            });
+            sampled?;
+            if let Some(e) = report.error {
+                anyhow::bail!("leader failover: {e}");
+            }
+            failovers = Some(report.kills);
+        }
+        None => sampler.sample(cell, &mut session)?,
+    }
     if interrupted() {
         anyhow::bail!("interrupted by the user");
     }
@@ -216,12 +268,16 @@ fn measure(
         checker,
         Duration::from_secs(120),
     )?;
-    let throughput = Throughput::from_samples(&run.samples, fixed.record_bytes);
+    let mut faults_injected = proxy.as_ref().map(Proxy::injected).unwrap_or_default();
+    if let Some(kills) = failovers {
+        faults_injected.insert("failover".into(), kills);
+    }
     let exposure = Exposure {
-        faults_injected: BTreeMap::new(),
+        faults_injected,
         client_retries: run.client.retries,
         records_resent: run.client.records_resent,
     };
+    let throughput = Throughput::from_samples(&run.samples, fixed.record_bytes);
     Ok(Outcome::Measured(Box::new(Measurement {
         topic: topic.into(),
         effective: run.effective,
@@ -287,6 +343,34 @@ pub fn settled_end_offsets(
     Ok(last)
 }
 
+/// Produces `records` records to a throwaway topic before the first cell, so
+/// the brokers' JIT has compiled the produce and replication paths: without
+/// it the first cells of a run against a fresh cluster measure a cold JVM.
+pub fn warm_up_cluster(cluster: &dyn Cluster, meta: &RunMeta, records: u64) -> anyhow::Result<()> {
+    let topic = cluster::topic_name(&[&meta.run_id, "warmup"]);
+    let settings = crate::grid::ProducerSettings {
+        max_in_flight: 5,
+        acks: crate::grid::Acks::All,
+        idempotence: false,
+    };
+    let fixed = &meta.workload.fixed;
+    let result = (|| -> anyhow::Result<()> {
+        cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
+        if let Created::Session(mut s) = Session::create(
+            &cluster.client_config(),
+            &settings,
+            fixed,
+            &topic,
+            meta.run_tag,
+        )? {
+            s.warm_up(records)?;
+        }
+        Ok(())
+    })();
+    let _ = cluster::delete_topic(cluster, &topic);
+    result
+}
+
 /// Runs every cell of `workload` on `cluster`, saving `results.json` in
 /// `out_dir` after every cell. Stops early (with `complete: false`) on Ctrl-C.
 pub fn run_workload(
@@ -294,10 +378,12 @@ pub fn run_workload(
     workload: &Workload,
     out_dir: &Path,
     progress: &mut dyn Progress,
-) -> Result<(Results, PathBuf), ResultsError> {
+) -> anyhow::Result<(Results, PathBuf)> {
     let meta = run_meta(cluster, workload, "cli");
     let dir = out_dir.join(&meta.run_id);
     let path = dir.join("results.json");
+    warm_up_cluster(cluster, &meta, CLUSTER_WARMUP_RECORDS)
+        .map_err(|e| e.context("warming up the cluster"))?;
     let mut results = Results::new(meta);
     let cells = workload.cells();
     let mut sampler = FixedSamples {

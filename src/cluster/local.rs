@@ -590,6 +590,9 @@ impl Cluster for LocalCluster {
     fn client_config(&self) -> ClientConfig {
         client_config(&self.bootstrap, &self.properties)
     }
+    fn local(&self) -> Option<&LocalCluster> {
+        Some(self)
+    }
 }
 
 /// Fills the `kafka/server.properties` template for one node.

@@ -51,6 +51,11 @@ pub trait Cluster: Send + Sync {
     /// A client configuration with `bootstrap.servers` and every `-X` property;
     /// callers add their own settings (acks, …) on top.
     fn client_config(&self) -> ClientConfig;
+    /// The cluster as one whose nodes this process can kill and restart
+    /// (leader failover), when it is.
+    fn local(&self) -> Option<&LocalCluster> {
+        None
+    }
 }
 
 /// Errors of the cluster layer. Messages name the node, address or file

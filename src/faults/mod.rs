@@ -12,14 +12,17 @@
 //!   errors, and the guarded decoding of Produce requests.
 //! - [`Proxy`] (`proxy.rs`): the Kafka-protocol-aware proxy that applies a
 //!   plan between a client and a real cluster.
+//! - [`failover`]: kills the partition leader of a local cluster mid-cell
+//!   and restarts it.
 //! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
 //!   whose numbers never reach a report.
 
+pub mod failover;
 pub mod frame;
 pub mod mock;
-mod plan;
+pub mod plan;
 mod profile;
-mod proxy;
+pub mod proxy;
 
 pub use plan::{
     FaultAction, FaultPlan, LoseAckMode, DEFAULT_WARMUP, NOT_ENOUGH_REPLICAS,
