@@ -61,7 +61,10 @@ fn rendered(results: &Results) -> (tempfile::TempDir, PathBuf) {
     (dir, out)
 }
 
-fn svg_texts(path: &Path) -> (String, Vec<(String, Vec<(String, String)>)>) {
+/// A `<text>` element: its content and attributes.
+type SvgText = (String, Vec<(String, String)>);
+
+fn svg_texts(path: &Path) -> (String, Vec<SvgText>) {
     let text = std::fs::read_to_string(path).unwrap();
     let doc =
         roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -81,11 +84,11 @@ fn svg_texts(path: &Path) -> (String, Vec<(String, Vec<(String, String)>)>) {
     (text, texts)
 }
 
-fn count(texts: &[(String, Vec<(String, String)>)], s: &str) -> usize {
+fn count(texts: &[SvgText], s: &str) -> usize {
     texts.iter().filter(|(t, _)| t == s).count()
 }
 
-fn has(texts: &[(String, Vec<(String, String)>)], s: &str) -> bool {
+fn has(texts: &[SvgText], s: &str) -> bool {
     texts.iter().any(|(t, _)| t.contains(s))
 }
 
@@ -333,6 +336,15 @@ fn summary_conclusion_is_computed_from_the_results() {
         .filter(|l| l.starts_with("| 1 |") || l.starts_with("| 5 |") || l.starts_with("| 10 |"))
         .count();
     assert_eq!(rows, 24);
+    // The frontier under faults: the clean idempotent cell and the three
+    // violating cells, each faster than the one before; the failed and
+    // slower clean cells are off it.
+    let frontier: Vec<&str> = md
+        .lines()
+        .filter(|l| l.contains("measured, on frontier") && l.contains(common::FAULTS))
+        .collect();
+    assert_eq!(frontier.len(), 4, "{frontier:#?}");
+    assert!(frontier.iter().any(|l| l.starts_with("| 5 | all | true |")));
 }
 
 #[test]

@@ -228,10 +228,13 @@ fn series_points<'m>(
     pts
 }
 
+/// Picks one latency quantile of a cell, in microseconds.
+type Quantile = fn(&Meas) -> u64;
+
 pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
     let rows = m.fault_profiles.len().max(1);
     let h = 130 + rows as u32 * 420;
-    let quantiles: [(&str, fn(&Meas) -> u64); 3] = [
+    let quantiles: [(&str, Quantile); 3] = [
         ("p50", |x| x.p50_us),
         ("p99", |x| x.p99_us),
         ("p99.9", |x| x.p999_us),
