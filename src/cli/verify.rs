@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use anyhow::bail;
 use kafka_order_bench::verify::{self, AnomalyKind, Checker, Verdict};
-use rdkafka::ClientConfig;
 
 use super::ConnectArgs;
 
@@ -31,17 +30,19 @@ pub struct VerifyArgs {
 }
 
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    // TODO(cluster state): fall back to the local cluster's bootstrap servers
-    // (the state file `cluster up` writes) when --bootstrap and
-    // KAFKA_BOOTSTRAP_SERVERS are both absent.
-    let Some(bootstrap) = a.connect.bootstrap.as_deref() else {
-        bail!("no cluster to read topic {:?} from: pass --bootstrap HOST:PORT or set KAFKA_BOOTSTRAP_SERVERS", a.topic);
+    // Without --bootstrap, the running `cluster up` cluster, if any: a
+    // private cluster started just for this would hold no topic to check.
+    let bootstrap = match a.connect.bootstrap.clone() {
+        Some(b) => b,
+        None => match kafka_order_bench::cluster::daemon::running_local_bootstrap()? {
+            Some(b) => b,
+            None => bail!(
+                "no cluster to read topic {:?} from: pass --bootstrap HOST:PORT, set KAFKA_BOOTSTRAP_SERVERS, or start one with `kafka-order-bench cluster up`",
+                a.topic
+            ),
+        },
     };
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", bootstrap);
-    for (k, v) in &a.connect.properties {
-        config.set(k, v);
-    }
+    let config = kafka_order_bench::cluster::client_config(&bootstrap, &a.connect.properties);
     let checker = Checker::new(None, None, Default::default());
     let verdict = verify::read_topic(
         &config,
