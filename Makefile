@@ -3,17 +3,46 @@
 
 CARGO ?= cargo
 
-.PHONY: bench quick test lint fmt
+.PHONY: bench quick run test lint cluster-up cluster-down
 
+# Criterion over the default grid (workloads/default.toml): starts the local
+# cluster, runs every cell, checks it, writes reports/<run-id>/ with the report.
 bench:
+	$(CARGO) bench --bench tradeoff
+
+# The reduced grid, for a smoke run.
+quick:
+	KOB_QUICK=1 $(CARGO) bench --bench tradeoff
+
+# The same grid through the CLI (per-sample statistics instead of Criterion's).
+run:
 	$(CARGO) run --release -- run
 
-quick:
-	$(CARGO) run --release -- run --quick
+cluster-up:
+	$(CARGO) run --release -- cluster up
 
+cluster-down:
+	$(CARGO) run --release -- cluster down
+
+# Every test, then the benches compiled (not run: they need minutes and a cluster).
 test:
-	$(CARGO) test --release --all-targets
+	$(CARGO) test --release
+	$(CARGO) bench --no-run
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+
+# librdkafka before and after an upgrade: the suite built twice (OLD_RDKAFKA /
+# OLD_RDKAFKA_SYS, default the 2.3.0 bundle, against Cargo.lock's), the quick
+# grid run old,new,new,old on one local cluster, then compared. Output in
+# target/compare-clients/; exit 0 no regression, 1 regression, 2 bad input.
+.PHONY: compare-clients
+compare-clients:
+	CARGO="$(CARGO)" scripts/compare-clients.sh
+
+# Side by side with rdkafka_performance and kafka-producer-perf-test on a
+# private local cluster; writes reports/peers/. See scripts/peers.sh.
+.PHONY: peers
+peers:
+	CARGO="$(CARGO)" scripts/peers.sh

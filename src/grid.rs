@@ -206,7 +206,10 @@ pub struct Fixed {
     pub warmup_records: u64,
     /// `linger.ms`.
     pub linger_ms: u32,
-    /// `batch.size`, in bytes.
+    /// `batch.size`, in bytes. The default is the Java producer's (16 KiB),
+    /// not librdkafka's (1 MB): with 1 MB batches a cell is a few dozen
+    /// Produce requests, too few for `max.in.flight` to matter or for a
+    /// per-request fault rate to hit anything.
     pub batch_bytes: u32,
     /// `compression.type`.
     pub compression: Compression,
@@ -227,7 +230,7 @@ impl Default for Fixed {
             samples: 10,
             warmup_records: 2_000,
             linger_ms: 5,
-            batch_bytes: 1_000_000,
+            batch_bytes: 16_384,
             compression: Compression::None,
             partitions: 1,
             rate_per_sec: 0,
