@@ -26,9 +26,12 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 const PARTITIONS: i32 = 3;
 
+/// A delivery report: (partition, offset) or the client's error.
+type Delivery = Result<(i32, i64), String>;
+
 #[derive(Default)]
 struct Ctx {
-    deliveries: Mutex<Vec<(usize, Result<(i32, i64), String>)>>,
+    deliveries: Mutex<Vec<(usize, Delivery)>>,
     stats: Mutex<Option<Statistics>>,
 }
 
@@ -52,7 +55,7 @@ impl ProducerContext for Ctx {
 /// What one producer run saw.
 struct Produced {
     /// Per record, in send order: (partition, offset) or the error.
-    deliveries: Vec<Result<(i32, i64), String>>,
+    deliveries: Vec<Delivery>,
     /// librdkafka's request-level retries, summed over brokers. A Produce
     /// request answered with a retriable partition error is not one of these:
     /// its messages go back to the partition queue (see `resent`).
@@ -187,7 +190,7 @@ fn proxy_ports(proxy: &Proxy) -> BTreeSet<String> {
 
 /// Records whose offset is lower than that of a record sent before them to
 /// the same partition.
-fn reorders(deliveries: &[Result<(i32, i64), String>]) -> usize {
+fn reorders(deliveries: &[Delivery]) -> usize {
     let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut n = 0;
     for (p, o) in deliveries.iter().flatten() {

@@ -29,8 +29,11 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 const PARTITIONS: i32 = 3;
 
+/// A delivery report: (partition, offset) or the client's error.
+type Delivery = Result<(i32, i64), String>;
+
 #[derive(Default)]
-struct Reports(Mutex<Vec<(usize, Result<(i32, i64), String>)>>);
+struct Reports(Mutex<Vec<(usize, Delivery)>>);
 
 impl ClientContext for Reports {}
 impl ProducerContext for Reports {
@@ -63,7 +66,7 @@ fn produce(
     n: usize,
     value_bytes: usize,
     settings: &[(&str, &str)],
-) -> (Vec<Result<(i32, i64), String>>, Duration) {
+) -> (Vec<Delivery>, Duration) {
     let producer: BaseProducer<Reports> = config(cluster, bootstrap, settings)
         .create_with_context(Reports::default())
         .unwrap();
@@ -132,7 +135,7 @@ fn consume(
 }
 
 /// Records with a lower offset than a record sent earlier to their partition.
-fn reorders(deliveries: &[Result<(i32, i64), String>]) -> usize {
+fn reorders(deliveries: &[Delivery]) -> usize {
     let mut highest: BTreeMap<i32, i64> = BTreeMap::new();
     let mut n = 0;
     for (p, o) in deliveries.iter().flatten() {

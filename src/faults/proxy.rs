@@ -11,7 +11,7 @@
 //!   [`FaultPlan`]'s decision to each; every other request is forwarded as
 //!   the original bytes;
 //! - broker → client: answers requests strictly in the order they arrived.
-//!   Each request leaves a [`Pending`] entry in a queue; synthetic answers
+//!   Each request leaves a `Pending` entry in a queue; synthetic answers
 //!   (a rejected Produce) wait in that queue behind the upstream answers
 //!   before them, so a client never sees responses out of order.
 //!
@@ -22,8 +22,9 @@
 //! back as the broker's original bytes: some brokers send bytes that a
 //! decode/encode round trip would change.
 //!
-//! `acks=0` Produce requests get no response from the broker, so they leave
-//! nothing in the queue; a `reject` of one drops it silently (the record is
+//! `acks=0` Produce requests get no response from a broker, so nothing
+//! waits for one (an answer that comes anyway, as from librdkafka's mock
+//! cluster, is passed on); a `reject` of one drops it silently (the record is
 //! lost, as the client asked not to be told), and `lose-ack` has nothing to
 //! lose and is neither applied nor counted.
 //!
@@ -33,7 +34,7 @@
 //! channel and waits for it; every connection is closed. Plaintext only: no
 //! TLS or SASL listeners.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -527,7 +528,15 @@ enum Pending {
     },
     /// Not forwarded: these bytes answer it.
     Synthetic(Bytes),
+    /// Forwarded `acks=0` Produce: a real broker sends no answer, but
+    /// librdkafka's mock cluster ignores `acks` and does. If one comes it is
+    /// passed on as is (the client discards it, as it would directly).
+    Unanswered { correlation_id: i32 },
 }
+
+/// `acks=0` correlation ids remembered at most, in case a broker answers
+/// them; only reached by a long pure `acks=0` stream with no other request.
+const MAX_UNANSWERED: usize = 1 << 20;
 
 /// What to do with an upstream response.
 enum Then {
@@ -611,14 +620,17 @@ async fn requests(
             broker.flush().await?;
             tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
         }
-        if let Some(then) = then {
-            let _ = pending.send(Pending::Upstream {
+        let _ = pending.send(match then {
+            Some(then) => Pending::Upstream {
                 correlation_id: meta.correlation_id,
                 api_key: meta.api_key,
                 api_version: meta.api_version,
                 then,
-            });
-        }
+            },
+            None => Pending::Unanswered {
+                correlation_id: meta.correlation_id,
+            },
+        });
         broker.write_all(&frame).await?;
     }
 }
@@ -706,6 +718,7 @@ async fn responses(
 ) -> Result<End, FrameError> {
     let max = shared.config.max_frame_bytes;
     let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut unanswered: VecDeque<i32> = VecDeque::new();
     loop {
         let next = match pending.try_recv() {
             Ok(p) => p,
@@ -722,6 +735,13 @@ async fn responses(
                 client.write_all(&bytes).await?;
                 continue;
             }
+            Pending::Unanswered { correlation_id } => {
+                if unanswered.len() == MAX_UNANSWERED {
+                    unanswered.pop_front();
+                }
+                unanswered.push_back(correlation_id);
+                continue;
+            }
             Pending::Upstream {
                 correlation_id,
                 api_key,
@@ -729,19 +749,34 @@ async fn responses(
                 then,
             } => (correlation_id, api_key, api_version, then),
         };
-        let frame = match frame::decode_frame(&mut buf, max)? {
-            Some(f) => f,
-            None => {
-                // About to wait for the broker: whatever is queued must
-                // reach the client first.
-                client.flush().await?;
-                match read_frame(broker, &mut buf, max).await? {
-                    Some(f) => f,
-                    None => return Ok(End::Closed),
+        let (frame, got) = loop {
+            let frame = match frame::decode_frame(&mut buf, max)? {
+                Some(f) => f,
+                None => {
+                    // About to wait for the broker: whatever is queued must
+                    // reach the client first.
+                    client.flush().await?;
+                    match read_frame(broker, &mut buf, max).await? {
+                        Some(f) => f,
+                        None => return Ok(End::Closed),
+                    }
                 }
+            };
+            let got = response_correlation_id(&frame)?;
+            if got == correlation_id {
+                // Brokers answer in order: no earlier request will be
+                // answered any more.
+                unanswered.clear();
+                break (frame, got);
+            }
+            match unanswered.iter().position(|c| *c == got) {
+                Some(at) => {
+                    unanswered.drain(..=at);
+                    client.write_all(&frame).await?;
+                }
+                None => break (frame, got),
             }
         };
-        let got = response_correlation_id(&frame)?;
         if got != correlation_id {
             return Err(FrameError::Malformed {
                 what: "response order",
