@@ -12,7 +12,7 @@ use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kafka_order_bench::faults::{FaultPlan, FaultProfile, Proxy};
+use kafka_order_bench::faults::{FaultPlan, FaultProfile, LoseAckMode, Proxy};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -178,7 +178,7 @@ fn consume(bootstrap: &str, topic: &str, expect: usize, commit: bool) -> Vec<Row
 
 fn mock() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
     let mock = MockCluster::new(3).unwrap();
-    for t in ["direct", "proxied", "a", "b", "acks0", "iso"] {
+    for t in ["direct", "proxied", "a", "b", "acks0", "iso", "lose", "mix"] {
         mock.create_topic(t, PARTITIONS, 3).unwrap();
     }
     mock
@@ -397,4 +397,56 @@ fn start_fails_with_a_typed_error_when_nothing_listens() {
         err.to_string(),
         "no broker address in bootstrap list \" , \""
     );
+}
+
+#[test]
+fn lose_ack_duplicates_without_idempotence() {
+    // The mock appends the forwarded batch; the proxy turns its answer into
+    // NOT_ENOUGH_REPLICAS_AFTER_APPEND; the client sends it again.
+    let mock = mock();
+    let profile: FaultProfile = "lose-ack:5%".parse().unwrap();
+    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::new(&profile, 3)).unwrap();
+    let settings = [
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "1"),
+        ("batch.num.messages", "20"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let n = 3000;
+    let out = produce(&proxy.bootstrap(), "lose", n, &settings);
+    assert!(out.deliveries.iter().all(Result::is_ok));
+    let injected = proxy.injected()["lose-ack"];
+    assert!(injected > 0);
+    let stored = consume(&proxy.bootstrap(), "lose", n + 1, false).len();
+    eprintln!("lose-ack:5%: {injected} injected, {n} records sent, {stored} stored");
+    assert!(stored > n, "no duplicate in the log");
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn resets_delays_and_dropped_acks_are_survived() {
+    let mock = mock();
+    let profile: FaultProfile = "reset:3%+delay:3%:20ms+lose-ack:3%".parse().unwrap();
+    let plan = FaultPlan::new(&profile, 5).with_lose_ack(LoseAckMode::DropAndReset);
+    let proxy = Proxy::start(&mock.bootstrap_servers(), plan).unwrap();
+    let settings = [
+        ("enable.idempotence", "true"),
+        ("batch.num.messages", "20"),
+        ("retry.backoff.ms", "10"),
+        ("reconnect.backoff.ms", "10"),
+    ];
+    let n = 3000;
+    let out = produce(&proxy.bootstrap(), "mix", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let injected = proxy.injected();
+    eprintln!(
+        "{profile}: {} produce requests, {injected:?}, {} connections",
+        proxy.produce_requests(),
+        proxy.connections()
+    );
+    assert!(injected.values().all(|n| *n > 0), "{injected:?}");
+    // Every reset and dropped ack costs the client a reconnect.
+    assert!(proxy.connections() as u64 > injected["reset"] + injected["lose-ack"]);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
 }
