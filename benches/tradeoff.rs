@@ -71,8 +71,8 @@ fn main() {
     let quick = std::env::var_os("KOB_QUICK").is_some();
     let mut criterion = Criterion::default()
         .sample_size(10)
-        .warm_up_time(Duration::from_millis(if quick { 300 } else { 1_000 }))
-        .measurement_time(Duration::from_millis(if quick { 1_000 } else { 3_000 }))
+        .warm_up_time(Duration::from_millis(if quick { 300 } else { 500 }))
+        .measurement_time(Duration::from_millis(if quick { 1_000 } else { 2_000 }))
         .configure_from_args();
     let filter = filter_from_args();
 

@@ -226,9 +226,9 @@ impl Default for Fixed {
     fn default() -> Self {
         Fixed {
             record_bytes: 1024,
-            records_per_cell: 100_000,
+            records_per_cell: 30_000,
             samples: 10,
-            warmup_records: 2_000,
+            warmup_records: 1_000,
             linger_ms: 5,
             batch_bytes: 16_384,
             compression: Compression::None,
@@ -255,8 +255,14 @@ pub struct Workload {
     pub seed: u64,
 }
 
+/// No faults (throughput and latency), then one of each mechanism that
+/// breaks ordering: a refused request, a lost acknowledgement, a leader
+/// failover.
 fn default_faults() -> Vec<FaultProfile> {
-    vec![FaultProfile::None]
+    ["none", "reject:1%", "lose-ack:1%", "failover"]
+        .iter()
+        .map(|p| p.parse().expect("built-in profiles parse"))
+        .collect()
 }
 fn default_seed() -> u64 {
     42
@@ -304,6 +310,7 @@ impl Workload {
                 warmup_records: 500,
                 ..Fixed::default()
             },
+            faults: vec![FaultProfile::None],
             ..Workload::default()
         }
     }
@@ -406,11 +413,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_grid_has_36_cells_with_unique_ids() {
+    fn default_grid_has_36_points_per_fault_profile_with_unique_ids() {
         let cells = Workload::default().cells();
-        assert_eq!(cells.len(), 36);
+        assert_eq!(cells.len(), 36 * 4);
         let ids: std::collections::BTreeSet<_> = cells.iter().map(Cell::id).collect();
-        assert_eq!(ids.len(), 36);
+        assert_eq!(ids.len(), 36 * 4);
+        assert_eq!(
+            cells[36].id(),
+            "inflight=1,acks=0,idem=false,faults=reject-1pct"
+        );
         assert_eq!(cells[0].id(), "inflight=1,acks=0,idem=false,faults=none");
     }
 
@@ -426,7 +437,7 @@ mod tests {
         assert_eq!(w.axes.idempotence, vec![false, true]);
         assert_eq!(w.fixed.record_bytes, 512);
         assert_eq!(w.fixed.records_per_cell, Fixed::default().records_per_cell);
-        assert_eq!(w.cells().len(), 8);
+        assert_eq!(w.cells().len(), 8 * 4);
     }
 
     #[test]
@@ -460,6 +471,6 @@ mod tests {
     fn example_workload_in_repo_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/default.toml");
         let w = Workload::from_file(&path).unwrap();
-        assert_eq!(w.axes, Axes::default());
+        assert_eq!(w, Workload::default(), "the example documents the defaults");
     }
 }

@@ -156,18 +156,19 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// One line per cell: what an engineer reads before opening the report.
 pub fn summary_table(cells: &[CellResult]) -> String {
     let mut out = format!(
-        "{:<52} {:>12} {:>9} {:>9} {:>9} {:>10}\n",
-        "cell", "records/s", "p50 ms", "p99 ms", "retries", "violations"
+        "{:<52} {:>10} {:>8} {:>8} {:>7} {:>7} {:>10}\n",
+        "cell", "records/s", "p50 ms", "p99 ms", "faults", "resent", "violations"
     );
     for c in cells {
         let line = match &c.outcome {
             Outcome::Measured(m) => format!(
-                "{:<52} {:>12.0} {:>9.2} {:>9.2} {:>9} {:>10}",
+                "{:<52} {:>10.0} {:>8.1} {:>8.1} {:>7} {:>7} {:>10}",
                 c.id,
                 m.throughput.records_per_sec,
                 m.latency.p50_us as f64 / 1000.0,
                 m.latency.p99_us as f64 / 1000.0,
-                m.client.retries,
+                m.exposure.total_faults(),
+                m.exposure.records_resent,
                 m.verdict.violations(),
             ),
             Outcome::Rejected { message } => format!("{:<52} rejected: {message}", c.id),
@@ -226,11 +227,12 @@ impl Progress for Bar {
 fn short(r: &CellResult) -> String {
     match &r.outcome {
         Outcome::Measured(m) => format!(
-            "{}: {:.0} records/s, p99 {:.2} ms, {} violations",
+            "{}: {:.0} records/s, p99 {:.1} ms, {} violations, {} faults injected",
             r.id,
             m.throughput.records_per_sec,
             m.latency.p99_us as f64 / 1000.0,
-            m.verdict.violations()
+            m.verdict.violations(),
+            m.exposure.total_faults(),
         ),
         Outcome::Rejected { .. } => format!("{}: rejected by the client", r.id),
         Outcome::Failed { message } => format!("{}: failed: {message}", r.id),

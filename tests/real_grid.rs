@@ -1,0 +1,187 @@
+//! The suite end to end on a real local 3-node Apache Kafka cluster: the
+//! quick grid without faults, then the fault profiles that make ordering
+//! violations observable. One cluster for the whole file (each start costs
+//! ~20 s of a 2-core machine).
+//!
+//! These tests record what the real broker and client do; where a count
+//! depends on the schedule they assert only its sign, and the same seeded
+//! schedule hits every cell of a profile.
+
+use std::path::Path;
+
+use kafka_order_bench::cluster::{LocalCluster, LocalOptions};
+use kafka_order_bench::faults::FaultProfile;
+use kafka_order_bench::grid::{Acks, Axes, Fixed, Workload};
+use kafka_order_bench::results::{CellResult, Measurement, Outcome, Results};
+use kafka_order_bench::suite::{self, Quiet};
+
+fn measured(r: &CellResult) -> &Measurement {
+    r.measurement()
+        .unwrap_or_else(|| panic!("{} was not measured: {:?}", r.id, r.outcome))
+}
+
+fn cell<'a>(results: &'a Results, id: &str) -> &'a CellResult {
+    results
+        .cells
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no cell {id}"))
+}
+
+fn quick_grid(cluster: &LocalCluster, out: &Path) {
+    let workload = Workload::quick();
+    let (results, path) = suite::run_workload(cluster, &workload, out, &mut Quiet).unwrap();
+    assert!(results.complete);
+    assert_eq!(results.cells.len(), workload.cells().len());
+
+    // What was written parses back into the schema, identical.
+    let loaded = Results::load(&path).unwrap();
+    assert_eq!(loaded, results);
+    assert_eq!(loaded.run.cluster.brokers, 3);
+    assert_eq!(loaded.run.cluster.broker_version.as_deref(), Some("4.1.1"));
+    assert!(loaded.run.librdkafka_version.starts_with("2."));
+
+    let mut rejected = 0;
+    for c in &results.cells {
+        match &c.outcome {
+            Outcome::Measured(m) => {
+                assert!(m.throughput.records_per_sec > 0.0, "{}", c.id);
+                assert!(m.throughput.records_per_sec_ci_low <= m.throughput.records_per_sec);
+                assert!(m.throughput.records_per_sec <= m.throughput.records_per_sec_ci_high);
+                assert_eq!(m.samples.len(), workload.fixed.samples as usize);
+                assert!(m.latency.p50_us > 0 && m.latency.p50_us <= m.latency.p99_us);
+                assert!(
+                    m.latency.p99_us <= m.latency.p999_us && m.latency.p999_us <= m.latency.max_us
+                );
+                assert_eq!(m.latency.count, workload.fixed.records_per_cell);
+                let sent = workload.fixed.records_per_cell + workload.fixed.warmup_records;
+                assert_eq!(m.delivery.sent, sent, "{}", c.id);
+                assert_eq!(m.delivery.acked, sent, "{}", c.id);
+                // No faults: nothing reorders, nothing is lost, and the cell
+                // says that no fault touched it rather than claiming safety.
+                assert_eq!(m.verdict.records_read, sent, "{}", c.id);
+                assert_eq!(m.verdict.violations(), 0, "{}: {:?}", c.id, m.verdict);
+                assert_eq!((m.verdict.malformed, m.verdict.foreign), (0, 0));
+                assert!(!m.exposure.exposed(), "{}", c.id);
+                assert_eq!(m.exposure.total_faults(), 0);
+                // The effective configuration is librdkafka's, not an echo.
+                assert_eq!(
+                    m.effective["max.in.flight.requests.per.connection"],
+                    c.requested.max_in_flight.to_string()
+                );
+                assert!(m.effective.contains_key("message.send.max.retries"));
+            }
+            Outcome::Rejected { message } => {
+                rejected += 1;
+                assert!(c.requested.idempotence, "{}", c.id);
+                assert!(
+                    message.contains("when `enable.idempotence` is true"),
+                    "{message}"
+                );
+            }
+            Outcome::Failed { message } => panic!("{} failed: {message}", c.id),
+        }
+    }
+    // idem=true with acks=1 (3 cells) or max.in.flight=10 (1 more).
+    assert_eq!(rejected, 4);
+}
+
+fn faults(cluster: &LocalCluster, out: &Path) {
+    let workload = Workload {
+        axes: Axes {
+            max_in_flight: vec![5],
+            acks: vec![Acks::All],
+            idempotence: vec![false, true],
+        },
+        fixed: Fixed {
+            records_per_cell: 8_000,
+            samples: 2,
+            warmup_records: 300,
+            ..Fixed::default()
+        },
+        faults: ["reject:5%", "lose-ack:5%", "failover"]
+            .iter()
+            .map(|p| p.parse::<FaultProfile>().unwrap())
+            .collect(),
+        seed: 42,
+    };
+    let (results, _) = suite::run_workload(cluster, &workload, out, &mut Quiet).unwrap();
+    assert!(results.complete);
+
+    // A Produce request refused before the append: without idempotence the
+    // retried batch lands after the ones in flight behind it.
+    let plain = measured(cell(
+        &results,
+        "inflight=5,acks=all,idem=false,faults=reject-5pct",
+    ));
+    let idem = measured(cell(
+        &results,
+        "inflight=5,acks=all,idem=true,faults=reject-5pct",
+    ));
+    for m in [plain, idem] {
+        assert!(m.exposure.faults_injected["reject"] > 0, "{:?}", m.exposure);
+        assert!(m.exposure.records_resent > 0, "{:?}", m.exposure);
+        assert_eq!(m.verdict.losses.count, 0);
+    }
+    // The same seeded schedule hits both cells at the same request indices.
+    assert_eq!(
+        plain.exposure.faults_injected["reject"],
+        idem.exposure.faults_injected["reject"]
+    );
+    assert!(plain.verdict.reorders.count > 0, "{:?}", plain.verdict);
+    assert!(plain.verdict.reorder_displacement.max > 0);
+    assert_eq!(idem.verdict.reorders.count, 0, "{:?}", idem.verdict);
+    assert_eq!(idem.verdict.violations(), 0);
+
+    // Appended, but the acknowledgement lost: without idempotence the retry
+    // writes the batch twice; with it the broker recognises the sequence.
+    let plain = measured(cell(
+        &results,
+        "inflight=5,acks=all,idem=false,faults=lose-ack-5pct",
+    ));
+    let idem = measured(cell(
+        &results,
+        "inflight=5,acks=all,idem=true,faults=lose-ack-5pct",
+    ));
+    assert!(plain.exposure.faults_injected["lose-ack"] > 0);
+    assert!(
+        plain.verdict.log_duplicates.count > 0,
+        "{:?}",
+        plain.verdict
+    );
+    assert!(idem.exposure.faults_injected["lose-ack"] > 0);
+    assert_eq!(idem.verdict.log_duplicates.count, 0, "{:?}", idem.verdict);
+    assert_eq!(idem.verdict.reorders.count, 0, "{:?}", idem.verdict);
+
+    // The leader dies mid-cell: every cell completes, with its verdict and
+    // its exposure (one kill, and the client's resends).
+    for idem in [false, true] {
+        let id = format!("inflight=5,acks=all,idem={idem},faults=failover");
+        let m = measured(cell(&results, &id));
+        assert_eq!(m.exposure.faults_injected["failover"], 1, "{id}");
+        assert_eq!(
+            m.delivery.acked + m.delivery.failed,
+            m.delivery.sent,
+            "{id}"
+        );
+        // acks=all with min.insync.replicas=2: an acknowledged record survives
+        // the loss of one broker.
+        assert_eq!(m.verdict.losses.count, 0, "{id}: {:?}", m.verdict);
+    }
+}
+
+#[test]
+fn the_suite_on_a_real_cluster() {
+    let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
+    let out = tempfile::tempdir().unwrap();
+    quick_grid(&cluster, out.path());
+    faults(&cluster, out.path());
+    let pids: Vec<u32> = cluster.status().iter().filter_map(|n| n.pid).collect();
+    drop(cluster);
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "broker process {pid} outlived its cluster"
+        );
+    }
+}
