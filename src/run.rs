@@ -22,7 +22,7 @@ use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientContext;
 
 use crate::grid::{Fixed, ProducerSettings};
@@ -274,8 +274,53 @@ fn error_name(e: &KafkaError) -> String {
     }
 }
 
+/// librdkafka's handle on the session's topic, taken once.
+///
+/// `BaseProducer::send` with `BaseRecord::to(topic)` copies the topic name
+/// into a new C string and looks the topic up by name on every record; with
+/// the handle, a send is librdkafka's `rd_kafka_produce` and nothing else.
+struct TopicHandle(*mut rdkafka_sys::rd_kafka_topic_t);
+
+// SAFETY: librdkafka topic handles are thread-safe and reference counted.
+unsafe impl Send for TopicHandle {}
+unsafe impl Sync for TopicHandle {}
+
+impl TopicHandle {
+    fn new(producer: &BaseProducer<Recorder>, topic: &str) -> Result<TopicHandle, KafkaError> {
+        let name = std::ffi::CString::new(topic)?;
+        // SAFETY: a live client and a NUL-terminated name; a NULL topic
+        // configuration means the client's default one.
+        let rkt = unsafe {
+            rdkafka_sys::rd_kafka_topic_new(
+                producer.client().native_ptr(),
+                name.as_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        if rkt.is_null() {
+            // SAFETY: reads the calling thread's last librdkafka error.
+            let code = unsafe { rdkafka_sys::rd_kafka_last_error() };
+            return Err(KafkaError::ClientCreation(format!(
+                "cannot create a handle for topic {topic}: {:?}",
+                RDKafkaErrorCode::from(code)
+            )));
+        }
+        Ok(TopicHandle(rkt))
+    }
+}
+
+impl Drop for TopicHandle {
+    fn drop(&mut self) {
+        // SAFETY: created by rd_kafka_topic_new, destroyed once, before the
+        // client (Session declares it before the producer).
+        unsafe { rdkafka_sys::rd_kafka_topic_destroy(self.0) }
+    }
+}
+
 /// One cell's producer and everything measured about it so far.
 pub struct Session {
+    /// Declared before `producer` so that it is dropped first.
+    rkt: TopicHandle,
     producer: BaseProducer<Recorder>,
     topic: String,
     partitions: u32,
@@ -344,6 +389,10 @@ impl Session {
                 })
             }
         };
+        let rkt = TopicHandle::new(&producer, topic).map_err(|source| RunError::Producer {
+            topic: topic.into(),
+            source,
+        })?;
         let mut payload = vec![0u8; fixed.record_bytes];
         // Incompressible-looking padding so compression settings measure
         // something; deterministic so runs compare.
@@ -355,6 +404,7 @@ impl Session {
             *b = x as u8;
         }
         Ok(Created::Session(Box::new(Session {
+            rkt,
             producer,
             topic: topic.into(),
             partitions: fixed.partitions,
@@ -524,16 +574,39 @@ impl Session {
         }
         .write(&mut self.payload);
         loop {
-            let record = BaseRecord::<(), [u8]>::to(&self.topic)
-                .partition(stream as i32)
-                .payload(&self.payload);
-            match self.producer.send(record) {
-                Ok(()) => break,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+            // What `BaseProducer::send` does (a copied value, no key, no
+            // opaque, so the delivery callback sees the same message), minus
+            // the per-record topic lookup.
+            // SAFETY: a live topic handle; librdkafka copies the payload
+            // (F_COPY) before returning.
+            let rc = unsafe {
+                rdkafka_sys::rd_kafka_produce(
+                    self.rkt.0,
+                    stream as i32,
+                    rdkafka_sys::RD_KAFKA_MSG_F_COPY as i32,
+                    self.payload.as_ptr() as *mut std::ffi::c_void,
+                    self.payload.len(),
+                    std::ptr::null(),
+                    0,
+                    std::ptr::null_mut(),
+                )
+            };
+            let code = if rc == 0 {
+                None
+            } else {
+                // SAFETY: reads the calling thread's last librdkafka error.
+                Some(RDKafkaErrorCode::from(unsafe {
+                    rdkafka_sys::rd_kafka_last_error()
+                }))
+            };
+            match code {
+                None => break,
+                Some(RDKafkaErrorCode::QueueFull) => {
                     // The local queue is full: serve delivery reports until there is room.
                     self.producer.poll(Duration::from_millis(1));
                 }
-                Err((e, _)) => {
+                Some(code) => {
+                    let e = KafkaError::MessageProduction(code);
                     // Refused before it entered the queue: a failure the
                     // checker must see as such (a gap if absent).
                     let mut t = self.tally();
