@@ -26,7 +26,7 @@ cluster-down:
 
 # Every test, then the benches compiled (not run: they need minutes and a cluster).
 test:
-	$(CARGO) test --release
+	$(CARGO) test --release --no-fail-fast
 	$(CARGO) bench --no-run
 
 lint:

@@ -1,0 +1,70 @@
+//! `kafka-order-bench run` on bad input: one line naming what is wrong, a
+//! non-zero exit, and no results file left behind looking complete.
+
+use std::process::Command;
+
+fn run(args: &[&str], out: &std::path::Path) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_kafka-order-bench"))
+        .arg("run")
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
+        .output()
+        .expect("binary runs");
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn assert_one_line_error(code: i32, stderr: &str, needle: &str) {
+    assert_ne!(code, 0, "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected:\n{stderr}");
+    assert!(lines[0].contains(needle), "{needle:?} not in {stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn unknown_axis_in_the_workload_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.toml");
+    std::fs::write(&file, "[axes]\nlinger_ms = [1, 5]\n").unwrap();
+    let (code, err) = run(&["--workload", file.to_str().unwrap()], &dir.path().join("out"));
+    assert_one_line_error(code, &err, "unknown field `linger_ms`");
+    assert!(err.contains("w.toml"), "the error names the file: {err}");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn unknown_acks_value_in_the_workload_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("w.toml");
+    std::fs::write(&file, "[axes]\nacks = [\"2\"]\n").unwrap();
+    let (code, err) = run(&["--workload", file.to_str().unwrap()], &dir.path().join("out"));
+    assert_one_line_error(code, &err, "unknown acks value \"2\"");
+}
+
+#[test]
+fn zero_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = run(&["--quick", "--records", "0"], &dir.path().join("out"));
+    assert_one_line_error(code, &err, "records_per_cell must be at least 1");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn unknown_fault_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = run(&["--faults", "chaos:1%"], &dir.path().join("out"));
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown fault \"chaos:1%\""), "{err}");
+}
+
+#[test]
+fn unreachable_cluster_fails_in_bounded_time_naming_the_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let (code, err) = run(&["--quick", "--bootstrap", "127.0.0.1:1"], &dir.path().join("out"));
+    assert_one_line_error(code, &err, "127.0.0.1:1");
+    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
+    assert!(!dir.path().join("out").exists(), "no results for a run that never started");
+}
