@@ -36,6 +36,8 @@ const RECORDS_PER_ITERATION: u64 = 1_000;
 /// [`RECORDS_PER_ITERATION`] records, timed to the last acknowledgement.
 struct CriterionSampler<'a, 'b> {
     group: &'a mut criterion::BenchmarkGroup<'b, criterion::measurement::WallTime>,
+    /// Criterion's sample size: the samples kept in the results, after its warm-up.
+    sample_size: usize,
 }
 
 impl Sampler for CriterionSampler<'_, '_> {
@@ -55,6 +57,9 @@ impl Sampler for CriterionSampler<'_, '_> {
                 }
             })
         });
+        // Criterion's warm-up calls came through `sample` too; the results
+        // keep the samples it measured.
+        session.keep_last_samples(self.sample_size);
         error.map_or(Ok(()), Err)
     }
 }
@@ -69,8 +74,11 @@ fn main() {
     suite::install_interrupt_handler();
     let workload = workload();
     let quick = std::env::var_os("KOB_QUICK").is_some();
+    let sample_size = arg_value("--sample-size")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let mut criterion = Criterion::default()
-        .sample_size(10)
+        .sample_size(sample_size)
         .warm_up_time(Duration::from_millis(if quick { 300 } else { 500 }))
         .measurement_time(Duration::from_millis(if quick { 1_000 } else { 2_000 }))
         .configure_from_args();
@@ -128,7 +136,10 @@ fn main() {
                 continue;
             }
             drop(probe);
-            let mut sampler = CriterionSampler { group: &mut group };
+            let mut sampler = CriterionSampler {
+                group: &mut group,
+                sample_size,
+            };
             let mut result =
                 suite::measure_cell(cluster.as_ref(), &results.run, &cell, &mut sampler);
             if suite::interrupted() {
@@ -185,6 +196,14 @@ fn workload() -> Workload {
         eprintln!("Error: {e}");
         std::process::exit(2);
     })
+}
+
+/// The value of a `--flag value` argument.
+fn arg_value(flag: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// Criterion's positional filters (substring match against `group/id`).

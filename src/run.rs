@@ -142,8 +142,6 @@ struct Tally {
     counts: DeliveryCounts,
     /// True while a sample is being timed; warm-up deliveries are not recorded.
     timing: bool,
-    /// Latency of every timed record.
-    total: Histogram<u64>,
     /// Latency of the current sample's records.
     sample: Histogram<u64>,
     /// Highest offset the broker acknowledged, per partition.
@@ -261,7 +259,6 @@ impl ProducerContext for Recorder {
         if t.timing && error.is_none() {
             let us = now.saturating_sub(stamp.intended_send_ns) / 1_000;
             let us = us.max(1);
-            t.total.saturating_record(us);
             t.sample.saturating_record(us);
         }
     }
@@ -334,6 +331,8 @@ pub struct Session {
     rate: Option<u64>,
     send_delay: Histogram<u64>,
     samples: Vec<Sample>,
+    /// Latency of each sample's records, beside `samples`.
+    sample_latency: Vec<Histogram<u64>>,
     message_timeout: Duration,
     /// Records handed to the client so far, for observers on other threads
     /// (the failover controller waits for its planned point on it).
@@ -371,7 +370,6 @@ impl Session {
                 deliveries: Deliveries::default(),
                 counts: DeliveryCounts::default(),
                 timing: false,
-                total: new_histogram(),
                 sample: new_histogram(),
                 max_acked_offset: BTreeMap::new(),
             }),
@@ -415,6 +413,7 @@ impl Session {
             rate: (fixed.rate_per_sec > 0).then_some(fixed.rate_per_sec),
             send_delay: new_histogram(),
             samples: Vec::new(),
+            sample_latency: Vec::new(),
             message_timeout: Duration::from_millis(u64::from(fixed.message_timeout_ms)),
             sent: Arc::new(AtomicU64::new(0)),
         })))
@@ -475,9 +474,19 @@ impl Session {
             p50_us: t.sample.value_at_quantile(0.5),
             p99_us: t.sample.value_at_quantile(0.99),
         };
+        let latency = t.sample.clone();
         drop(t);
+        self.sample_latency.push(latency);
         self.samples.push(sample.clone());
         Ok(sample)
+    }
+
+    /// Forgets every sample but the last `n`, and their latencies: for a
+    /// front end whose own warm-up ran through [`Session::sample`] (Criterion).
+    pub fn keep_last_samples(&mut self, n: usize) {
+        let drop_count = self.samples.len().saturating_sub(n);
+        self.samples.drain(..drop_count);
+        self.sample_latency.drain(..drop_count);
     }
 
     /// Waits for a statistics snapshot taken after the last delivery, reads
@@ -503,7 +512,13 @@ impl Session {
         for (stream, &sent) in self.next_seq.iter().enumerate() {
             deliveries.stream_mut(stream as u32).sent = sent;
         }
-        let latency = Latency::from_histogram(&t.total);
+        let mut total = new_histogram();
+        for h in &self.sample_latency {
+            total
+                .add(h)
+                .expect("histograms of one session share bounds");
+        }
+        let latency = Latency::from_histogram(&total);
         let acked_end_offsets = t
             .max_acked_offset
             .iter()

@@ -128,8 +128,11 @@ pub fn connect_running_local(
     properties: &[(String, String)],
     timeout: Duration,
 ) -> Result<Option<ExternalCluster>, ClusterError> {
-    match running_local_bootstrap()? {
-        Some(b) => ExternalCluster::connect_as(&b, properties, timeout, "local").map(Some),
+    let running =
+        read_state(&cache_dir())?.filter(|s| s.ready && s.nodes.iter().any(NodeState::alive));
+    match running {
+        Some(state) => ExternalCluster::connect_as(&state.bootstrap, properties, timeout, "local")
+            .map(|c| Some(c.with_broker_version(state.broker_version))),
         None => Ok(None),
     }
 }

@@ -134,6 +134,8 @@ pub struct ExternalCluster {
     properties: Vec<(String, String)>,
     brokers: u32,
     kind: &'static str,
+    /// Known only for the detached local cluster, from its state file.
+    broker_version: Option<String>,
 }
 
 impl ExternalCluster {
@@ -170,7 +172,15 @@ impl ExternalCluster {
             bootstrap,
             properties: properties.to_vec(),
             kind,
+            broker_version: None,
         })
+    }
+
+    /// Records the broker release, when the caller knows it (the state file
+    /// of `cluster up` does; a bootstrap address does not tell).
+    pub fn with_broker_version(mut self, version: Option<String>) -> Self {
+        self.broker_version = version;
+        self
     }
 
     /// A cluster taken on trust, without contacting it: for tests and for
@@ -181,6 +191,7 @@ impl ExternalCluster {
             properties: properties.to_vec(),
             brokers,
             kind: "external",
+            broker_version: None,
         }
     }
 }
@@ -193,7 +204,7 @@ impl Cluster for ExternalCluster {
         self.brokers
     }
     fn broker_version(&self) -> Option<String> {
-        None
+        self.broker_version.clone()
     }
     fn kind(&self) -> &'static str {
         self.kind
