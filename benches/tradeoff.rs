@@ -148,12 +148,13 @@ fn main() {
             if let Outcome::Measured(m) = &mut result.outcome {
                 m.criterion = criterion_estimate(&group_name, &cell.settings.id());
                 println!(
-                    "{bench_id}: verdict {} violations ({} reorders, {} log duplicates, {} losses), {} retries",
+                    "{bench_id}: verdict {} violations ({} reorders, {} log duplicates, {} losses); {} faults injected, {} records resent",
                     m.verdict.violations(),
                     m.verdict.reorders.count,
                     m.verdict.log_duplicates.count,
                     m.verdict.losses.count,
-                    m.client.retries
+                    m.exposure.total_faults(),
+                    m.exposure.records_resent,
                 );
             }
             results.cells.push(result);

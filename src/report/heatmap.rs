@@ -179,11 +179,15 @@ fn panel(
             let cy = (p0.1 + p1.1) / 2;
             let n = lines.iter().filter(|l| !l.is_empty()).count() as i32;
             let mut y = cy - (n - 1) * 9;
+            let width = f64::from((p1.0 - p0.0 - 8).max(1));
             for (k, line) in lines.iter().filter(|l| !l.is_empty()).enumerate() {
                 let style = if k == 0 {
                     draw::bold(17.0)
                 } else {
-                    draw::font(14.0)
+                    // Shrink a long reason to its square (a sans-serif
+                    // character is about 0.45 em wide) rather than clip it.
+                    let chars = line.chars().count().max(1) as f64;
+                    draw::font((width / (0.45 * chars)).clamp(10.0, 14.0))
                 };
                 draw::text(
                     root,
