@@ -16,8 +16,8 @@ fn main() {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     if let Some(rev) = git(&["rev-parse", "--short=12", "HEAD"]) {
-        let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|s| !s.is_empty());
+        let dirty =
+            git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
         let suffix = if dirty { "-dirty" } else { "" };
         println!("cargo:rustc-env=KOB_GIT_REVISION={rev}{suffix}");
     }
@@ -26,7 +26,10 @@ fn main() {
     while let Some(line) = lines.next() {
         if line == "name = \"rdkafka\"" {
             if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = ")) {
-                println!("cargo:rustc-env=KOB_RDKAFKA_CRATE_VERSION={}", v.trim_matches('"'));
+                println!(
+                    "cargo:rustc-env=KOB_RDKAFKA_CRATE_VERSION={}",
+                    v.trim_matches('"')
+                );
             }
             break;
         }

@@ -598,7 +598,7 @@ impl Session {
                 rdkafka_sys::rd_kafka_produce(
                     self.rkt.0,
                     stream as i32,
-                    rdkafka_sys::RD_KAFKA_MSG_F_COPY as i32,
+                    rdkafka_sys::RD_KAFKA_MSG_F_COPY,
                     self.payload.as_ptr() as *mut std::ffi::c_void,
                     self.payload.len(),
                     std::ptr::null(),

@@ -12,7 +12,10 @@ fn run(args: &[&str], out: &std::path::Path) -> (i32, String) {
         .env_remove("KAFKA_BOOTSTRAP_SERVERS")
         .output()
         .expect("binary runs");
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn assert_one_line_error(code: i32, stderr: &str, needle: &str) {
@@ -28,7 +31,10 @@ fn unknown_axis_in_the_workload_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("w.toml");
     std::fs::write(&file, "[axes]\nlinger_ms = [1, 5]\n").unwrap();
-    let (code, err) = run(&["--workload", file.to_str().unwrap()], &dir.path().join("out"));
+    let (code, err) = run(
+        &["--workload", file.to_str().unwrap()],
+        &dir.path().join("out"),
+    );
     assert_one_line_error(code, &err, "unknown field `linger_ms`");
     assert!(err.contains("w.toml"), "the error names the file: {err}");
     assert!(!dir.path().join("out").exists());
@@ -39,7 +45,10 @@ fn unknown_acks_value_in_the_workload_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("w.toml");
     std::fs::write(&file, "[axes]\nacks = [\"2\"]\n").unwrap();
-    let (code, err) = run(&["--workload", file.to_str().unwrap()], &dir.path().join("out"));
+    let (code, err) = run(
+        &["--workload", file.to_str().unwrap()],
+        &dir.path().join("out"),
+    );
     assert_one_line_error(code, &err, "unknown acks value \"2\"");
 }
 
@@ -63,8 +72,18 @@ fn unknown_fault_profile() {
 fn unreachable_cluster_fails_in_bounded_time_naming_the_address() {
     let dir = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
-    let (code, err) = run(&["--quick", "--bootstrap", "127.0.0.1:1"], &dir.path().join("out"));
+    let (code, err) = run(
+        &["--quick", "--bootstrap", "127.0.0.1:1"],
+        &dir.path().join("out"),
+    );
     assert_one_line_error(code, &err, "127.0.0.1:1");
-    assert!(started.elapsed().as_secs() < 30, "took {:?}", started.elapsed());
-    assert!(!dir.path().join("out").exists(), "no results for a run that never started");
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "no results for a run that never started"
+    );
 }
