@@ -34,7 +34,7 @@ fn in_flight_label(x: &f64) -> String {
 /// What happened to the cells of a series that are not on its line.
 fn series_note(m: &Model, acks: Acks, idem: bool) -> Option<String> {
     let mut rejected: Vec<u32> = Vec::new();
-    let mut reason = String::new();
+    let mut reasons: Vec<String> = Vec::new();
     let mut failed: Vec<String> = Vec::new();
     let mut total = 0;
     for c in m
@@ -48,7 +48,9 @@ fn series_note(m: &Model, acks: Acks, idem: bool) -> Option<String> {
                 if !rejected.contains(&c.settings.max_in_flight) {
                     rejected.push(c.settings.max_in_flight);
                 }
-                reason = short.clone();
+                if !reasons.contains(short) {
+                    reasons.push(short.clone());
+                }
             }
             State::Failed { .. } => {
                 failed.push(format!("{} ({})", c.settings.max_in_flight, c.faults))
@@ -57,6 +59,21 @@ fn series_note(m: &Model, acks: Acks, idem: bool) -> Option<String> {
         }
     }
     rejected.sort_unstable();
+    // Several settings of one series can be refused for different reasons
+    // (librdkafka checks max.in.flight before acks): name them all.
+    reasons.sort();
+    let reason = reasons
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i == 0 {
+                r.clone()
+            } else {
+                r.trim_start_matches("needs ").to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
     let mut parts = Vec::new();
     if !rejected.is_empty() {
         let n_rejected = m
@@ -151,16 +168,19 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
         let body = root.margin(75, 10, 0, 0);
         let (plots, _) = body.split_horizontally(w as i32 - LEGEND_W);
         let panels = plots.split_evenly((rows, cols));
-        let y_max = m
-            .cells
-            .iter()
-            .filter_map(|c| c.measured())
-            .map(|x| x.ci_high.max(x.rps))
-            .fold(0.0, f64::max)
-            .max(1.0)
-            * 1.08;
         let (xr, keys) = x_range(m);
         for (faults, area) in m.fault_profiles.iter().zip(panels.iter()) {
+            // Each panel on its own scale: one wide interval in one profile
+            // must not flatten the others (compare across panels by value).
+            let y_max = m
+                .cells
+                .iter()
+                .filter(|c| c.faults == faults.as_str())
+                .filter_map(|c| c.measured())
+                .map(|x| x.ci_high.max(x.rps))
+                .fold(0.0, f64::max)
+                .max(1.0)
+                * 1.08;
             let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
                 .caption(format!("faults: {faults}"), draw::bold(20.0))
                 .x_label_area_size(55)
