@@ -82,17 +82,10 @@ pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
     let panel_h = 80 + 78 * m.acks.len().max(1) as u32;
     let h = 110 + rows as u32 * panel_h + 150;
     draw::svg("violations.svg", (W, h), |root| {
-        draw::text(
+        super::header(
             root,
+            m,
             "Ordering violations per million records, by setting and fault profile",
-            (20, 24),
-            &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
-        )?;
-        draw::text(
-            root,
-            &super::subtitle(m),
-            (20, 54),
-            &draw::anchored(draw::font(16.0).color(&MUTED), HPos::Left, VPos::Center),
         )?;
         let body = root.margin(75, 150, 0, 0);
         let panels = body.split_evenly((rows, cols));

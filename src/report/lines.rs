@@ -6,7 +6,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::grid::Acks;
 
-use super::draw::{self, Area, GRID, MUTED};
+use super::draw::{self, Area, GRID};
 use super::model::{Meas, Model, State};
 use super::{fmt, ReportError};
 
@@ -113,21 +113,6 @@ fn legend(root: &Area, m: &Model, extra: &[String]) -> Result<(), Box<dyn std::e
     Ok(())
 }
 
-fn header(root: &Area, m: &Model, title: &str) -> Result<(), Box<dyn std::error::Error>> {
-    draw::text(
-        root,
-        title,
-        (20, 24),
-        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
-    )?;
-    draw::text(
-        root,
-        &super::subtitle(m),
-        (20, 54),
-        &draw::anchored(draw::font(16.0).color(&MUTED), HPos::Left, VPos::Center),
-    )
-}
-
 /// Draws one series' line and markers; `value` picks the y of a cell.
 fn draw_series_line<DB: DrawingBackend, YC>(
     root: &Area,
@@ -159,7 +144,7 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
     let rows = n.div_ceil(cols);
     let h = 130 + rows as u32 * 500;
     draw::svg("throughput.svg", (W, h), |root| {
-        header(
+        super::header(
             root,
             m,
             "Throughput vs max.in.flight, one panel per fault profile",
@@ -260,7 +245,7 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
         ("p99.9", |x| x.p999_us),
     ];
     draw::svg("latency.svg", (W, h), |root| {
-        header(
+        super::header(
             root,
             m,
             "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 per fault profile",

@@ -195,6 +195,27 @@ fn series_present(m: &Model) -> Vec<(Acks, bool)> {
     out
 }
 
+/// Every chart's title and, under it, the line saying which run it shows.
+fn header(root: &draw::Area, m: &Model, title: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use plotters::style::text_anchor::{HPos, VPos};
+    draw::text(
+        root,
+        title,
+        (20, 24),
+        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
+    )?;
+    draw::text(
+        root,
+        &subtitle(m),
+        (20, 54),
+        &draw::anchored(
+            draw::font(16.0).color(&draw::MUTED),
+            HPos::Left,
+            VPos::Center,
+        ),
+    )
+}
+
 /// One line under every chart title: which run, client, cluster and workload.
 fn subtitle(m: &Model) -> String {
     let run = &m.results.run;

@@ -72,17 +72,10 @@ fn draw_all(
     rows: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (w, h) = root.dim_in_pixel();
-    draw::text(
+    super::header(
         root,
+        m,
         "Throughput vs ordering violations, one panel per fault profile",
-        (20, 24),
-        &draw::anchored(draw::bold(28.0), HPos::Left, VPos::Center),
-    )?;
-    draw::text(
-        root,
-        &super::subtitle(m),
-        (20, 54),
-        &draw::anchored(draw::font(16.0).color(&MUTED), HPos::Left, VPos::Center),
     )?;
     let body = root.margin(75, 55, 0, 0);
     let (plots, legend) = body.split_horizontally(w as i32 - LEGEND_W);
