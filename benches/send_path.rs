@@ -117,12 +117,18 @@ fn send_path(c: &mut Criterion) {
         Created::Rejected(m) => panic!("rejected: {m}"),
     };
     session.warm_up(10_000).expect("warm-up");
+    const ONE_WINDOW: kafka_order_bench::run::RoundSpec = kafka_order_bench::run::RoundSpec {
+        warmup: 0,
+        windows: 1,
+        records_per_window: RECORDS,
+        tail: 0,
+    };
     group.bench_function("session", |b| {
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
                     let start = thread_cpu();
-                    session.sample(RECORDS).expect("sample");
+                    session.round(&ONE_WINDOW).expect("round");
                     thread_cpu() - start
                 })
                 .sum()

@@ -1,8 +1,13 @@
-//! `cargo bench`: the grid as Criterion benchmark groups, one per fault profile.
+//! `cargo bench`: the grid, measured by the suite, analysed by Criterion.
 //!
-//! Each cell is a benchmark `faults=<profile>/inflight=N,acks=A,idem=B` with
-//! `Throughput::Elements`, so Criterion reports records/s ("elem/s") with
-//! confidence intervals, and its filters and baselines work as usual:
+//! The cells are measured exactly as `kafka-order-bench run` measures them
+//! (the same [`suite::run_workload_with`]: interleaved rounds of steady-state
+//! windows, a fixed-load latency phase, the checker), so the CLI and
+//! `cargo bench` read the same records and give the same estimates. Criterion
+//! then receives each cell's measured windows through `iter_custom` (a call
+//! for `n` iterations returns `n` records at the rate of the cell's next
+//! window), which gives Criterion's statistics, filters and baselines over
+//! the real measurements:
 //!
 //! ```text
 //! cargo bench --bench tradeoff -- idem=true
@@ -10,11 +15,16 @@
 //! cargo bench --bench tradeoff -- --baseline before
 //! ```
 //!
+//! Each cell is a benchmark `rtt=<RTT>,faults=<profile>/inflight=N,acks=A,idem=B`
+//! with `Throughput::Elements(1)` (records/s as "elem/s"). When a cell has
+//! fewer windows than Criterion's minimum sample size (10), its windows are
+//! replayed in turn, so Criterion's interval is narrower than the suite's:
+//! quote the suite's (results.json, REPORT.md), which resamples rounds.
+//!
 //! The cluster is `KAFKA_BOOTSTRAP_SERVERS` when set (plus `KOB_X=k=v;k=v`
 //! librdkafka properties), otherwise a local 3-node cluster started and
 //! stopped here. `KOB_WORKLOAD=<file>` picks a workload file; `KOB_QUICK=1`
-//! the reduced grid. Criterion's estimates, the latency histograms and the
-//! checker's verdicts land in `reports/<run-id>/results.json`, then the report.
+//! the reduced grid. Results land in `reports/<run-id>/`, then the report.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,45 +32,33 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput};
 
 use kafka_order_bench::cluster::Cluster;
-use kafka_order_bench::grid::{Cell, Workload};
-use kafka_order_bench::results::{CellResult, CriterionEstimate, Outcome, Results};
-use kafka_order_bench::run::{Created, RunError, Session};
-use kafka_order_bench::suite::{self, Sampler};
+use kafka_order_bench::grid::Workload;
+use kafka_order_bench::results::{CellResult, CriterionEstimate, Outcome};
+use kafka_order_bench::suite::{self, Progress, RunOptions};
 
-/// Records per Criterion iteration. One record per iteration would make
-/// Criterion's first, tiny samples time a single record's round trip (its
-/// latency, ~15 ms) instead of throughput; a thousand keep the pipeline full.
-const RECORDS_PER_ITERATION: u64 = 1_000;
+/// Prints a line per phase and per finished cell (Criterion owns the terminal).
+struct Lines;
 
-/// Criterion drives the samples: each of its iterations is
-/// [`RECORDS_PER_ITERATION`] records, timed to the last acknowledgement.
-struct CriterionSampler<'a, 'b> {
-    group: &'a mut criterion::BenchmarkGroup<'b, criterion::measurement::WallTime>,
-    /// Criterion's sample size: the samples kept in the results, after its warm-up.
-    sample_size: usize,
-}
-
-impl Sampler for CriterionSampler<'_, '_> {
-    fn sample(&mut self, cell: &Cell, session: &mut Session) -> Result<(), RunError> {
-        let mut error = None;
-        self.group.bench_function(cell.settings.id(), |b| {
-            b.iter_custom(|iters| {
-                if error.is_some() {
-                    return Duration::from_nanos(1);
-                }
-                match session.sample(iters * RECORDS_PER_ITERATION) {
-                    Ok(s) => Duration::from_nanos(s.elapsed_ns),
-                    Err(e) => {
-                        error = Some(e);
-                        Duration::from_nanos(1)
-                    }
-                }
-            })
-        });
-        // Criterion's warm-up calls came through `sample` too; the results
-        // keep the samples it measured.
-        session.keep_last_samples(self.sample_size);
-        error.map_or(Ok(()), Err)
+impl Progress for Lines {
+    fn phase(&mut self, name: &str, records: u64) {
+        eprintln!("{name} ({records} units)…");
+    }
+    fn cell_finished(&mut self, r: &CellResult) {
+        match &r.outcome {
+            Outcome::Measured(m) => eprintln!(
+                "{}: {:.0} records/s ±{:.1}%; {} violations ({} reorders, {} log duplicates, {} losses); {} faults injected",
+                r.id,
+                m.throughput.records_per_sec,
+                m.throughput.ci_half_width_pct,
+                m.verdict.violations(),
+                m.verdict.reorders.count,
+                m.verdict.log_duplicates.count,
+                m.verdict.losses.count,
+                m.exposure.total_faults(),
+            ),
+            Outcome::Rejected { message } => eprintln!("{}: rejected by the client: {message}", r.id),
+            Outcome::Failed { message } => eprintln!("{}: FAILED: {message}", r.id),
+        }
     }
 }
 
@@ -73,16 +71,17 @@ fn main() {
     }
     suite::install_interrupt_handler();
     let workload = workload();
-    let quick = std::env::var_os("KOB_QUICK").is_some();
-    let sample_size = arg_value("--sample-size")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
     let mut criterion = Criterion::default()
-        .sample_size(sample_size)
-        .warm_up_time(Duration::from_millis(if quick { 300 } else { 500 }))
-        .measurement_time(Duration::from_millis(if quick { 1_000 } else { 2_000 }))
+        // Replaying measured windows takes no time: the shortest settings
+        // Criterion accepts.
+        .warm_up_time(Duration::from_nanos(1))
+        .measurement_time(Duration::from_millis(1))
+        .without_plots()
         .configure_from_args();
-    let filter = filter_from_args();
+    let options = RunOptions {
+        filter: filter_from_args(),
+        ..RunOptions::default()
+    };
 
     let cluster = match connect() {
         Ok(c) => c,
@@ -91,96 +90,70 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let meta = suite::run_meta(cluster.as_ref(), &workload, "criterion");
-    let dir = PathBuf::from("reports").join(&meta.run_id);
-    let path = dir.join("results.json");
-    if let Err(e) = suite::warm_up_cluster(cluster.as_ref(), &meta, suite::CLUSTER_WARMUP_RECORDS) {
-        eprintln!("Error: warming up the cluster: {e:#}");
-        std::process::exit(2);
-    }
-    let mut results = Results::new(meta);
-    let mut planned = 0;
-
-    for profile in &workload.faults {
-        let group_name = format!("faults={}", profile.slug());
-        let mut group = criterion.benchmark_group(&group_name);
-        group.throughput(Throughput::Elements(RECORDS_PER_ITERATION));
-        // Every sample the same size: iterations are long (tens of ms), and
-        // Criterion's linear ramp would make the first samples tiny.
-        group.sampling_mode(SamplingMode::Flat);
-        for cell in workload
-            .cells()
-            .into_iter()
-            .filter(|c| &c.faults == profile)
-        {
-            let bench_id = format!("{group_name}/{}", cell.settings.id());
-            if !filter.iter().all(|f| bench_id.contains(f.as_str())) || suite::interrupted() {
-                continue;
-            }
-            planned += 1;
-            // A configuration the client refuses never reaches Criterion: it
-            // has nothing to time, and is reported as rejected.
-            let probe = Session::create(
-                &cluster.client_config(),
-                &cell.settings,
-                &workload.fixed,
-                "probe",
-                0,
-            );
-            if let Ok(Created::Rejected(message)) = probe {
-                println!("{bench_id}: rejected by librdkafka: {message}");
-                results
-                    .cells
-                    .push(CellResult::new(&cell, Outcome::Rejected { message }));
-                save(&results, &path);
-                continue;
-            }
-            drop(probe);
-            let mut sampler = CriterionSampler {
-                group: &mut group,
-                sample_size,
-            };
-            let mut result =
-                suite::measure_cell(cluster.as_ref(), &results.run, &cell, &mut sampler);
-            if suite::interrupted() {
-                break;
-            }
-            if let Outcome::Measured(m) = &mut result.outcome {
-                m.criterion = criterion_estimate(&group_name, &cell.settings.id());
-                println!(
-                    "{bench_id}: verdict {} violations ({} reorders, {} log duplicates, {} losses); {} faults injected, {} records resent",
-                    m.verdict.violations(),
-                    m.verdict.reorders.count,
-                    m.verdict.log_duplicates.count,
-                    m.verdict.losses.count,
-                    m.exposure.total_faults(),
-                    m.exposure.records_resent,
-                );
-            }
-            results.cells.push(result);
-            save(&results, &path);
-        }
-        group.finish();
-    }
+    let run = suite::run_workload_with(
+        cluster.as_ref(),
+        &workload,
+        Path::new("reports"),
+        "criterion",
+        &options,
+        &mut Lines,
+    );
     drop(cluster);
-
-    results.complete = !suite::interrupted() && results.cells.len() == planned;
+    let (mut results, path) = match run {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            std::process::exit(2);
+        }
+    };
     if results.cells.is_empty() {
         eprintln!("no cell matched the filter; nothing written");
         return;
     }
-    save(&results, &path);
-    match kafka_order_bench::report::render(&results, &dir) {
+
+    for cell in &mut results.cells {
+        let Some(grid_cell) = cell.cell() else {
+            continue;
+        };
+        let Outcome::Measured(m) = &mut cell.outcome else {
+            continue;
+        };
+        let ns_per_record: Vec<f64> = m
+            .samples
+            .iter()
+            .map(|s| s.elapsed_ns as f64 / s.records.max(1) as f64)
+            .collect();
+        if ns_per_record.is_empty() {
+            continue;
+        }
+        let (group_name, function) = (grid_cell.bench_group(), grid_cell.settings.id());
+        let mut group = criterion.benchmark_group(&group_name);
+        group.throughput(Throughput::Elements(1));
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(ns_per_record.len().max(10));
+        let mut next = 0usize;
+        group.bench_function(&function, |b| {
+            b.iter_custom(|iters| {
+                let ns = ns_per_record[next % ns_per_record.len()];
+                next += 1;
+                Duration::from_nanos((ns * iters as f64) as u64)
+            })
+        });
+        group.finish();
+        m.criterion = criterion_estimate(&group_name, &function);
+    }
+    if let Err(e) = results.save(&path) {
+        eprintln!("Error: {e}");
+        std::process::exit(2);
+    }
+    let dir = path.parent().expect("results live in a run directory");
+    match kafka_order_bench::report::render(&results, dir) {
         Ok(_) => println!("report: {}", dir.join("REPORT.md").display()),
         Err(e) => eprintln!("Error: writing the report: {e:#}"),
     }
     criterion.final_summary();
-}
-
-fn save(results: &Results, path: &Path) {
-    if let Err(e) = results.save(path) {
-        eprintln!("Error: {e}");
-        std::process::exit(2);
+    if !results.complete {
+        std::process::exit(130);
     }
 }
 
@@ -197,14 +170,6 @@ fn workload() -> Workload {
         eprintln!("Error: {e}");
         std::process::exit(2);
     })
-}
-
-/// The value of a `--flag value` argument.
-fn arg_value(flag: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == flag)
-        .and_then(|i| args.get(i + 1).cloned())
 }
 
 /// Criterion's positional filters (substring match against `group/id`).
@@ -259,7 +224,7 @@ fn connect() -> anyhow::Result<Box<dyn Cluster>> {
     )
 }
 
-/// Criterion's estimate of a cell, converted from time per iteration to records/s.
+/// Criterion's estimate of a cell, converted from time per record to records/s.
 fn criterion_estimate(group: &str, id: &str) -> Option<CriterionEstimate> {
     let root = std::env::var_os("CRITERION_HOME")
         .map(PathBuf::from)
@@ -275,8 +240,7 @@ fn criterion_estimate(group: &str, id: &str) -> Option<CriterionEstimate> {
             bound => v[k]["confidence_interval"][bound].as_f64(),
         }
     };
-    // Criterion's estimates are nanoseconds per iteration.
-    let rate = |ns: f64| 1e9 * RECORDS_PER_ITERATION as f64 / ns;
+    let rate = |ns: f64| 1e9 / ns;
     Some(CriterionEstimate {
         benchmark_id: format!("{group}/{id}"),
         mean_records_per_sec: rate(ns("mean", "point")?),

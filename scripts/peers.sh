@@ -75,4 +75,4 @@ if [ -z "${PEERS_BOOTSTRAP:-}" ]; then
 fi
 
 echo "== machine: $(nproc) cores; $(uptime)" >&2
-"$CARGO" bench --bench peers
+KOB_PEERS=1 "$CARGO" bench --bench peers

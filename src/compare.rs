@@ -1297,8 +1297,8 @@ mod tests {
     use super::*;
     use crate::grid::{Acks, Cell, ProducerSettings, Workload};
     use crate::results::{
-        ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency, MachineMeta, RunMeta,
-        Sample, Throughput,
+        CellNetwork, ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency, MachineMeta,
+        RunMeta, Sample, Throughput,
     };
     use crate::verify::{permitted, Verdict};
 
@@ -1329,6 +1329,7 @@ mod tests {
             },
             workload: Workload {
                 faults: vec!["none".parse().unwrap(), "reject:1%".parse().unwrap()],
+                network: crate::grid::Network::none(),
                 ..Workload::quick()
             },
             driver: "cli".into(),
@@ -1343,6 +1344,7 @@ mod tests {
             .map(|w| {
                 let records = 10_000u64;
                 Sample {
+                    round: 0,
                     records,
                     bytes: records * 1024,
                     elapsed_ns: (records as f64 * 1e9 / (rate * w)).round() as u64,
@@ -1368,13 +1370,14 @@ mod tests {
         }
         CellResult::new(
             cell,
+            CellNetwork::requested(cell),
             Outcome::Measured(Box::new(Measurement {
                 topic: format!("kob-{}", cell.id()),
                 effective: BTreeMap::new(),
                 throughput: Throughput::from_samples(&samples, 1024),
                 samples,
                 latency,
-                send_delay: None,
+                fixed_load: None,
                 delivery: DeliveryCounts::default(),
                 client: ClientCounters::default(),
                 exposure: Exposure {
@@ -1402,6 +1405,7 @@ mod tests {
             let outcome = if s.idempotence && s.max_in_flight > 5 {
                 CellResult::new(
                     &cell,
+                    CellNetwork::requested(&cell),
                     Outcome::Rejected {
                         message: "`max.in.flight` must be <= 5 with idempotence".into(),
                     },
@@ -1430,8 +1434,8 @@ mod tests {
         }
     }
 
-    const IDEM: &str = "inflight=5,acks=all,idem=true,faults=reject-1pct";
-    const PLAIN: &str = "inflight=5,acks=1,idem=false,faults=none";
+    const IDEM: &str = "rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-1pct";
+    const PLAIN: &str = "rtt=0ms,inflight=5,acks=1,idem=false,faults=none";
 
     fn find<'a>(c: &'a Comparison, id: &str) -> &'a CellComparison {
         c.cells.iter().find(|x| x.id == id).unwrap()
@@ -1623,9 +1627,10 @@ mod tests {
     fn rejected_turned_measured_is_a_regression_failed_baseline_is_not() {
         let mut base = results("2.3.0");
         let mut new = results("2.10.0");
-        let rejected = "inflight=10,acks=all,idem=true,faults=none";
+        let rejected = "rtt=0ms,inflight=10,acks=all,idem=true,faults=none";
         let m = measured(
             &Cell {
+                rtt_us: 0,
                 settings: ProducerSettings {
                     max_in_flight: 10,
                     acks: Acks::All,
@@ -1747,7 +1752,7 @@ mod tests {
         let mut new = results("2.10.0");
         scale_samples(cell_mut(&mut new, PLAIN), 0.5, 1.0);
         scale_samples(
-            cell_mut(&mut new, "inflight=1,acks=1,idem=false,faults=none"),
+            cell_mut(&mut new, "rtt=0ms,inflight=1,acks=1,idem=false,faults=none"),
             0.8,
             1.0,
         );
@@ -1758,7 +1763,7 @@ mod tests {
         let worst: Vec<&str> = c.worst_regressions(5).iter().map(|(id, _)| *id).collect();
         assert_eq!(
             worst,
-            [IDEM, PLAIN, "inflight=1,acks=1,idem=false,faults=none"]
+            [IDEM, PLAIN, "rtt=0ms,inflight=1,acks=1,idem=false,faults=none"]
         );
         let md = render_markdown(&c);
         assert!(
@@ -1773,7 +1778,7 @@ mod tests {
         );
         assert!(
             md.contains(
-                "1. `inflight=5,acks=all,idem=true,faults=reject-1pct`: log duplicates 0 → 1"
+                "1. `rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-1pct`: log duplicates 0 → 1"
             ),
             "{md}"
         );

@@ -193,16 +193,32 @@ impl Default for Axes {
 }
 
 /// Everything that is the same for every cell of a run.
+///
+/// A cell is measured in interleaved **rounds** (every cell once per round,
+/// in an order shuffled from the seed). One producer per cell lives for the
+/// whole run; in each round it sends without pause: an untimed warm-up,
+/// `windows` timed **windows**, and an untimed tail, so no window pays for
+/// the pipeline filling or draining. A window is a fixed number of records
+/// (see [`Fixed::records_per_window`]), so a cell sends the same records, and
+/// meets the same seeded faults, whichever front end drives it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Fixed {
     /// Size of each record's value, in bytes (the stamped header included).
     pub record_bytes: usize,
-    /// Records produced per cell, across all samples (warm-up not included).
-    pub records_per_cell: u64,
-    /// Timed samples per cell; each sample produces `records_per_cell / samples` records.
-    pub samples: u32,
-    /// Records sent before timing starts, so metadata and producer-id set-up are not timed.
+    /// Rounds over the whole grid.
+    pub rounds: u32,
+    /// Timed windows per cell and round.
+    pub windows: u32,
+    /// Target duration of one window, in milliseconds, at the model's
+    /// throughput ceiling; the window's record count is derived from it.
+    pub window_ms: u32,
+    /// Fewest records in a window (slow cells: long round trips, in-flight 1).
+    pub min_records_per_window: u64,
+    /// Most records in a window (cells with no round trip to wait for).
+    pub max_records_per_window: u64,
+    /// Records sent once per cell before its first round, untimed, so
+    /// connections, metadata and producer-id set-up are paid before timing.
     pub warmup_records: u64,
     /// `linger.ms`.
     pub linger_ms: u32,
@@ -215,9 +231,18 @@ pub struct Fixed {
     pub compression: Compression,
     /// Partitions of each cell's topic; one stream per partition.
     pub partitions: u32,
-    /// Target send rate in records/s; 0 sends as fast as possible. With a
-    /// rate, latency is measured from each record's intended send time.
+    /// The rate of the fixed-load latency phase, records/s. 0 derives it per
+    /// group of compared cells (same network and fault profile) as
+    /// `latency_rate_fraction` of the slowest measured cell's throughput.
     pub rate_per_sec: u64,
+    /// Fraction of the slowest cell's throughput the latency phase runs at.
+    pub latency_rate_fraction: f64,
+    /// Duration of the fixed-load latency phase per cell, milliseconds
+    /// (0 skips it). Runs on cells without faults.
+    pub latency_ms: u32,
+    /// Fewest fault events before a zero-violation cell is called "no
+    /// violation observed"; below it the cell is "too few faults to judge".
+    pub min_events: u64,
     /// `message.timeout.ms`: how long a record may wait for delivery before it is failed.
     pub message_timeout_ms: u32,
 }
@@ -226,17 +251,176 @@ impl Default for Fixed {
     fn default() -> Self {
         Fixed {
             record_bytes: 1024,
-            records_per_cell: 30_000,
-            samples: 10,
+            rounds: 3,
+            windows: 3,
+            window_ms: 300,
+            min_records_per_window: 200,
+            max_records_per_window: 5_000,
             warmup_records: 1_000,
             linger_ms: 5,
             batch_bytes: 16_384,
             compression: Compression::None,
             partitions: 1,
             rate_per_sec: 0,
+            latency_rate_fraction: 0.5,
+            latency_ms: 1_000,
+            min_events: 20,
             message_timeout_ms: 30_000,
         }
     }
+}
+
+impl Fixed {
+    /// Records in one full batch (`batch.size` / `record_bytes`, at least 1).
+    pub fn records_per_batch(&self) -> u64 {
+        (u64::from(self.batch_bytes) / self.record_bytes.max(1) as u64).max(1)
+    }
+
+    /// Records in one window of `cell`: `window_ms` at the model ceiling
+    /// ([`Cell::ceiling_records_per_sec`]), within the workload's bounds.
+    /// A pure function of the workload and the cell, so a cell's record
+    /// count (and with it its exposure to seeded faults) never depends on
+    /// how fast this run happened to be.
+    pub fn records_per_window(&self, cell: &Cell, network: &Network) -> u64 {
+        let (lo, hi) = (self.min_records_per_window, self.max_records_per_window);
+        match cell.ceiling_records_per_sec(self, network) {
+            Some(rate) => ((rate * f64::from(self.window_ms) / 1e3) as u64).clamp(lo, hi),
+            None => hi,
+        }
+    }
+
+    /// The untimed records after a round's last window: enough that the
+    /// last window closes while the pipeline is still full.
+    pub fn tail_records(&self, cell: &Cell, network: &Network) -> u64 {
+        let per_window = self.records_per_window(cell, network);
+        let in_flight = u64::from(cell.settings.max_in_flight) * self.records_per_batch();
+        in_flight.max(per_window / 2).min(per_window)
+    }
+}
+
+/// The emulated network: round-trip times as an axis, and what every link shares.
+///
+/// The client↔broker link of every cell goes through the suite's proxy,
+/// which delays each frame by half the round trip in each direction. On
+/// the local cluster, broker↔broker replication links get the same round
+/// trip when `replication` is on (a follower in another zone), so
+/// `acks=all` pays for it as a multi-zone cluster does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Client↔broker round-trip times, milliseconds: one axis of the grid.
+    pub rtt_ms: Vec<f64>,
+    /// The round-trip times at which fault profiles other than `none` run
+    /// (faults need many requests, which long round trips make slow).
+    /// Empty: every RTT.
+    pub fault_rtt_ms: Vec<f64>,
+    /// Broker↔broker links get the cell's RTT too (local cluster only).
+    pub replication: bool,
+    /// Jitter added to each frame's delay, uniform in 0..jitter_ms; it never
+    /// reorders frames on a connection.
+    pub jitter_ms: f64,
+    /// Bandwidth of each direction of each link, Mbit/s; 0 is unlimited.
+    pub bandwidth_mbit: f64,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            rtt_ms: vec![0.0, 2.0, 20.0],
+            fault_rtt_ms: vec![0.0],
+            replication: true,
+            jitter_ms: 0.0,
+            bandwidth_mbit: 0.0,
+        }
+    }
+}
+
+impl Network {
+    /// No emulation: every link as it is.
+    pub fn none() -> Network {
+        Network {
+            rtt_ms: vec![0.0],
+            fault_rtt_ms: Vec::new(),
+            replication: false,
+            jitter_ms: 0.0,
+            bandwidth_mbit: 0.0,
+        }
+    }
+
+    /// True when any link is shaped (a delay, jitter or a bandwidth limit).
+    pub fn emulates(&self) -> bool {
+        self.rtt_ms.iter().any(|&r| r > 0.0) || self.jitter_ms > 0.0 || self.bandwidth_mbit > 0.0
+    }
+
+    /// Bandwidth in bytes per second, when limited.
+    pub fn bandwidth_bytes_per_sec(&self) -> Option<u64> {
+        (self.bandwidth_mbit > 0.0).then(|| (self.bandwidth_mbit * 1e6 / 8.0) as u64)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.rtt_ms.is_empty() {
+            return Err("network.rtt_ms needs at least one value (0 for no delay)".into());
+        }
+        for &r in self.rtt_ms.iter().chain(&self.fault_rtt_ms) {
+            if !r.is_finite() || r < 0.0 || r > 10_000.0 {
+                return Err(format!(
+                    "network RTT {r} ms is out of range (expected 0 to 10000 ms)"
+                ));
+            }
+        }
+        if !self.jitter_ms.is_finite() || self.jitter_ms < 0.0 {
+            return Err(format!("network.jitter_ms {} must be 0 or more", self.jitter_ms));
+        }
+        if !self.bandwidth_mbit.is_finite() || self.bandwidth_mbit < 0.0 {
+            return Err(format!(
+                "network.bandwidth_mbit {} must be more than 0 (or 0 for unlimited)",
+                self.bandwidth_mbit
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Parses a round-trip time as users write it: `2ms`, `0.2ms`, `500us`,
+/// `1s`, or a bare number of milliseconds. Returns microseconds.
+pub fn parse_rtt(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let (number, scale) = if let Some(n) = t.strip_suffix("us") {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix("ms") {
+        (n, 1e3)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1e6)
+    } else {
+        (t, 1e3)
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("RTT {text:?} is not a duration (expected e.g. 2ms, 0.2ms, 500us)"))?;
+    if !value.is_finite() || value < 0.0 {
+        return Err(format!("RTT {text:?} must be 0 or more"));
+    }
+    let us = value * scale;
+    if us > 10_000_000.0 {
+        return Err(format!("RTT {text:?} is above 10 s"));
+    }
+    Ok(us.round() as u64)
+}
+
+/// Writes microseconds the way cell ids and reports show an RTT: `0ms`,
+/// `0.2ms`, `20ms`.
+pub fn fmt_rtt(rtt_us: u64) -> String {
+    if rtt_us % 1000 == 0 {
+        format!("{}ms", rtt_us / 1000)
+    } else {
+        let s = format!("{:.3}", rtt_us as f64 / 1e3);
+        format!("{}ms", s.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+fn ms_to_us(ms: f64) -> u64 {
+    (ms * 1e3).round() as u64
 }
 
 /// A whole run: the axes, the fixed values, the fault profiles and the seed.
@@ -247,6 +431,8 @@ pub struct Workload {
     pub axes: Axes,
     #[serde(default)]
     pub fixed: Fixed,
+    #[serde(default)]
+    pub network: Network,
     /// Fault profiles; every grid point runs once under each.
     #[serde(default = "default_faults")]
     pub faults: Vec<FaultProfile>,
@@ -273,6 +459,7 @@ impl Default for Workload {
         Workload {
             axes: Axes::default(),
             fixed: Fixed::default(),
+            network: Network::default(),
             faults: default_faults(),
             seed: default_seed(),
         }
@@ -282,15 +469,57 @@ impl Default for Workload {
 /// One cell: a grid point under one fault profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
+    /// The emulated client↔broker round trip, microseconds (0: none).
+    #[serde(default)]
+    pub rtt_us: u64,
     pub settings: ProducerSettings,
     pub faults: FaultProfile,
 }
 
 impl Cell {
-    /// Stable, readable id, e.g. `inflight=5,acks=all,idem=true,faults=none`.
+    /// Stable, readable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     /// It doubles as a file name: it contains no `/`, space or `%`.
     pub fn id(&self) -> String {
-        format!("{},faults={}", self.settings.id(), self.faults.slug())
+        format!(
+            "rtt={},{},faults={}",
+            fmt_rtt(self.rtt_us),
+            self.settings.id(),
+            self.faults.slug()
+        )
+    }
+
+    /// The Criterion benchmark id of the cell, `group/function`:
+    /// `rtt=2ms,faults=none/inflight=5,acks=all,idem=true`.
+    pub fn bench_id(&self) -> String {
+        format!("{}/{}", self.bench_group(), self.settings.id())
+    }
+
+    /// The Criterion group of the cell: its network and fault profile.
+    pub fn bench_group(&self) -> String {
+        format!("rtt={},faults={}", fmt_rtt(self.rtt_us), self.faults.slug())
+    }
+
+    /// The round trips a record waits for before its acknowledgement,
+    /// microseconds: the client's, plus a follower's fetch with `acks=all`
+    /// when replication links are emulated. `None` with `acks=0` (nothing
+    /// to wait for).
+    pub fn ack_rtt_us(&self, network: &Network) -> Option<u64> {
+        match self.settings.acks {
+            Acks::Zero => None,
+            Acks::One => Some(self.rtt_us),
+            Acks::All if network.replication => Some(2 * self.rtt_us),
+            Acks::All => Some(self.rtt_us),
+        }
+    }
+
+    /// The model ceiling of throughput, records/s: `max.in.flight` full
+    /// batches per acknowledgement round trip ([`Cell::ack_rtt_us`]).
+    /// `None` where there is no round trip to wait for (RTT 0 or `acks=0`):
+    /// then CPU and the broker set the limit.
+    pub fn ceiling_records_per_sec(&self, fixed: &Fixed, network: &Network) -> Option<f64> {
+        let rtt = self.ack_rtt_us(network).filter(|&r| r > 0)?;
+        let per_trip = f64::from(self.settings.max_in_flight) * fixed.records_per_batch() as f64;
+        Some(per_trip * 1e6 / rtt as f64)
     }
 }
 
@@ -305,10 +534,17 @@ impl Workload {
                 idempotence: vec![false, true],
             },
             fixed: Fixed {
-                records_per_cell: 20_000,
-                samples: 5,
+                rounds: 2,
+                windows: 2,
+                max_records_per_window: 2_000,
                 warmup_records: 500,
+                latency_ms: 500,
                 ..Fixed::default()
+            },
+            network: Network {
+                rtt_ms: vec![0.0, 2.0],
+                fault_rtt_ms: Vec::new(),
+                ..Network::default()
             },
             faults: vec![FaultProfile::None],
             ..Workload::default()
@@ -360,15 +596,19 @@ impl Workload {
         if self.faults.is_empty() {
             return bad("faults needs at least one profile (use \"none\" for no faults)");
         }
-        if f.records_per_cell == 0 {
-            return bad("records_per_cell must be at least 1");
+        if f.rounds == 0 || f.windows == 0 {
+            return bad("rounds and windows must be at least 1");
         }
-        if f.samples == 0 {
-            return bad("samples must be at least 1");
+        if f.window_ms == 0 {
+            return bad("window_ms must be at least 1");
         }
-        if f.records_per_cell < u64::from(f.samples) {
-            return bad("records_per_cell must be at least samples (one record per sample)");
+        if f.min_records_per_window == 0 || f.min_records_per_window > f.max_records_per_window {
+            return bad("records per window: need 1 <= min_records_per_window <= max_records_per_window");
         }
+        if !(f.latency_rate_fraction > 0.0 && f.latency_rate_fraction <= 1.0) {
+            return bad("latency_rate_fraction must be in (0, 1]");
+        }
+        self.network.validate().map_err(GridError::Invalid)?;
         if f.record_bytes < crate::record::HEADER_BYTES {
             return Err(GridError::Invalid(format!(
                 "record_bytes must be at least {} (the stamped header)",
@@ -384,22 +624,31 @@ impl Workload {
         Ok(())
     }
 
-    /// Every cell of the run in a stable order: fault profile, then idempotence,
-    /// acks and `max.in.flight`, each in the order the workload lists them.
+    /// Every cell of the run in a stable order: RTT, fault profile, then
+    /// idempotence, acks and `max.in.flight`, each in the order the workload
+    /// lists them. Fault profiles other than `none` run only at the
+    /// network's `fault_rtt_ms` (all RTTs when that is empty).
     pub fn cells(&self) -> Vec<Cell> {
+        let fault_rtts: Vec<u64> = self.network.fault_rtt_ms.iter().map(|&m| ms_to_us(m)).collect();
         let mut cells = Vec::new();
-        for faults in &self.faults {
-            for &idempotence in &self.axes.idempotence {
-                for &acks in &self.axes.acks {
-                    for &max_in_flight in &self.axes.max_in_flight {
-                        cells.push(Cell {
-                            settings: ProducerSettings {
-                                max_in_flight,
-                                acks,
-                                idempotence,
-                            },
-                            faults: faults.clone(),
-                        });
+        for rtt_us in self.network.rtt_ms.iter().map(|&m| ms_to_us(m)) {
+            for faults in &self.faults {
+                if !faults.is_none() && !fault_rtts.is_empty() && !fault_rtts.contains(&rtt_us) {
+                    continue;
+                }
+                for &idempotence in &self.axes.idempotence {
+                    for &acks in &self.axes.acks {
+                        for &max_in_flight in &self.axes.max_in_flight {
+                            cells.push(Cell {
+                                rtt_us,
+                                settings: ProducerSettings {
+                                    max_in_flight,
+                                    acks,
+                                    idempotence,
+                                },
+                                faults: faults.clone(),
+                            });
+                        }
                     }
                 }
             }
@@ -413,16 +662,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_grid_has_36_points_per_fault_profile_with_unique_ids() {
-        let cells = Workload::default().cells();
-        assert_eq!(cells.len(), 36 * 4);
-        let ids: std::collections::BTreeSet<_> = cells.iter().map(Cell::id).collect();
-        assert_eq!(ids.len(), 36 * 4);
+    fn faults_run_only_at_their_rtts_and_ids_are_unique() {
+        let w = Workload::from_toml(
+            "faults = [\"none\", \"reject:1%\"]\n[axes]\nmax_in_flight = [1, 5]\nacks = [1]\nidempotence = [false]\n\
+             [network]\nrtt_ms = [0, 0.2, 20]\nfault_rtt_ms = [0]\n",
+        )
+        .unwrap();
+        let ids: Vec<String> = w.cells().iter().map(Cell::id).collect();
         assert_eq!(
-            cells[36].id(),
-            "inflight=1,acks=0,idem=false,faults=reject-1pct"
+            ids,
+            [
+                "rtt=0ms,inflight=1,acks=1,idem=false,faults=none",
+                "rtt=0ms,inflight=5,acks=1,idem=false,faults=none",
+                "rtt=0ms,inflight=1,acks=1,idem=false,faults=reject-1pct",
+                "rtt=0ms,inflight=5,acks=1,idem=false,faults=reject-1pct",
+                "rtt=0.2ms,inflight=1,acks=1,idem=false,faults=none",
+                "rtt=0.2ms,inflight=5,acks=1,idem=false,faults=none",
+                "rtt=20ms,inflight=1,acks=1,idem=false,faults=none",
+                "rtt=20ms,inflight=5,acks=1,idem=false,faults=none",
+            ]
         );
-        assert_eq!(cells[0].id(), "inflight=1,acks=0,idem=false,faults=none");
+        let cells = Workload::default().cells();
+        let unique: std::collections::BTreeSet<_> = cells.iter().map(Cell::id).collect();
+        assert_eq!(unique.len(), cells.len());
+    }
+
+    #[test]
+    fn rtt_parses_as_users_write_it_and_bad_values_are_named() {
+        assert_eq!(parse_rtt("2ms"), Ok(2_000));
+        assert_eq!(parse_rtt("0.2ms"), Ok(200));
+        assert_eq!(parse_rtt("500us"), Ok(500));
+        assert_eq!(parse_rtt("20"), Ok(20_000));
+        assert_eq!(parse_rtt("1s"), Ok(1_000_000));
+        assert_eq!(parse_rtt("-2ms"), Err("RTT \"-2ms\" must be 0 or more".into()));
+        assert!(parse_rtt("fast").unwrap_err().contains("\"fast\" is not a duration"));
+        assert_eq!(fmt_rtt(200), "0.2ms");
+        assert_eq!(fmt_rtt(20_000), "20ms");
+        assert_eq!(fmt_rtt(0), "0ms");
+        let err = Workload::from_toml("[network]\nrtt_ms = [-1]\n").unwrap_err();
+        assert!(err.to_string().contains("network RTT -1 ms"), "{err}");
+        let err = Workload::from_toml("[network]\nbandwidth_mbit = -5\n").unwrap_err();
+        assert!(err.to_string().contains("bandwidth_mbit -5"), "{err}");
+    }
+
+    #[test]
+    fn windows_are_sized_by_the_model_ceiling_within_bounds() {
+        let f = Fixed::default();
+        let n = Network::default();
+        let cell = |rtt_us, max_in_flight, acks| Cell {
+            rtt_us,
+            settings: ProducerSettings {
+                max_in_flight,
+                acks,
+                idempotence: false,
+            },
+            faults: FaultProfile::None,
+        };
+        // 16 records per 16 KiB batch of 1 KiB records; acks=all at 20 ms
+        // waits for the client's and a follower's round trip: 16 / 40 ms.
+        let slow = cell(20_000, 1, Acks::All);
+        assert_eq!(slow.ceiling_records_per_sec(&f, &n), Some(400.0));
+        assert_eq!(f.records_per_window(&slow, &n), f.min_records_per_window);
+        let mid = cell(2_000, 5, Acks::One);
+        assert_eq!(mid.ceiling_records_per_sec(&f, &n), Some(40_000.0));
+        assert_eq!(f.records_per_window(&mid, &n), f.max_records_per_window);
+        let loopback = cell(0, 1, Acks::One);
+        assert_eq!(loopback.ceiling_records_per_sec(&f, &n), None);
+        assert_eq!(f.records_per_window(&loopback, &n), f.max_records_per_window);
+        assert!(f.tail_records(&mid, &n) >= 5 * 16);
     }
 
     #[test]
@@ -436,8 +743,8 @@ mod tests {
         assert_eq!(w.axes.acks, vec![Acks::One, Acks::All]);
         assert_eq!(w.axes.idempotence, vec![false, true]);
         assert_eq!(w.fixed.record_bytes, 512);
-        assert_eq!(w.fixed.records_per_cell, Fixed::default().records_per_cell);
-        assert_eq!(w.cells().len(), 8 * 4);
+        assert_eq!(w.fixed.rounds, Fixed::default().rounds);
+        assert_eq!(w.cells().len(), 8 * 3 + 8 * 3);
     }
 
     #[test]
@@ -453,11 +760,11 @@ mod tests {
     }
 
     #[test]
-    fn zero_records_is_refused() {
-        let err = Workload::from_toml("[fixed]\nrecords_per_cell = 0\n").unwrap_err();
+    fn zero_rounds_is_refused() {
+        let err = Workload::from_toml("[fixed]\nrounds = 0\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid workload: records_per_cell must be at least 1"
+            "invalid workload: rounds and windows must be at least 1"
         );
     }
 

@@ -8,6 +8,10 @@
 //!   suite starts from Apache Kafka's jars, or an external cluster.
 //! - [`faults`]: seeded fault profiles, the Kafka-aware fault proxy, leader failover.
 //! - [`record`]: the stamped header every produced value starts with.
+//! - [`schedule`]: the order of cells in interleaved, seeded rounds.
+//! - [`path`]: a cell's path to the cluster and what shapes it (the proxy
+//!   with the emulated network and the fault plan, replication links,
+//!   leader failover), behind one interface the suite calls.
 //! - [`run`]: produces one cell's records and measures throughput, latency,
 //!   delivery reports and the client's counters.
 //! - [`verify`]: the checker; reads a cell's topic back and classifies every
@@ -22,10 +26,12 @@ pub mod cluster;
 pub mod compare;
 pub mod faults;
 pub mod grid;
+pub mod path;
 pub mod record;
 pub mod report;
 pub mod results;
 pub mod run;
+pub mod schedule;
 pub mod stats;
 pub mod suite;
 pub mod verify;

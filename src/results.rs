@@ -15,7 +15,7 @@ use crate::grid::{Cell, ProducerSettings, Workload};
 use crate::verify::Verdict;
 
 /// Version of the schema below. Bump it on any change a reader could trip on.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Errors reading or writing a results file.
 #[derive(Debug, thiserror::Error)]
@@ -132,23 +132,63 @@ impl MachineMeta {
 /// The result of one cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellResult {
-    /// Stable id, e.g. `inflight=5,acks=all,idem=true,faults=none`.
+    /// Stable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     pub id: String,
     /// The fault profile, in its text form (`none`, `reject:1%`, …).
     pub faults: String,
     /// The settings the grid asked for.
     pub requested: ProducerSettings,
+    /// The network the cell's links were given.
+    pub network: CellNetwork,
     pub outcome: Outcome,
 }
 
+/// The emulated network of one cell, and which links carried it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CellNetwork {
+    /// Client↔broker round trip added by the proxy, microseconds.
+    pub rtt_us: u64,
+    /// Broker↔broker replication round trip added, microseconds (0 when
+    /// replication links were not emulated).
+    pub replication_rtt_us: u64,
+    /// Jitter per frame, microseconds (never reorders a connection).
+    pub jitter_us: u64,
+    /// Bandwidth per direction of each emulated link, bytes/s; `None` unlimited.
+    pub bandwidth_bytes_per_sec: Option<u64>,
+    /// The links emulated: `client` (client↔broker, through the proxy) and
+    /// `replication` (broker↔broker, local cluster only); empty for `--direct`.
+    pub links: Vec<String>,
+}
+
+impl CellNetwork {
+    /// What a cell asked for, before its path was built (for cells that
+    /// failed before that).
+    pub fn requested(cell: &Cell) -> CellNetwork {
+        CellNetwork {
+            rtt_us: cell.rtt_us,
+            ..CellNetwork::default()
+        }
+    }
+}
+
 impl CellResult {
-    pub fn new(cell: &Cell, outcome: Outcome) -> CellResult {
+    pub fn new(cell: &Cell, network: CellNetwork, outcome: Outcome) -> CellResult {
         CellResult {
             id: cell.id(),
             faults: cell.faults.to_string(),
             requested: cell.settings,
+            network,
             outcome,
         }
+    }
+
+    /// The grid cell this result is of.
+    pub fn cell(&self) -> Option<Cell> {
+        Some(Cell {
+            rtt_us: self.network.rtt_us,
+            settings: self.requested,
+            faults: self.faults.parse().ok()?,
+        })
     }
 
     /// The measurement, for measured cells.
@@ -183,14 +223,14 @@ pub struct Measurement {
     /// The configuration the client reports it runs with (librdkafka's view,
     /// after its own defaults and derivations), secrets removed.
     pub effective: BTreeMap<String, String>,
-    /// Timed samples, in order.
+    /// Timed windows of every round, in the order they ran.
     pub samples: Vec<Sample>,
     pub throughput: Throughput,
-    /// Produce-to-acknowledgement latency. In fixed-rate mode, measured from
-    /// each record's intended send time (coordinated omission corrected).
+    /// Produce-to-acknowledgement latency over the windows, at saturation:
+    /// the client's own queue is part of it.
     pub latency: Latency,
-    /// Fixed-rate mode only: how late `send()` was against the intended time.
-    pub send_delay: Option<Latency>,
+    /// Latency at a fixed load common to the cells compared with this one.
+    pub fixed_load: Option<FixedLoad>,
     pub delivery: DeliveryCounts,
     pub client: ClientCounters,
     pub exposure: Exposure,
@@ -199,9 +239,13 @@ pub struct Measurement {
     pub criterion: Option<CriterionEstimate>,
 }
 
-/// One timed sample: a run of records from the first send to the last acknowledgement.
+/// One timed window: `records` delivery reports in steady state, timed from
+/// the report that opened the window to the one that closed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
+    /// The round (from 0) the window belongs to.
+    #[serde(default)]
+    pub round: u32,
     pub records: u64,
     pub bytes: u64,
     pub elapsed_ns: u64,
@@ -220,29 +264,63 @@ impl Sample {
     }
 }
 
-/// Throughput over the samples: the median and a 95% confidence interval of
-/// the median (bootstrap over samples, fixed resampling seed).
+/// Throughput over the windows: the median window rate and its 95%
+/// confidence interval from a two-level bootstrap (rounds resampled, then
+/// windows within each drawn round; fixed resampling seed), since windows
+/// of one round share that round's conditions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     pub records_per_sec: f64,
     pub records_per_sec_ci_low: f64,
     pub records_per_sec_ci_high: f64,
+    /// Half the interval's width as a percentage of the median.
+    #[serde(default)]
+    pub ci_half_width_pct: f64,
     pub mib_per_sec: f64,
 }
 
+/// How [`Throughput`] is estimated, in the words the report uses.
+pub const THROUGHPUT_ESTIMATOR: &str =
+    "median of window rates; 95% CI by a two-level bootstrap (rounds, then windows within rounds)";
+
 impl Throughput {
-    /// Median and bootstrap confidence interval of the samples' rates.
+    /// Median and two-level bootstrap confidence interval of the windows' rates.
     pub fn from_samples(samples: &[Sample], record_bytes: usize) -> Throughput {
-        let rates: Vec<f64> = samples.iter().map(Sample::records_per_sec).collect();
+        let mut by_round: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+        for s in samples {
+            by_round.entry(s.round).or_default().push(s.records_per_sec());
+        }
+        let groups: Vec<Vec<f64>> = by_round.into_values().collect();
+        let rates: Vec<f64> = groups.iter().flatten().copied().collect();
         let median = crate::stats::median(&rates);
-        let (lo, hi) = crate::stats::bootstrap_median_ci(&rates, 0.95, 0x6b6f62);
+        let (lo, hi) = crate::stats::bootstrap_median_ci_grouped(&groups, 0.95, 0x6b6f62);
         Throughput {
             records_per_sec: median,
             records_per_sec_ci_low: lo,
             records_per_sec_ci_high: hi,
+            ci_half_width_pct: if median > 0.0 {
+                50.0 * (hi - lo) / median
+            } else {
+                0.0
+            },
             mib_per_sec: median * record_bytes as f64 / (1024.0 * 1024.0),
         }
     }
+}
+
+/// Latency at a fixed load: records sent at `rate_per_sec`, each timed from
+/// its intended send time (coordinated omission corrected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FixedLoad {
+    /// The rate, records/s, common to the cells this one is compared with.
+    pub rate_per_sec: u64,
+    /// How the rate was chosen, e.g. `50% of the slowest cell (1,234 records/s)` or `--rate`.
+    pub rate_basis: String,
+    pub records: u64,
+    /// Intended send time to acknowledgement.
+    pub latency: Latency,
+    /// How late `send()` was against the intended time.
+    pub send_delay: Latency,
 }
 
 /// Latency quantiles in microseconds, and the full histogram.

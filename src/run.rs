@@ -6,11 +6,17 @@
 //! is the order of sequence numbers: any reorder the checker finds happened in
 //! the client's retries or the broker, not in the harness.
 //!
-//! The session is driven in samples: [`Session::warm_up`] once (metadata and,
-//! with idempotence, producer-id set-up are not timed), then
-//! [`Session::sample`] as often as the front end wants (the CLI a fixed count,
-//! Criterion as many as it needs), then [`Session::finish`] for the totals.
-//! A sample is timed from its first `send()` to its last delivery report.
+//! A session lives for the whole run and is driven in phases:
+//! [`Session::warm_up`] once (metadata and, with idempotence, producer-id
+//! set-up are not timed), then one [`Session::round`] per round of the grid,
+//! then optionally [`Session::fixed_rate`] (latency at a fixed load), then
+//! [`Session::finish`] for the totals.
+//!
+//! A round sends without pause: a warm-up, the timed windows, a tail. The
+//! windows are delimited by delivery reports: window *i* runs from the
+//! report that completes record `warmup + i·n` of the round to the one that
+//! completes record `warmup + (i+1)·n`, so a window times `n` records in
+//! steady state, with the pipeline full at both ends.
 
 use std::collections::BTreeMap;
 use std::ffi::CStr;
@@ -28,6 +34,7 @@ use rdkafka::ClientContext;
 use crate::grid::{Fixed, ProducerSettings};
 use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
+
 use crate::verify::Deliveries;
 
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
@@ -69,9 +76,10 @@ pub fn producer_config(
     .set("batch.size", fixed.batch_bytes.to_string())
     .set("compression.type", fixed.compression.as_config())
     .set("message.timeout.ms", fixed.message_timeout_ms.to_string())
-    // Frequent enough that the final snapshot after the last delivery is
-    // never far behind; parsing it is cheap next to the records.
-    .set("statistics.interval.ms", "100");
+    // A session idles between its rounds while the other cells run, and a
+    // run holds a session per cell: once a second is cheap at that count,
+    // and `finish` only needs one snapshot taken after the last delivery.
+    .set("statistics.interval.ms", "1000");
     c
 }
 
@@ -140,12 +148,109 @@ fn new_histogram() -> Histogram<u64> {
 struct Tally {
     deliveries: Deliveries,
     counts: DeliveryCounts,
-    /// True while a sample is being timed; warm-up deliveries are not recorded.
-    timing: bool,
-    /// Latency of the current sample's records.
-    sample: Histogram<u64>,
+    /// What the current phase times; warm-up deliveries are not timed.
+    timing: Timing,
     /// Highest offset the broker acknowledged, per partition.
     max_acked_offset: BTreeMap<i32, i64>,
+}
+
+/// How delivery reports are timed in the current phase.
+enum Timing {
+    Off,
+    /// A round: delivery reports counted against the window boundaries.
+    Round(RoundClock),
+    /// The fixed-rate phase: every acknowledged record's latency.
+    Fixed(Histogram<u64>),
+}
+
+/// The window boundaries of a round, as delivery-report counts, and when
+/// each was reached.
+struct RoundClock {
+    /// Delivery reports (acknowledged or failed) so far in this round.
+    done: u64,
+    /// Report counts that open window 0, close window 0 (= open 1), …
+    boundaries: Vec<u64>,
+    /// Clock reading (ns) at each boundary reached so far.
+    reached_ns: Vec<u64>,
+    /// Latency of the records acknowledged inside each window.
+    latency: Vec<Histogram<u64>>,
+}
+
+impl RoundClock {
+    fn new(spec: &RoundSpec, now_ns: u64) -> RoundClock {
+        let boundaries = (0..=u64::from(spec.windows))
+            .map(|i| spec.warmup + i * spec.records_per_window)
+            .collect();
+        let mut reached_ns = Vec::with_capacity(spec.windows as usize + 1);
+        if spec.warmup == 0 {
+            // No warm-up: the first window opens with the round.
+            reached_ns.push(now_ns);
+        }
+        RoundClock {
+            done: 0,
+            boundaries,
+            reached_ns,
+            latency: (0..spec.windows).map(|_| new_histogram()).collect(),
+        }
+    }
+
+    /// Counts one delivery report; returns the window it fell in, if any.
+    #[inline]
+    fn report(&mut self, now_ns: u64) -> Option<usize> {
+        self.done += 1;
+        // A report at a boundary closes the window before it; the reports
+        // after it, up to the next boundary, belong to the next window.
+        let reached = self.reached_ns.len();
+        let window = (reached >= 1 && reached <= self.latency.len()).then(|| reached - 1);
+        if reached < self.boundaries.len() && self.done >= self.boundaries[reached] {
+            self.reached_ns.push(now_ns);
+        }
+        window
+    }
+}
+
+/// One round of a cell: how many records, and how they are timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoundSpec {
+    /// Records sent first, untimed (the pipeline fills).
+    pub warmup: u64,
+    /// Timed windows.
+    pub windows: u32,
+    /// Records per window.
+    pub records_per_window: u64,
+    /// Records sent after the last window, untimed (the pipeline drains).
+    pub tail: u64,
+}
+
+impl RoundSpec {
+    /// The round of `cell` under `workload`: a warm-up of one window, the
+    /// windows, the tail.
+    pub fn for_cell(cell: &crate::grid::Cell, workload: &crate::grid::Workload) -> RoundSpec {
+        let (f, n) = (&workload.fixed, &workload.network);
+        let per = f.records_per_window(cell, n);
+        RoundSpec {
+            warmup: per,
+            windows: f.windows,
+            records_per_window: per,
+            tail: f.tail_records(cell, n),
+        }
+    }
+
+    /// Every record the round sends.
+    pub fn records(&self) -> u64 {
+        self.warmup + u64::from(self.windows) * self.records_per_window + self.tail
+    }
+}
+
+/// The latency of a fixed-rate phase.
+pub struct FixedRun {
+    pub rate_per_sec: u64,
+    pub records: u64,
+    pub elapsed_ns: u64,
+    /// From each record's intended send time to its acknowledgement.
+    pub latency: Histogram<u64>,
+    /// How late `send()` was against the intended time.
+    pub send_delay: Histogram<u64>,
 }
 
 /// The producer's context: delivery reports and statistics.
@@ -153,8 +258,9 @@ struct Recorder {
     clock: Clock,
     tally: Mutex<Tally>,
     counters: Mutex<ClientCounters>,
-    /// Statistics snapshots received, to wait for one taken after the last delivery.
-    stats_seen: AtomicU64,
+    /// When the last statistics snapshot arrived, to wait for one taken
+    /// after the last delivery.
+    stats_at: Mutex<Option<Instant>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -203,7 +309,7 @@ impl ClientContext for Recorder {
             c.disconnects += b.disconnects.unwrap_or(0);
         }
         *self.counters.lock().expect("counters lock") = c;
-        self.stats_seen.fetch_add(1, Ordering::Release);
+        *self.stats_at.lock().expect("stats lock") = Some(Instant::now());
     }
 
     // librdkafka logs transient broker errors (the faults we inject) at
@@ -256,10 +362,21 @@ impl ProducerContext for Recorder {
                 }
             }
         }
-        if t.timing && error.is_none() {
-            let us = now.saturating_sub(stamp.intended_send_ns) / 1_000;
-            let us = us.max(1);
-            t.sample.saturating_record(us);
+        let us = (now.saturating_sub(stamp.intended_send_ns) / 1_000).max(1);
+        match &mut t.timing {
+            Timing::Off => {}
+            Timing::Round(clock) => {
+                if let Some(w) = clock.report(now) {
+                    if error.is_none() {
+                        clock.latency[w].saturating_record(us);
+                    }
+                }
+            }
+            Timing::Fixed(h) => {
+                if error.is_none() {
+                    h.saturating_record(us);
+                }
+            }
         }
     }
 }
@@ -327,12 +444,14 @@ pub struct Session {
     next_seq: Vec<u64>,
     /// Round-robin cursor over partitions.
     cursor: u32,
-    /// Records per second in fixed-rate mode; `None` sends as fast as possible.
-    rate: Option<u64>,
-    send_delay: Histogram<u64>,
+    /// Timed windows of every round so far, in order.
     samples: Vec<Sample>,
-    /// Latency of each sample's records, beside `samples`.
+    /// Latency of each window's records, beside `samples`.
     sample_latency: Vec<Histogram<u64>>,
+    /// Rounds run so far.
+    rounds: u32,
+    /// When the last record handed to the client had its delivery report.
+    drained_at: Instant,
     message_timeout: Duration,
     /// Records handed to the client so far, for observers on other threads
     /// (the failover controller waits for its planned point on it).
@@ -341,9 +460,10 @@ pub struct Session {
 
 /// Everything a finished session measured.
 pub struct CellRun {
+    /// Timed windows of every round.
     pub samples: Vec<Sample>,
+    /// Latency over every window (at saturation: the client's own queue included).
     pub latency: Latency,
-    pub send_delay: Option<Latency>,
     pub delivery: DeliveryCounts,
     pub deliveries: Deliveries,
     pub client: ClientCounters,
@@ -369,12 +489,11 @@ impl Session {
             tally: Mutex::new(Tally {
                 deliveries: Deliveries::default(),
                 counts: DeliveryCounts::default(),
-                timing: false,
-                sample: new_histogram(),
+                timing: Timing::Off,
                 max_acked_offset: BTreeMap::new(),
             }),
             counters: Mutex::new(ClientCounters::default()),
-            stats_seen: AtomicU64::new(0),
+            stats_at: Mutex::new(None),
         };
         let config = producer_config(base, settings, fixed);
         let producer = match config.create_with_context::<_, BaseProducer<Recorder>>(recorder) {
@@ -410,18 +529,18 @@ impl Session {
             payload,
             next_seq: vec![0; fixed.partitions as usize],
             cursor: 0,
-            rate: (fixed.rate_per_sec > 0).then_some(fixed.rate_per_sec),
-            send_delay: new_histogram(),
             samples: Vec::new(),
             sample_latency: Vec::new(),
+            rounds: 0,
+            drained_at: Instant::now(),
             message_timeout: Duration::from_millis(u64::from(fixed.message_timeout_ms)),
             sent: Arc::new(AtomicU64::new(0)),
         })))
     }
 
-    /// The topic this session writes.
-    pub fn topic(&self) -> &str {
-        &self.topic
+    /// The timed windows of every round so far.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
     }
 
     /// A live count of the records handed to the client, warm-up included.
@@ -432,75 +551,102 @@ impl Session {
     /// Sends `records` untimed records and waits for their delivery, so that
     /// connection, metadata and producer-id set-up are paid before timing.
     pub fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
-        self.tally().timing = false;
+        self.tally().timing = Timing::Off;
         let start = Instant::now();
-        let mut next_due = self.clock().now_ns();
-        let interval = self.interval_ns();
         for _ in 0..records {
-            self.send_one(next_due, false);
-            next_due += interval;
+            self.send_one(None);
         }
         self.wait_delivered(start)
     }
 
-    /// Sends `records` records, waits for every delivery report and returns
-    /// the sample. In fixed-rate mode, record *i* is due at start + i/rate and
-    /// its latency counts from then, however late `send()` got to it.
-    pub fn sample(&mut self, records: u64) -> Result<Sample, RunError> {
-        {
-            let mut t = self.tally();
-            t.timing = true;
-            t.sample.reset();
+    /// Runs one round (see the module documentation) as fast as the client
+    /// takes records, and returns its timed windows. Windows the round did
+    /// not complete (records failed before a boundary) are left out.
+    pub fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+        let now = self.clock().now_ns();
+        self.tally().timing = Timing::Round(RoundClock::new(spec, now));
+        let start = Instant::now();
+        for _ in 0..spec.records() {
+            self.send_one(None);
         }
+        let waited = self.wait_delivered(start);
+        let Timing::Round(clock) = std::mem::replace(&mut self.tally().timing, Timing::Off) else {
+            unreachable!("the round's timing is set above")
+        };
+        waited?;
+        let round = self.rounds;
+        self.rounds += 1;
+        let bytes_per = self.payload.len() as u64;
+        let mut windows = Vec::new();
+        for (i, pair) in clock.reached_ns.windows(2).enumerate() {
+            let h = &clock.latency[i];
+            let sample = Sample {
+                round,
+                records: spec.records_per_window,
+                bytes: spec.records_per_window * bytes_per,
+                elapsed_ns: pair[1].saturating_sub(pair[0]).max(1),
+                p50_us: h.value_at_quantile(0.5),
+                p99_us: h.value_at_quantile(0.99),
+            };
+            self.samples.push(sample.clone());
+            self.sample_latency.push(h.clone());
+            windows.push(sample);
+        }
+        Ok(windows)
+    }
+
+    /// Sends `records` records at `rate` records/s: record *i* is due at
+    /// start + i/rate, and its latency counts from then, however late
+    /// `send()` got to it (coordinated omission corrected); how late it was
+    /// is recorded apart.
+    pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+        self.tally().timing = Timing::Fixed(new_histogram());
         let clock = self.clock();
-        let interval = self.interval_ns();
+        let interval = 1_000_000_000 / rate.max(1);
+        let mut send_delay = new_histogram();
         let start = Instant::now();
         let start_ns = clock.now_ns();
         for i in 0..records {
             let due = start_ns + i * interval;
-            if interval > 0 {
-                self.wait_until(&clock, due);
-            }
-            self.send_one(due, interval > 0);
+            self.wait_until(&clock, due);
+            self.send_one(Some(due));
+            let late_us = clock.now_ns().saturating_sub(due) / 1_000;
+            send_delay.saturating_record(late_us.max(1));
         }
-        self.wait_delivered(start)?;
+        let waited = self.wait_delivered(start);
         let elapsed = start.elapsed();
-        let mut t = self.tally();
-        t.timing = false;
-        let sample = Sample {
-            records,
-            bytes: records * self.payload.len() as u64,
-            elapsed_ns: elapsed.as_nanos() as u64,
-            p50_us: t.sample.value_at_quantile(0.5),
-            p99_us: t.sample.value_at_quantile(0.99),
+        let Timing::Fixed(latency) = std::mem::replace(&mut self.tally().timing, Timing::Off) else {
+            unreachable!("the phase's timing is set above")
         };
-        let latency = t.sample.clone();
-        drop(t);
-        self.sample_latency.push(latency);
-        self.samples.push(sample.clone());
-        Ok(sample)
-    }
-
-    /// Forgets every sample but the last `n`, and their latencies: for a
-    /// front end whose own warm-up ran through [`Session::sample`] (Criterion).
-    pub fn keep_last_samples(&mut self, n: usize) {
-        let drop_count = self.samples.len().saturating_sub(n);
-        self.samples.drain(..drop_count);
-        self.sample_latency.drain(..drop_count);
+        waited?;
+        Ok(FixedRun {
+            rate_per_sec: rate,
+            records,
+            elapsed_ns: elapsed.as_nanos() as u64,
+            latency,
+            send_delay,
+        })
     }
 
     /// Waits for a statistics snapshot taken after the last delivery, reads
     /// the effective configuration and returns everything measured.
     pub fn finish(self) -> Result<CellRun, RunError> {
-        let seen = self.producer.context().stats_seen.load(Ordering::Acquire);
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.producer.context().stats_seen.load(Ordering::Acquire) <= seen + 1
-            && Instant::now() < deadline
-        {
+        // Snapshots queued while the session idled are served by this poll;
+        // one that arrived after the last delivery holds the final counts.
+        let fresh = || {
+            self.producer
+                .context()
+                .stats_at
+                .lock()
+                .expect("stats lock")
+                .is_some_and(|at| at > self.drained_at)
+        };
+        let deadline = Instant::now() + Duration::from_secs(3);
+        self.producer.poll(Duration::ZERO);
+        while !fresh() && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(20));
         }
         let effective = effective_config(&self.producer);
-        let rate_mode = self.rate.is_some();
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
         let sent: u64 = self.next_seq.iter().sum();
@@ -528,7 +674,6 @@ impl Session {
         Ok(CellRun {
             samples: self.samples.clone(),
             latency,
-            send_delay: rate_mode.then(|| Latency::from_histogram(&self.send_delay)),
             delivery,
             deliveries,
             client,
@@ -543,10 +688,6 @@ impl Session {
 
     fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
         self.producer.context().tally.lock().expect("tally lock")
-    }
-
-    fn interval_ns(&self) -> u64 {
-        self.rate.map_or(0, |r| 1_000_000_000 / r.max(1))
     }
 
     /// Serves delivery reports until `due`, then returns.
@@ -567,20 +708,16 @@ impl Session {
     }
 
     /// Stamps and sends the next record of the next stream. The only path by
-    /// which this suite produces anything.
+    /// which this suite produces anything. `intended_ns` is the record's due
+    /// time in fixed-rate mode; otherwise the stamp is the time of sending.
     #[inline]
-    fn send_one(&mut self, intended_ns: u64, rate_mode: bool) {
+    fn send_one(&mut self, intended_ns: Option<u64>) {
         let stream = self.cursor;
         self.cursor = (self.cursor + 1) % self.partitions;
         let seq = self.next_seq[stream as usize];
         self.next_seq[stream as usize] = seq + 1;
         self.sent.fetch_add(1, Ordering::Relaxed);
-        let clock = self.producer.context().clock;
-        let stamp_ns = if rate_mode {
-            intended_ns
-        } else {
-            clock.now_ns()
-        };
+        let stamp_ns = intended_ns.unwrap_or_else(|| self.producer.context().clock.now_ns());
         Stamp {
             run_id: self.run_tag,
             stream,
@@ -633,10 +770,6 @@ impl Session {
                 }
             }
         }
-        if rate_mode {
-            let late_us = clock.now_ns().saturating_sub(intended_ns) / 1_000;
-            self.send_delay.saturating_record(late_us.max(1));
-        }
         // Serve delivery reports often enough that callbacks keep up.
         if seq % 64 == 0 {
             self.producer.poll(Duration::ZERO);
@@ -646,7 +779,7 @@ impl Session {
     /// Polls until every record handed to the client has a delivery report.
     /// Short polls, not `flush()`: `flush` polls in 100 ms steps and would
     /// quantise every sample's duration.
-    fn wait_delivered(&self, since: Instant) -> Result<(), RunError> {
+    fn wait_delivered(&mut self, since: Instant) -> Result<(), RunError> {
         // Each record gets its report within message.timeout.ms; allow that
         // plus a margin before calling the cell stalled.
         let limit = self.message_timeout + Duration::from_secs(30);
@@ -665,6 +798,7 @@ impl Session {
         }
         // Reports queued by librdkafka but not yet served by a poll.
         self.producer.poll(Duration::ZERO);
+        self.drained_at = Instant::now();
         Ok(())
     }
 }

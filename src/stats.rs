@@ -54,6 +54,42 @@ pub fn bootstrap_median_ci(values: &[f64], confidence: f64, seed: u64) -> (f64, 
     )
 }
 
+/// Percentile-bootstrap confidence interval of the median of values that
+/// come in groups sharing their conditions (a cell's windows, grouped by
+/// round): each resample draws groups with replacement, then values with
+/// replacement within each drawn group, so the interval carries the spread
+/// between rounds and not only within them. Fixed seed; with one group it
+/// is [`bootstrap_median_ci`].
+pub fn bootstrap_median_ci_grouped(groups: &[Vec<f64>], confidence: f64, seed: u64) -> (f64, f64) {
+    const RESAMPLES: usize = 2_000;
+    let groups: Vec<&Vec<f64>> = groups.iter().filter(|g| !g.is_empty()).collect();
+    match groups.len() {
+        0 => return (0.0, 0.0),
+        1 => return bootstrap_median_ci(groups[0], confidence, seed),
+        _ => {}
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut buf = Vec::new();
+    let mut medians: Vec<f64> = (0..RESAMPLES)
+        .map(|_| {
+            buf.clear();
+            for _ in 0..groups.len() {
+                let g = groups[rng.gen_range(0..groups.len())];
+                for _ in 0..g.len() {
+                    buf.push(g[rng.gen_range(0..g.len())]);
+                }
+            }
+            median(&buf)
+        })
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    let tail = (1.0 - confidence) / 2.0;
+    (
+        quantile_sorted(&medians, tail),
+        quantile_sorted(&medians, 1.0 - tail),
+    )
+}
+
 /// Percentile-bootstrap confidence interval of the relative change of
 /// medians, `median(new) / median(base) - 1`, resampling each side
 /// independently with a fixed seed (Criterion's approach, with medians

@@ -1,9 +1,22 @@
 //! A run: every cell of a workload on one cluster, from topic to verdict.
 //!
-//! This is the one place that chains the stages for a cell (topic → faults →
-//! produce → settle → check → result), so `cargo bench` and the CLI measure a
-//! cell with the same code: they differ only in how they drive the samples
-//! (see [`Sampler`]).
+//! This is the one place that chains the stages (path → producer → rounds →
+//! fixed load → settle → check → result), so `cargo bench` and the CLI
+//! measure a cell with the same code and the same records: Criterion only
+//! analyses the windows this module measured.
+//!
+//! A run has four phases:
+//! 1. **open**: for each cell, its path ([`CellPath`]: proxy, network,
+//!    faults, failover), its producer (a configuration the client refuses
+//!    is a rejected cell, and costs nothing more), its topic and a warm-up;
+//! 2. **rounds**: every live cell once per round, in the round's shuffled
+//!    order ([`Schedule`]); one producer per cell is kept for the whole run,
+//!    so a round pays no set-up, and each round times its windows in steady
+//!    state;
+//! 3. **fixed load**: latency of the cells without faults at a rate common
+//!    to their group (same RTT), from each record's intended send time;
+//! 4. **check**: each cell's topic is read back once, after replication
+//!    settled, and its result saved (atomically, after every cell).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,14 +28,14 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::cluster::{self, Cluster};
-use crate::faults::failover::{with_failover, FailoverPlan};
-use crate::faults::{FaultPlan, Proxy};
-use crate::grid::{Cell, Fixed, Workload};
+use crate::grid::{Cell, Workload};
+use crate::path::{CellPath, Route};
 use crate::results::{
-    CellResult, ClusterMeta, Exposure, MachineMeta, Measurement, Outcome, Results, RunMeta,
-    Throughput,
+    CellNetwork, CellResult, ClusterMeta, FixedLoad, Latency, MachineMeta, Measurement, Outcome, Results,
+    RunMeta, Throughput,
 };
-use crate::run::{Created, Session};
+use crate::run::{Created, RoundSpec, Session};
+use crate::schedule::Schedule;
 use crate::verify::{self, Checker};
 
 /// Records sent to a throwaway topic before the first cell of a run.
@@ -50,35 +63,16 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// How a front end drives the timed part of a cell.
-pub trait Sampler {
-    /// Takes the samples of one cell from a warmed-up session.
-    fn sample(&mut self, cell: &Cell, session: &mut Session) -> Result<(), crate::run::RunError>;
-}
-
-/// The CLI's sampler: `samples` samples of `records_per_cell / samples` records.
-pub struct FixedSamples<'a> {
-    pub fixed: &'a Fixed,
-}
-
-impl Sampler for FixedSamples<'_> {
-    fn sample(&mut self, _cell: &Cell, session: &mut Session) -> Result<(), crate::run::RunError> {
-        let n = u64::from(self.fixed.samples);
-        let per = self.fixed.records_per_cell / n;
-        for _ in 0..n {
-            if interrupted() {
-                break;
-            }
-            session.sample(per)?;
-        }
-        Ok(())
-    }
-}
-
 /// Hears about a run's progress (the CLI draws a bar; tests stay quiet).
 pub trait Progress {
-    fn cell_started(&mut self, _index: usize, _total: usize, _cell: &Cell) {}
-    fn cell_finished(&mut self, _index: usize, _result: &CellResult) {}
+    /// A phase begins; `records` is the work it holds, from the grid.
+    fn phase(&mut self, _name: &str, _records: u64) {}
+    /// A cell of the phase starts.
+    fn working(&mut self, _cell: &Cell) {}
+    /// `records` more of the phase's records are done.
+    fn advanced(&mut self, _records: u64) {}
+    /// A cell's result is final and saved.
+    fn cell_finished(&mut self, _result: &CellResult) {}
 }
 
 /// Progress that shows nothing.
@@ -159,140 +153,6 @@ pub const RDKAFKA_CRATE_VERSION: &str = match option_env!("KOB_RDKAFKA_CRATE_VER
     None => "unknown",
 };
 
-/// Measures one cell end to end. Never fails: what goes wrong becomes a
-/// [`Outcome::Failed`] with its message, so the run goes on.
-pub fn measure_cell(
-    cluster: &dyn Cluster,
-    meta: &RunMeta,
-    cell: &Cell,
-    sampler: &mut dyn Sampler,
-) -> CellResult {
-    let topic = topic_name(&meta.run_id, cell);
-    let outcome = match measure(cluster, meta, cell, &topic, sampler) {
-        Ok(outcome) => outcome,
-        Err(e) => Outcome::Failed {
-            message: format!("{e:#}"),
-        },
-    };
-    // The topic has served its purpose once checked; the suite only ever
-    // deletes topics it created (the prefix guards that).
-    let _ = cluster::delete_topic(cluster, &topic);
-    CellResult::new(cell, outcome)
-}
-
-fn measure(
-    cluster: &dyn Cluster,
-    meta: &RunMeta,
-    cell: &Cell,
-    topic: &str,
-    sampler: &mut dyn Sampler,
-) -> anyhow::Result<Outcome> {
-    let fixed = &meta.workload.fixed;
-    let direct = cluster.client_config();
-    let failover_target = if cell.faults.needs_failover() {
-        Some(cluster.local().ok_or_else(|| {
-            anyhow::anyhow!(
-                "the failover fault needs a cluster this process starts and can kill nodes of \
-                 (hint: run without --bootstrap and stop any `cluster up` cluster)"
-            )
-        })?)
-    } else {
-        None
-    };
-    // Faults on the wire: the producer talks to the cluster through the
-    // proxy; the checker reads directly.
-    let proxy = if cell.faults.needs_proxy() {
-        if direct
-            .get("security.protocol")
-            .is_some_and(|p| !p.eq_ignore_ascii_case("plaintext"))
-        {
-            anyhow::bail!(
-                "the fault proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
-                 (hint: use the local cluster, or only the none/failover profiles)"
-            );
-        }
-        let plan = FaultPlan::new(&cell.faults, meta.workload.seed);
-        Some(Proxy::start(&cluster.bootstrap(), plan)?)
-    } else {
-        None
-    };
-    let mut producer_base = direct.clone();
-    if let Some(p) = &proxy {
-        producer_base.set("bootstrap.servers", p.bootstrap());
-    }
-    // The producer's configuration is checked before the topic exists: a
-    // rejected cell costs nothing on the cluster.
-    let mut session =
-        match Session::create(&producer_base, &cell.settings, fixed, topic, meta.run_tag)? {
-            Created::Rejected(message) => return Ok(Outcome::Rejected { message }),
-            Created::Session(s) => s,
-        };
-    cluster::create_topic(cluster, topic, fixed.partitions as i32)?;
-    session.warm_up(fixed.warmup_records)?;
-    let mut failovers = None;
-    match failover_target {
-        Some(local) => {
-            let plan = FailoverPlan::for_cell(fixed.warmup_records, fixed.records_per_cell);
-            let sent = session.sent_counter();
-            let (sampled, report) = with_failover(local, topic, 0, plan, sent, || {
-                sampler.sample(cell, &mut session)
-            });
-            sampled?;
-            if let Some(e) = report.error {
-                anyhow::bail!("leader failover: {e}");
-            }
-            failovers = Some(report.kills);
-        }
-        None => sampler.sample(cell, &mut session)?,
-    }
-    if interrupted() {
-        anyhow::bail!("interrupted by the user");
-    }
-    let run = session.finish()?;
-
-    let end_offsets = settled_end_offsets(
-        &direct,
-        topic,
-        fixed.partitions as i32,
-        &run.acked_end_offsets,
-    )?;
-    let checker = Checker::new(
-        Some(meta.run_tag),
-        Some(&run.deliveries),
-        verify::permitted(&cell.settings),
-    );
-    let verdict = verify::read_topic(
-        &direct,
-        topic,
-        Some(&end_offsets),
-        checker,
-        Duration::from_secs(120),
-    )?;
-    let mut faults_injected = proxy.as_ref().map(Proxy::injected).unwrap_or_default();
-    if let Some(kills) = failovers {
-        faults_injected.insert("failover".into(), kills);
-    }
-    let exposure = Exposure {
-        faults_injected,
-        client_retries: run.client.retries,
-        records_resent: run.client.records_resent,
-    };
-    let throughput = Throughput::from_samples(&run.samples, fixed.record_bytes);
-    Ok(Outcome::Measured(Box::new(Measurement {
-        topic: topic.into(),
-        effective: run.effective,
-        samples: run.samples,
-        throughput,
-        latency: run.latency,
-        send_delay: run.send_delay,
-        delivery: run.delivery,
-        client: run.client,
-        exposure,
-        verdict,
-        criterion: None,
-    })))
-}
-
 /// The high watermarks of a topic once replication has caught up.
 ///
 /// Taken after the producer's last delivery report, but not at once: with
@@ -371,41 +231,325 @@ pub fn warm_up_cluster(cluster: &dyn Cluster, meta: &RunMeta, records: u64) -> a
     result
 }
 
+/// A cell that is being measured.
+struct Live<'a> {
+    cell: Cell,
+    topic: String,
+    spec: RoundSpec,
+    path: CellPath<'a>,
+    session: Box<Session>,
+    fixed_load: Option<FixedLoad>,
+}
+
+/// Where a cell stands.
+enum Slot<'a> {
+    Live(Box<Live<'a>>),
+    Done(CellResult),
+}
+
+/// How a run reaches the cluster, and which cells it runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub route: Route,
+    /// Only cells whose [`Cell::bench_id`] contains every one of these
+    /// (Criterion's filter); empty runs every cell.
+    pub filter: Vec<String>,
+}
+
 /// Runs every cell of `workload` on `cluster`, saving `results.json` in
-/// `out_dir` after every cell. Stops early (with `complete: false`) on Ctrl-C.
+/// `out_dir/<run-id>/` after every checked cell. On Ctrl-C the rounds stop,
+/// the cells measured so far are checked and saved, and `complete` is false.
 pub fn run_workload(
     cluster: &dyn Cluster,
     workload: &Workload,
     out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<(Results, PathBuf)> {
-    let meta = run_meta(cluster, workload, "cli");
+    run_workload_with(cluster, workload, out_dir, "cli", &RunOptions::default(), progress)
+}
+
+/// [`run_workload`] with the front end's name and options.
+pub fn run_workload_with(
+    cluster: &dyn Cluster,
+    workload: &Workload,
+    out_dir: &Path,
+    driver: &str,
+    options: &RunOptions,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<(Results, PathBuf)> {
+    let meta = run_meta(cluster, workload, driver);
     let dir = out_dir.join(&meta.run_id);
     let path = dir.join("results.json");
     warm_up_cluster(cluster, &meta, CLUSTER_WARMUP_RECORDS)
         .map_err(|e| e.context("warming up the cluster"))?;
+    let cells: Vec<Cell> = workload
+        .cells()
+        .into_iter()
+        .filter(|c| options.filter.iter().all(|f| c.bench_id().contains(f.as_str())))
+        .collect();
     let mut results = Results::new(meta);
-    let cells = workload.cells();
-    let mut sampler = FixedSamples {
-        fixed: &workload.fixed,
-    };
-    for (i, cell) in cells.iter().enumerate() {
+
+    // 1. Open every cell.
+    progress.phase("opening cells", cells.len() as u64);
+    let mut slots: Vec<Slot> = Vec::with_capacity(cells.len());
+    for cell in &cells {
         if interrupted() {
             break;
         }
-        progress.cell_started(i, cells.len(), cell);
-        let result = measure_cell(cluster, &results.run, cell, &mut sampler);
-        if interrupted() {
-            // The cell was cut short; its numbers would mislead.
-            break;
+        progress.working(cell);
+        slots.push(open(cluster, &results.run, cell, options.route));
+        progress.advanced(1);
+    }
+
+    // 2. Rounds.
+    let schedule = Schedule::new(slots.len(), workload.fixed.rounds, workload.seed);
+    for r in 0..schedule.rounds() {
+        let planned: u64 = live(&slots).map(|l| l.spec.records()).sum();
+        progress.phase(&format!("round {}/{}", r + 1, schedule.rounds()), planned);
+        for &i in schedule.round(r) {
+            if interrupted() {
+                break;
+            }
+            let Slot::Live(l) = &mut slots[i] else {
+                continue;
+            };
+            progress.working(&l.cell);
+            let records = l.spec.records();
+            let outcome = run_round(l);
+            progress.advanced(records);
+            if let Err(message) = outcome {
+                slots[i] = failed(&cells[i], &slots[i], message);
+            }
         }
-        progress.cell_finished(i, &result);
+    }
+
+    // 3. Latency at a fixed load.
+    if !interrupted() && workload.fixed.latency_ms > 0 {
+        fixed_load_phase(&mut slots, &cells, workload, progress);
+    }
+
+    // 4. Check and save, in grid order.
+    progress.phase("checking", slots.len() as u64);
+    for slot in slots {
+        let result = match slot {
+            Slot::Done(r) => r,
+            Slot::Live(l) => {
+                progress.working(&l.cell);
+                check(cluster, &results.run, *l)
+            }
+        };
+        progress.advanced(1);
+        progress.cell_finished(&result);
         results.cells.push(result);
         results.save(&path)?;
     }
-    results.complete = results.cells.len() == cells.len();
+    results.complete = !interrupted() && results.cells.len() == cells.len();
     if !results.cells.is_empty() {
         results.save(&path)?;
     }
     Ok((results, path))
+}
+
+fn live<'s, 'a>(slots: &'s [Slot<'a>]) -> impl Iterator<Item = &'s Live<'a>> {
+    slots.iter().filter_map(|s| match s {
+        Slot::Live(l) => Some(&**l),
+        Slot::Done(_) => None,
+    })
+}
+
+/// Opens a cell: its path, its producer, its topic, a warm-up. Never fails:
+/// what goes wrong is the cell's result.
+fn open<'a>(cluster: &'a dyn Cluster, meta: &RunMeta, cell: &Cell, route: Route) -> Slot<'a> {
+    let topic = topic_name(&meta.run_id, cell);
+    let workload = &meta.workload;
+    let fixed = &workload.fixed;
+    let opened = (|| -> anyhow::Result<Slot<'a>> {
+        let path = CellPath::open(cluster, cell, &topic, workload, route)?;
+        let mut base = cluster.client_config();
+        base.set("bootstrap.servers", path.bootstrap());
+        // The producer's configuration is checked before the topic exists:
+        // a rejected cell costs nothing on the cluster.
+        let mut session = match Session::create(&base, &cell.settings, fixed, &topic, meta.run_tag)? {
+            Created::Rejected(message) => {
+                return Ok(Slot::Done(CellResult::new(
+                    cell,
+                    path.network().clone(),
+                    Outcome::Rejected { message },
+                )))
+            }
+            Created::Session(s) => s,
+        };
+        cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
+        session.warm_up(fixed.warmup_records)?;
+        Ok(Slot::Live(Box::new(Live {
+            cell: cell.clone(),
+            topic: topic.clone(),
+            spec: RoundSpec::for_cell(cell, workload),
+            path,
+            session,
+            fixed_load: None,
+        })))
+    })();
+    opened.unwrap_or_else(|e| {
+        let _ = cluster::delete_topic(cluster, &topic);
+        Slot::Done(CellResult::new(
+            cell,
+            CellNetwork::requested(cell),
+            Outcome::Failed {
+                message: format!("{e:#}"),
+            },
+        ))
+    })
+}
+
+/// One round of a live cell, through its path.
+fn run_round(l: &mut Live<'_>) -> Result<(), String> {
+    let sent = l.session.sent_counter();
+    let (session, spec) = (&mut l.session, l.spec);
+    l.path
+        .round(&sent, || session.round(&spec))
+        .map_err(|e| e.to_string())?;
+    if let Some(e) = l.path.error() {
+        return Err(format!("{e}"));
+    }
+    Ok(())
+}
+
+/// The result of a cell that failed mid-run (its topic is removed).
+fn failed<'a>(cell: &Cell, slot: &Slot<'a>, message: String) -> Slot<'a> {
+    let network = match slot {
+        Slot::Live(l) => l.path.network().clone(),
+        Slot::Done(r) => r.network.clone(),
+    };
+    Slot::Done(CellResult::new(cell, network, Outcome::Failed { message }))
+}
+
+/// Latency at a fixed load for every live cell without faults. The rate is
+/// common to a group of compared cells (same RTT): `--rate` when given, else
+/// `latency_rate_fraction` of the group's slowest throughput.
+fn fixed_load_phase(
+    slots: &mut [Slot<'_>],
+    cells: &[Cell],
+    workload: &Workload,
+    progress: &mut dyn Progress,
+) {
+    let fixed = &workload.fixed;
+    let mut groups: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, slot) in slots.iter().enumerate() {
+        if let Slot::Live(l) = slot {
+            if l.cell.faults.is_none() && !l.session.samples().is_empty() {
+                groups.entry(l.cell.rtt_us).or_default().push(i);
+            }
+        }
+    }
+    let mut plans = Vec::new();
+    for members in groups.values() {
+        let (rate, basis) = if fixed.rate_per_sec > 0 {
+            (fixed.rate_per_sec, "set with --rate / rate_per_sec".to_string())
+        } else {
+            let slowest = members
+                .iter()
+                .filter_map(|&i| match &slots[i] {
+                    Slot::Live(l) => {
+                        Some(Throughput::from_samples(l.session.samples(), fixed.record_bytes).records_per_sec)
+                    }
+                    Slot::Done(_) => None,
+                })
+                .fold(f64::INFINITY, f64::min);
+            let rate = (slowest * fixed.latency_rate_fraction).floor().max(1.0) as u64;
+            (
+                rate,
+                format!(
+                    "{:.0}% of the slowest cell at this RTT ({:.0} records/s)",
+                    100.0 * fixed.latency_rate_fraction,
+                    slowest
+                ),
+            )
+        };
+        let records = (rate * u64::from(fixed.latency_ms) / 1000).max(50);
+        for &i in members {
+            plans.push((i, rate, records, basis.clone()));
+        }
+    }
+    progress.phase(
+        "latency at a fixed load",
+        plans.iter().map(|(_, _, records, _)| records).sum(),
+    );
+    for (i, rate, records, basis) in plans {
+        if interrupted() {
+            break;
+        }
+        let Slot::Live(l) = &mut slots[i] else {
+            continue;
+        };
+        progress.working(&l.cell);
+        match l.session.fixed_rate(rate, records) {
+            Ok(run) => {
+                l.fixed_load = Some(FixedLoad {
+                    rate_per_sec: rate,
+                    rate_basis: basis,
+                    records,
+                    latency: Latency::from_histogram(&run.latency),
+                    send_delay: Latency::from_histogram(&run.send_delay),
+                })
+            }
+            Err(e) => {
+                let message = format!("fixed-load phase: {e}");
+                slots[i] = failed(&cells[i], &slots[i], message);
+            }
+        }
+        progress.advanced(records);
+    }
+}
+
+/// Finishes a cell: the producer's totals, the settled log, the checker.
+fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>) -> CellResult {
+    let Live {
+        cell,
+        topic,
+        path,
+        session,
+        fixed_load,
+        ..
+    } = l;
+    let network = path.network().clone();
+    let outcome = (|| -> anyhow::Result<Outcome> {
+        let fixed = &meta.workload.fixed;
+        let run = session.finish()?;
+        let direct = cluster.client_config();
+        let end_offsets =
+            settled_end_offsets(&direct, &topic, fixed.partitions as i32, &run.acked_end_offsets)?;
+        let checker = Checker::new(
+            Some(meta.run_tag),
+            Some(&run.deliveries),
+            verify::permitted(&cell.settings),
+        );
+        let verdict =
+            verify::read_topic(&direct, &topic, Some(&end_offsets), checker, Duration::from_secs(120))?;
+        let mut exposure = path.exposure();
+        exposure.client_retries = run.client.retries;
+        exposure.records_resent = run.client.records_resent;
+        let throughput = Throughput::from_samples(&run.samples, fixed.record_bytes);
+        Ok(Outcome::Measured(Box::new(Measurement {
+            topic: topic.clone(),
+            effective: run.effective,
+            samples: run.samples,
+            throughput,
+            latency: run.latency,
+            fixed_load,
+            delivery: run.delivery,
+            client: run.client,
+            exposure,
+            verdict,
+            criterion: None,
+        })))
+    })()
+    .unwrap_or_else(|e| Outcome::Failed {
+        message: format!("{e:#}"),
+    });
+    drop(path);
+    // The topic has served its purpose once checked; the suite only ever
+    // deletes topics it created (the prefix guards that).
+    let _ = cluster::delete_topic(cluster, &topic);
+    CellResult::new(&cell, network, outcome)
 }

@@ -53,10 +53,27 @@ fn unknown_acks_value_in_the_workload_file() {
 }
 
 #[test]
-fn zero_records() {
+fn zero_rounds() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, err) = run(&["--quick", "--records", "0"], &dir.path().join("out"));
-    assert_one_line_error(code, &err, "records_per_cell must be at least 1");
+    let (code, err) = run(&["--quick", "--rounds", "0"], &dir.path().join("out"));
+    assert_one_line_error(code, &err, "rounds and windows must be at least 1");
+    assert!(!dir.path().join("out").exists());
+}
+
+#[test]
+fn bad_rtt_values_are_named_before_any_cell_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for (rtt, needle) in [
+        ("-2ms", "RTT \"-2ms\" must be 0 or more"),
+        ("fast", "RTT \"fast\" is not a duration"),
+    ] {
+        let (code, err) = run(&["--quick", &format!("--rtt={rtt}")], &dir.path().join("out"));
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains(needle), "{needle:?} not in {err:?}");
+    }
+    let (code, err) = run(&["--quick", "--bandwidth-mbit", "0"], &dir.path().join("out"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bandwidth \"0\" must be a number of Mbit/s above 0"), "{err}");
     assert!(!dir.path().join("out").exists());
 }
 

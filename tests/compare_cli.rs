@@ -13,15 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use kafka_order_bench::compare::Comparison;
-use kafka_order_bench::grid::{Acks, Axes, Fixed, Workload};
+use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, Workload};
 use kafka_order_bench::results::{
     CellResult, ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency, MachineMeta,
-    Measurement, Outcome, Results, RunMeta, Sample, Throughput,
+    CellNetwork, Measurement, Outcome, Results, RunMeta, Sample, Throughput,
 };
 use kafka_order_bench::verify::{permitted, Verdict};
 
-const SLOW_CELL: &str = "inflight=5,acks=all,idem=false,faults=none";
-const REORDER_CELL: &str = "inflight=5,acks=all,idem=true,faults=reject-1pct";
+const SLOW_CELL: &str = "rtt=0ms,inflight=5,acks=all,idem=false,faults=none";
+const REORDER_CELL: &str = "rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-1pct";
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -285,11 +285,12 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
             idempotence: vec![false, true],
         },
         fixed: Fixed {
-            records_per_cell: 20_000,
-            samples: 5,
+            rounds: 2,
+            windows: 3,
             warmup_records: 500,
             ..Fixed::default()
         },
+        network: Network::none(),
         faults: vec!["none".parse().unwrap(), "reject:1%".parse().unwrap()],
         seed: 42,
     };
@@ -330,6 +331,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
             let samples: Vec<Sample> = WOBBLE
                 .iter()
                 .map(|w| Sample {
+                    round: 0,
                     records: 4_000,
                     bytes: 4_000 * 1024,
                     elapsed_ns: (4_000.0 * 1e9 / (rate * w)).round() as u64,
@@ -357,7 +359,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
                     mean_us: p99 / 3.0,
                     histogram: String::new(),
                 },
-                send_delay: None,
+                fixed_load: None,
                 delivery: DeliveryCounts {
                     sent: 20_500,
                     acked: 20_500,
@@ -378,7 +380,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
                 criterion: None,
             }))
         };
-        results.cells.push(CellResult::new(&cell, outcome));
+        results.cells.push(CellResult::new(&cell, CellNetwork::requested(&cell), outcome));
     }
     results.complete = true;
     results
@@ -419,7 +421,7 @@ fn regenerate_fixtures() {
     std::fs::write(fixture("truncated.json"), &text[..text.len() / 2]).unwrap();
     std::fs::write(
         fixture("schema-v99.json"),
-        text.replacen("\"schema_version\": 1", "\"schema_version\": 99", 1),
+        text.replacen("\"schema_version\": 2", "\"schema_version\": 99", 1),
     )
     .unwrap();
 }

@@ -13,7 +13,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use kafka_order_bench::grid::{Acks, Fixed, ProducerSettings};
-use kafka_order_bench::run::{Created, Session};
+use kafka_order_bench::run::{Created, RoundSpec, Session};
 use kafka_order_bench::verify::{self, Checker};
 
 const TOPIC: &str = "kob-mock";
@@ -76,7 +76,7 @@ fn retriable_errors_reorder_a_non_idempotent_stream() {
         });
     }
     mock.request_errors(RDKafkaApiKey::Produce, &errors);
-    session.sample(5_000).unwrap();
+    session.round(&one_window(5_000)).unwrap();
     let run = session.finish().unwrap();
     assert_eq!(run.delivery.failed, 0, "every record is retried to success");
     assert_eq!(run.delivery.acked, 5_100);
@@ -100,6 +100,16 @@ fn retriable_errors_reorder_a_non_idempotent_stream() {
     assert!(verdict.permitted.contains(&verify::AnomalyKind::Reorder));
 }
 
+/// A round that is one window and nothing else.
+fn one_window(records: u64) -> RoundSpec {
+    RoundSpec {
+        warmup: 0,
+        windows: 1,
+        records_per_window: records,
+        tail: 0,
+    }
+}
+
 #[test]
 fn without_faults_the_mock_cell_is_clean_and_fully_accounted() {
     let mock = MockCluster::new(1).unwrap();
@@ -108,24 +118,36 @@ fn without_faults_the_mock_cell_is_clean_and_fully_accounted() {
     let s = settings(5, Acks::All, false);
     let mut session = session(&base, &s);
     session.warm_up(50).unwrap();
-    let sample = session.sample(2_000).unwrap();
+    let spec = RoundSpec {
+        warmup: 200,
+        windows: 3,
+        records_per_window: 500,
+        tail: 300,
+    };
+    let windows = session.round(&spec).unwrap();
+    assert_eq!(windows.len(), 3, "every window of the round closed");
+    assert!(windows.iter().all(|w| w.records == 500 && w.round == 0));
+    let sample = session.round(&one_window(2_000)).unwrap().pop().unwrap();
     assert_eq!(sample.records, 2_000);
+    assert_eq!(sample.round, 1);
     assert_eq!(sample.bytes, 2_000 * 256);
     assert!(sample.p99_us >= sample.p50_us && sample.p50_us > 0);
     let run = session.finish().unwrap();
     assert_eq!(
-        run.latency.count, 2_000,
-        "only timed records are in the histogram"
+        run.latency.count,
+        3 * 500 + 2_000,
+        "only records acknowledged inside windows are in the histogram"
     );
-    assert_eq!(run.delivery.sent, 2_050);
-    assert_eq!(run.delivery.acked, 2_050);
+    assert_eq!(run.samples.len(), 4);
+    assert_eq!(run.delivery.sent, 50 + 2_000 + 2_000);
+    assert_eq!(run.delivery.acked, 50 + 2_000 + 2_000);
     assert_eq!(run.client.retries, 0);
     assert_eq!(run.effective["max.in.flight.requests.per.connection"], "5");
     assert_eq!(run.effective["enable.idempotence"], "false");
 
     let checker = Checker::new(Some(7), Some(&run.deliveries), verify::permitted(&s));
     let v = verify::read_topic(&base, TOPIC, None, checker, Duration::from_secs(30)).unwrap();
-    assert_eq!(v.records_read, 2_050);
+    assert_eq!(v.records_read, 4_050);
     assert_eq!((v.malformed, v.foreign), (0, 0));
     assert_eq!(v.violations(), 0);
     assert_eq!(v.gaps.count, 0);

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use kafka_order_bench::cluster::{LocalCluster, LocalOptions};
 use kafka_order_bench::faults::FaultProfile;
-use kafka_order_bench::grid::{Acks, Axes, Fixed, Workload};
+use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, Workload};
 use kafka_order_bench::results::{CellResult, Measurement, Outcome, Results};
 use kafka_order_bench::suite::{self, Quiet};
 
@@ -48,13 +48,20 @@ fn quick_grid(cluster: &LocalCluster, out: &Path) {
                 assert!(m.throughput.records_per_sec > 0.0, "{}", c.id);
                 assert!(m.throughput.records_per_sec_ci_low <= m.throughput.records_per_sec);
                 assert!(m.throughput.records_per_sec <= m.throughput.records_per_sec_ci_high);
-                assert_eq!(m.samples.len(), workload.fixed.samples as usize);
+                let f = &workload.fixed;
+                let grid_cell = c.cell().unwrap();
+                let spec = kafka_order_bench::run::RoundSpec::for_cell(&grid_cell, &workload);
+                assert_eq!(m.samples.len(), (f.rounds * f.windows) as usize, "{}", c.id);
+                // Latency at a fixed load, for every measured cell here (no faults).
+                let fixed_load = m.fixed_load.as_ref().expect("fixed-load latency");
+                assert!(fixed_load.rate_per_sec > 0 && fixed_load.latency.count > 0);
                 assert!(m.latency.p50_us > 0 && m.latency.p50_us <= m.latency.p99_us);
                 assert!(
                     m.latency.p99_us <= m.latency.p999_us && m.latency.p999_us <= m.latency.max_us
                 );
-                assert_eq!(m.latency.count, workload.fixed.records_per_cell);
-                let sent = workload.fixed.records_per_cell + workload.fixed.warmup_records;
+                let windowed = u64::from(f.rounds * f.windows) * spec.records_per_window;
+                assert_eq!(m.latency.count, windowed, "{}", c.id);
+                let sent = f.warmup_records + u64::from(f.rounds) * spec.records() + fixed_load.records;
                 assert_eq!(m.delivery.sent, sent, "{}", c.id);
                 assert_eq!(m.delivery.acked, sent, "{}", c.id);
                 // No faults: nothing reorders, nothing is lost, and the cell
@@ -82,8 +89,8 @@ fn quick_grid(cluster: &LocalCluster, out: &Path) {
             Outcome::Failed { message } => panic!("{} failed: {message}", c.id),
         }
     }
-    // idem=true with acks=1 (3 cells) or max.in.flight=10 (1 more).
-    assert_eq!(rejected, 4);
+    // Per RTT: idem=true with acks=1 (3 cells) or max.in.flight=10 (1 more).
+    assert_eq!(rejected, 4 * workload.network.rtt_ms.len());
 }
 
 fn faults(cluster: &LocalCluster, out: &Path) {
@@ -94,11 +101,14 @@ fn faults(cluster: &LocalCluster, out: &Path) {
             idempotence: vec![false, true],
         },
         fixed: Fixed {
-            records_per_cell: 8_000,
-            samples: 2,
+            rounds: 2,
+            windows: 2,
+            max_records_per_window: 2_000,
             warmup_records: 300,
+            latency_ms: 0,
             ..Fixed::default()
         },
+        network: Network::none(),
         faults: ["reject:5%", "lose-ack:5%", "failover"]
             .iter()
             .map(|p| p.parse::<FaultProfile>().unwrap())
@@ -112,11 +122,11 @@ fn faults(cluster: &LocalCluster, out: &Path) {
     // retried batch lands after the ones in flight behind it.
     let plain = measured(cell(
         &results,
-        "inflight=5,acks=all,idem=false,faults=reject-5pct",
+        "rtt=0ms,inflight=5,acks=all,idem=false,faults=reject-5pct",
     ));
     let idem = measured(cell(
         &results,
-        "inflight=5,acks=all,idem=true,faults=reject-5pct",
+        "rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-5pct",
     ));
     for m in [plain, idem] {
         assert!(m.exposure.faults_injected["reject"] > 0, "{:?}", m.exposure);
@@ -137,11 +147,11 @@ fn faults(cluster: &LocalCluster, out: &Path) {
     // writes the batch twice; with it the broker recognises the sequence.
     let plain = measured(cell(
         &results,
-        "inflight=5,acks=all,idem=false,faults=lose-ack-5pct",
+        "rtt=0ms,inflight=5,acks=all,idem=false,faults=lose-ack-5pct",
     ));
     let idem = measured(cell(
         &results,
-        "inflight=5,acks=all,idem=true,faults=lose-ack-5pct",
+        "rtt=0ms,inflight=5,acks=all,idem=true,faults=lose-ack-5pct",
     ));
     assert!(plain.exposure.faults_injected["lose-ack"] > 0);
     assert!(
@@ -156,9 +166,13 @@ fn faults(cluster: &LocalCluster, out: &Path) {
     // The leader dies mid-cell: every cell completes, with its verdict and
     // its exposure (one kill, and the client's resends).
     for idem in [false, true] {
-        let id = format!("inflight=5,acks=all,idem={idem},faults=failover");
+        let id = format!("rtt=0ms,inflight=5,acks=all,idem={idem},faults=failover");
         let m = measured(cell(&results, &id));
-        assert_eq!(m.exposure.faults_injected["failover"], 1, "{id}");
+        assert_eq!(
+            m.exposure.faults_injected["failover"],
+            u64::from(workload.fixed.rounds),
+            "{id}: one failover per round"
+        );
         assert_eq!(
             m.delivery.acked + m.delivery.failed,
             m.delivery.sent,

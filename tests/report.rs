@@ -322,7 +322,7 @@ fn summary_conclusion_is_computed_from_the_results() {
         "Apache Kafka 4.1.0, 3 brokers",
         "Fixture CPU",
         "| Seed | 42 |",
-        "200,000 records per cell",
+        "3 interleaved rounds of 3 windows per cell",
         "2026-03-01T12:00:00Z",
     ] {
         assert!(md.contains(s), "{s}");
@@ -352,7 +352,7 @@ fn a_fixture_change_moves_the_conclusion() {
     let mut r = fixture();
     // Make the idempotent in-flight 5 cell under faults slower, and give it a reorder.
     let target = format!(
-        "inflight=5,acks=all,idem=true,faults={}",
+        "rtt=0ms,inflight=5,acks=all,idem=true,faults={}",
         "reject-1pct+lose-ack-1pct"
     );
     let cell = r.cells.iter_mut().find(|c| c.id == target).expect("cell");

@@ -125,7 +125,7 @@ fn not_json() {
 #[test]
 fn unknown_schema_version() {
     let full = std::fs::read_to_string(fixture()).unwrap();
-    let v = full.replacen("\"schema_version\": 1", "\"schema_version\": 999", 1);
+    let v = full.replacen("\"schema_version\": 2", "\"schema_version\": 999", 1);
     assert_ne!(v, full);
     assert_bad_input(Some(&v), "schema version 999");
 }

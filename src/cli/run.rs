@@ -42,12 +42,28 @@ pub struct RunArgs {
     /// enable.idempotence values, comma-separated (false, true).
     #[arg(long, value_delimiter = ',', value_name = "BOOL,…")]
     pub idempotence: Vec<bool>,
-    /// Timed records per cell.
+    /// Emulated client↔broker round-trip times, comma-separated (e.g. 0,2ms,20ms): an axis.
+    #[arg(long = "rtt", value_delimiter = ',', value_name = "RTT,…", value_parser = parse_rtt)]
+    pub rtt: Vec<u64>,
+    /// Round-trip times at which fault profiles other than none run (default: the workload's).
+    #[arg(long = "fault-rtt", value_delimiter = ',', value_name = "RTT,…", value_parser = parse_rtt)]
+    pub fault_rtt: Vec<u64>,
+    /// Bandwidth of every emulated link, Mbit/s per direction.
+    #[arg(long, value_name = "MBIT", value_parser = parse_bandwidth)]
+    pub bandwidth_mbit: Option<f64>,
+    /// Jitter per frame on every emulated link (never reorders a connection), e.g. 1ms.
+    #[arg(long, value_name = "RTT", value_parser = parse_rtt)]
+    pub jitter: Option<u64>,
+    /// Connect producers straight to the brokers: no proxy, so no emulated
+    /// network and only the none/failover profiles.
     #[arg(long)]
-    pub records: Option<u64>,
-    /// Timed samples per cell.
+    pub direct: bool,
+    /// Interleaved rounds over the grid.
     #[arg(long)]
-    pub samples: Option<u32>,
+    pub rounds: Option<u32>,
+    /// Timed windows per cell and round.
+    #[arg(long)]
+    pub windows: Option<u32>,
     /// Bytes per record value.
     #[arg(long)]
     pub record_bytes: Option<usize>,
@@ -63,9 +79,12 @@ pub struct RunArgs {
     /// Partitions per cell topic.
     #[arg(long)]
     pub partitions: Option<u32>,
-    /// Fixed send rate in records/s (0 = as fast as possible).
+    /// Rate of the fixed-load latency phase, records/s (default: a fraction of the slowest cell's throughput).
     #[arg(long)]
     pub rate: Option<u64>,
+    /// Duration of the fixed-load latency phase per cell, ms (0 skips it).
+    #[arg(long)]
+    pub latency_ms: Option<u32>,
     /// Skip the SVG/Markdown report.
     #[arg(long)]
     pub no_report: bool,
@@ -79,6 +98,15 @@ fn parse_acks(s: &str) -> Result<Acks, String> {
 }
 fn parse_compression(s: &str) -> Result<Compression, String> {
     s.parse()
+}
+fn parse_rtt(s: &str) -> Result<u64, String> {
+    kafka_order_bench::grid::parse_rtt(s)
+}
+fn parse_bandwidth(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("bandwidth {s:?} must be a number of Mbit/s above 0")),
+    }
 }
 
 impl RunArgs {
@@ -104,9 +132,23 @@ impl RunArgs {
         if !self.idempotence.is_empty() {
             w.axes.idempotence = self.idempotence.clone();
         }
+        let us_to_ms = |us: &u64| *us as f64 / 1e3;
+        if !self.rtt.is_empty() {
+            w.network.rtt_ms = self.rtt.iter().map(us_to_ms).collect();
+        }
+        if !self.fault_rtt.is_empty() {
+            w.network.fault_rtt_ms = self.fault_rtt.iter().map(us_to_ms).collect();
+        }
+        if let Some(b) = self.bandwidth_mbit {
+            w.network.bandwidth_mbit = b;
+        }
+        if let Some(j) = self.jitter {
+            w.network.jitter_ms = us_to_ms(&j);
+        }
         let f = &mut w.fixed;
-        f.records_per_cell = self.records.unwrap_or(f.records_per_cell);
-        f.samples = self.samples.unwrap_or(f.samples);
+        f.rounds = self.rounds.unwrap_or(f.rounds);
+        f.windows = self.windows.unwrap_or(f.windows);
+        f.latency_ms = self.latency_ms.unwrap_or(f.latency_ms);
         f.record_bytes = self.record_bytes.unwrap_or(f.record_bytes);
         f.linger_ms = self.linger_ms.unwrap_or(f.linger_ms);
         f.batch_bytes = self.batch_bytes.unwrap_or(f.batch_bytes);
@@ -125,8 +167,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let cluster = suite::connect(c.bootstrap.as_deref(), &c.properties, c.brokers)?;
     let cells = workload.cells().len();
     let mut progress = Bar::new(cells);
-    let (results, path) =
-        suite::run_workload(cluster.as_ref(), &workload, &args.out, &mut progress)?;
+    let options = suite::RunOptions {
+        route: if args.direct {
+            kafka_order_bench::path::Route::Direct
+        } else {
+            kafka_order_bench::path::Route::Proxy
+        },
+        filter: Vec::new(),
+    };
+    let (results, path) = suite::run_workload_with(
+        cluster.as_ref(),
+        &workload,
+        &args.out,
+        "cli",
+        &options,
+        &mut progress,
+    )?;
     progress.bar.finish_and_clear();
     drop(cluster);
 
@@ -180,46 +236,59 @@ pub fn summary_table(cells: &[CellResult]) -> String {
     out
 }
 
-/// A progress bar on a terminal; nothing under CI or without a TTY.
+/// A progress bar per phase on a terminal (its length is the phase's
+/// records, from the grid, so the time left is the grid's remaining work at
+/// the pace measured so far); a line per finished cell without a TTY.
 struct Bar {
     bar: ProgressBar,
+    visible: bool,
+    cells: usize,
+    finished: usize,
 }
 
 impl Bar {
     fn new(cells: usize) -> Bar {
         let visible = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        let bar = ProgressBar::with_draw_target(
-            Some(cells as u64),
-            if visible {
-                ProgressDrawTarget::stderr()
-            } else {
-                ProgressDrawTarget::hidden()
-            },
-        );
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} cells  {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
-        );
-        Bar { bar }
+        Bar {
+            bar: ProgressBar::hidden(),
+            visible,
+            cells,
+            finished: 0,
+        }
     }
 }
 
 impl Progress for Bar {
-    fn cell_started(&mut self, _index: usize, _total: usize, cell: &kafka_order_bench::grid::Cell) {
+    fn phase(&mut self, name: &str, records: u64) {
+        self.bar.finish_and_clear();
+        if !self.visible {
+            eprintln!("{name}…");
+            return;
+        }
+        self.bar = ProgressBar::with_draw_target(Some(records), ProgressDrawTarget::stderr());
+        self.bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix:>22} [{wide_bar}] {percent:>3}% {eta:>4} left  {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        self.bar.set_prefix(name.to_string());
+    }
+
+    fn working(&mut self, cell: &kafka_order_bench::grid::Cell) {
         self.bar.set_message(cell.id());
     }
 
-    fn cell_finished(&mut self, index: usize, result: &CellResult) {
-        self.bar.inc(1);
-        if self.bar.is_hidden() {
+    fn advanced(&mut self, records: u64) {
+        self.bar.inc(records);
+    }
+
+    fn cell_finished(&mut self, result: &CellResult) {
+        self.finished += 1;
+        if !self.visible {
             // Without a bar, a line per cell shows a long run is alive.
-            eprintln!(
-                "[{}/{}] {}",
-                index + 1,
-                self.bar.length().unwrap_or(0),
-                short(result)
-            );
+            eprintln!("[{}/{}] {}", self.finished, self.cells, short(result));
         }
     }
 }

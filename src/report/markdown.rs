@@ -404,9 +404,12 @@ fn environment(s: &mut String, m: &Model) {
         (
             "Workload",
             format!(
-                "{} records per cell in {} samples after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; {}; message.timeout.ms={}",
-                fmt::int(f.records_per_cell),
-                f.samples,
+                "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+                f.rounds,
+                f.windows,
+                fmt::int(f.min_records_per_window),
+                fmt::int(f.max_records_per_window),
+                f.window_ms,
                 fmt::int(f.warmup_records),
                 fmt::int(f.record_bytes as u64),
                 f.linger_ms,
@@ -414,10 +417,16 @@ fn environment(s: &mut String, m: &Model) {
                 f.compression.as_config(),
                 f.partitions,
                 plural(f.partitions as usize),
-                if f.rate_per_sec == 0 {
-                    "as fast as possible".to_string()
+                if f.latency_ms == 0 {
+                    "off".to_string()
+                } else if f.rate_per_sec == 0 {
+                    format!(
+                        "{} ms per cell at {:.0}% of the slowest cell's throughput at its RTT",
+                        f.latency_ms,
+                        100.0 * f.latency_rate_fraction
+                    )
                 } else {
-                    format!("fixed rate {} records/s", fmt::int(f.rate_per_sec))
+                    format!("{} ms per cell at {} records/s", f.latency_ms, fmt::int(f.rate_per_sec))
                 },
                 f.message_timeout_ms
             ),

@@ -220,13 +220,14 @@ fn header(root: &draw::Area, m: &Model, title: &str) -> Result<(), Box<dyn std::
 fn subtitle(m: &Model) -> String {
     let run = &m.results.run;
     format!(
-        "run {} · librdkafka {} · Apache Kafka {}, {} broker{} · {} records/cell, {} B each · seed {}",
+        "run {} · librdkafka {} · Apache Kafka {}, {} broker{} · {} rounds × {} windows, {} B records · seed {}",
         run.run_id,
         run.librdkafka_version,
         run.cluster.broker_version.as_deref().unwrap_or("(version unknown)"),
         run.cluster.brokers,
         if run.cluster.brokers == 1 { "" } else { "s" },
-        fmt::int(run.workload.fixed.records_per_cell),
+        run.workload.fixed.rounds,
+        run.workload.fixed.windows,
         run.workload.fixed.record_bytes,
         run.workload.seed
     )

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use kafka_order_bench::faults::FaultProfile;
-use kafka_order_bench::grid::{Acks, Axes, Cell, Fixed, ProducerSettings, Workload};
+use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, ProducerSettings, Workload};
 use kafka_order_bench::results::*;
 use kafka_order_bench::verify::{self, Anomalies, Example, Verdict};
 
@@ -61,6 +61,7 @@ pub fn measurement(s: &ProducerSettings, spec: &Spec, records: u64) -> Measureme
             let rate = spec.rps * (0.96 + 0.02 * i as f64);
             let n = records / 5;
             Sample {
+                round: (i % 2) as u32,
                 records: n,
                 bytes: n * 1024,
                 elapsed_ns: (n as f64 * 1e9 / rate).round() as u64,
@@ -105,6 +106,7 @@ pub fn measurement(s: &ProducerSettings, spec: &Spec, records: u64) -> Measureme
             // Whole numbers: they survive a JSON round trip exactly.
             records_per_sec_ci_low: (spec.rps * 0.97).round(),
             records_per_sec_ci_high: (spec.rps * 1.02).round(),
+            ci_half_width_pct: 2.5,
             mib_per_sec: spec.rps * 1024.0 / (1024.0 * 1024.0),
         },
         latency: Latency {
@@ -118,7 +120,7 @@ pub fn measurement(s: &ProducerSettings, spec: &Spec, records: u64) -> Measureme
             mean_us: spec.p50_us as f64 * 1.3,
             histogram: String::new(),
         },
-        send_delay: None,
+        fixed_load: None,
         delivery: DeliveryCounts {
             sent: records,
             acked: records,
@@ -193,15 +195,14 @@ pub fn mixed() -> Results {
             idempotence: vec![false, true],
         },
         fixed: Fixed {
-            records_per_cell: 200_000,
-            samples: 5,
             warmup_records: 2_000,
             ..Fixed::default()
         },
+        network: Network::none(),
         faults: vec![FaultProfile::None, faulty.clone()],
         seed: 42,
     };
-    let records = workload.fixed.records_per_cell;
+    let records = 200_000;
     let mut results = Results::new(run_meta(workload.clone()));
     for cell in workload.cells() {
         let s = cell.settings;
@@ -252,10 +253,8 @@ pub fn mixed() -> Results {
             Outcome::Measured(Box::new(measurement(&s, &sp, records)))
         };
         results.cells.push(CellResult::new(
-            &Cell {
-                settings: s,
-                faults: cell.faults.clone(),
-            },
+            &cell,
+            CellNetwork::requested(&cell),
             outcome,
         ));
     }

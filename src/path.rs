@@ -1,0 +1,272 @@
+//! A cell's path to the cluster, and everything that shapes it.
+//!
+//! Between a cell's producer and the brokers stand the things that make a
+//! cell more than a loopback benchmark: the emulated network (a delay line on
+//! every client↔broker frame, and on the brokers' replication links), the
+//! seeded fault plan (both carried by the proxy), and leader failovers. Each
+//! is a [`Shaper`]; [`CellPath::open`] picks the ones a cell needs, and the
+//! suite only ever talks to the [`CellPath`]: a new way to shape a path is a
+//! new `Shaper`, not a change to the suite.
+//!
+//! Every cell goes through the proxy, `none` included, so fault profiles and
+//! `none` are measured through the same path; `--direct` bypasses it (and so
+//! cannot emulate a network or inject proxy faults).
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use crate::cluster::{Cluster, LocalCluster};
+use crate::faults::failover::{with_failover, FailoverPlan};
+use crate::faults::{FaultPlan, Proxy, ProxyConfig};
+use crate::grid::{Cell, Workload};
+use crate::results::{CellNetwork, Exposure, Sample};
+use crate::run::{RoundSpec, RunError};
+
+/// The result of one round's sending.
+pub type RoundResult = Result<Vec<Sample>, RunError>;
+
+/// One thing that shapes a cell's path. Every method has a neutral default.
+pub trait Shaper {
+    /// Runs one round of the cell: `round` sends its records. A shaper that
+    /// acts during a round (a failover) wraps the call; `sent` counts the
+    /// records handed to the client so far, for shapers that act at a
+    /// planned record.
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _sent: &Arc<AtomicU64>) -> RoundResult {
+        round()
+    }
+
+    /// Adds what this shaper injected to the cell's exposure.
+    fn record(&self, _exposure: &mut Exposure) {}
+
+    /// A problem met while shaping (e.g. a failover that could not restart
+    /// its node): the cell's numbers would mislead, so it fails with it.
+    fn error(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The path of one cell: the bootstrap its producer uses, and its shapers.
+pub struct CellPath<'a> {
+    bootstrap: String,
+    network: CellNetwork,
+    shapers: Vec<Box<dyn Shaper + 'a>>,
+}
+
+/// How cells reach the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Route {
+    /// Through the suite's proxy (network emulation and proxy faults).
+    #[default]
+    Proxy,
+    /// Straight to the brokers (`--direct`): no emulation, no proxy faults.
+    Direct,
+}
+
+impl<'a> CellPath<'a> {
+    /// Builds the path `cell` needs on `cluster`. Fails with a one-line
+    /// reason (and a hint) when the cluster cannot give it.
+    pub fn open(
+        cluster: &'a dyn Cluster,
+        cell: &Cell,
+        topic: &str,
+        workload: &Workload,
+        route: Route,
+    ) -> anyhow::Result<CellPath<'a>> {
+        let mut shapers: Vec<Box<dyn Shaper + 'a>> = Vec::new();
+        let mut network = CellNetwork::default();
+        let bootstrap = match route {
+            Route::Direct => {
+                if cell.faults.needs_proxy() {
+                    anyhow::bail!(
+                        "fault profile {} needs the proxy (hint: drop --direct)",
+                        cell.faults
+                    );
+                }
+                if cell.rtt_us > 0 {
+                    anyhow::bail!(
+                        "an emulated RTT needs the proxy (hint: drop --direct, or use --rtt 0)"
+                    );
+                }
+                cluster.bootstrap()
+            }
+            Route::Proxy => {
+                let wire = Wire::start(cluster, cell, workload)?;
+                network = wire.network.clone();
+                let b = wire.proxy.bootstrap();
+                shapers.push(Box::new(wire));
+                b
+            }
+        };
+        if cell.rtt_us > 0 && workload.network.replication {
+            if let Some(local) = cluster.local() {
+                let link = replication_link(cell, workload);
+                network.replication_rtt_us = cell.rtt_us;
+                network.links.push("replication".into());
+                shapers.push(Box::new(Replication { cluster: local, link }));
+            }
+        }
+        if cell.faults.needs_failover() {
+            let local = cluster.local().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the failover fault needs a cluster this process starts and can kill nodes of \
+                     (hint: run without --bootstrap and stop any `cluster up` cluster)"
+                )
+            })?;
+            let spec = RoundSpec::for_cell(cell, workload);
+            shapers.push(Box::new(Failover::new(local, topic, spec)));
+        }
+        Ok(CellPath {
+            bootstrap,
+            network,
+            shapers,
+        })
+    }
+
+    /// The bootstrap list the cell's producer connects to.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The network the cell's links were given, for the results.
+    pub fn network(&self) -> &CellNetwork {
+        &self.network
+    }
+
+    /// Runs one round through every shaper, outermost first.
+    pub fn round(&mut self, sent: &Arc<AtomicU64>, mut body: impl FnMut() -> RoundResult) -> RoundResult {
+        fn nest(shapers: &mut [Box<dyn Shaper + '_>], sent: &Arc<AtomicU64>, body: &mut dyn FnMut() -> RoundResult) -> RoundResult {
+            match shapers.split_first_mut() {
+                None => body(),
+                Some((first, rest)) => first.round(&mut || nest(rest, sent, body), sent),
+            }
+        }
+        nest(&mut self.shapers, sent, &mut body)
+    }
+
+    /// What every shaper injected.
+    pub fn exposure(&self) -> Exposure {
+        let mut e = Exposure::default();
+        for s in &self.shapers {
+            s.record(&mut e);
+        }
+        e
+    }
+
+    /// The first problem any shaper met.
+    pub fn error(&self) -> Option<String> {
+        self.shapers.iter().find_map(|s| s.error())
+    }
+}
+
+/// The client↔broker wire: the proxy, carrying the cell's network link and
+/// its fault plan.
+struct Wire {
+    proxy: Proxy,
+    network: CellNetwork,
+}
+
+impl Wire {
+    fn start(cluster: &dyn Cluster, cell: &Cell, workload: &Workload) -> anyhow::Result<Wire> {
+        let tls = cluster
+            .client_config()
+            .get("security.protocol")
+            .is_some_and(|p| !p.eq_ignore_ascii_case("plaintext"));
+        if tls {
+            anyhow::bail!(
+                "the proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
+                 (hint: use the local cluster, or --direct with only the none/failover profiles and --rtt 0)"
+            );
+        }
+        let plan = FaultPlan::new(&cell.faults, workload.seed);
+        let config = ProxyConfig::default();
+        let proxy = Proxy::start_with(&cluster.bootstrap(), plan, config)?;
+        let n = &workload.network;
+        let network = CellNetwork {
+            rtt_us: cell.rtt_us,
+            replication_rtt_us: 0,
+            jitter_us: (n.jitter_ms * 1e3) as u64,
+            bandwidth_bytes_per_sec: n.bandwidth_bytes_per_sec(),
+            links: vec!["client".into()],
+        };
+        Ok(Wire { proxy, network })
+    }
+}
+
+impl Shaper for Wire {
+    fn record(&self, exposure: &mut Exposure) {
+        for (kind, n) in self.proxy.injected() {
+            *exposure.faults_injected.entry(kind).or_insert(0) += n;
+        }
+    }
+}
+
+/// The brokers' replication links at the cell's RTT, set before each of its
+/// rounds (cells of other RTTs run in between).
+struct Replication<'a> {
+    cluster: &'a LocalCluster,
+    link: ReplicationLink,
+}
+
+/// What a replication link is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReplicationLink {
+    rtt_us: u64,
+}
+
+fn replication_link(cell: &Cell, _workload: &Workload) -> ReplicationLink {
+    ReplicationLink {
+        rtt_us: cell.rtt_us,
+    }
+}
+
+impl Shaper for Replication<'_> {
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _sent: &Arc<AtomicU64>) -> RoundResult {
+        let _ = (self.cluster, self.link);
+        round()
+    }
+}
+
+/// Leader failovers: one per round, in the round's first window.
+struct Failover<'a> {
+    cluster: &'a LocalCluster,
+    topic: String,
+    spec: RoundSpec,
+    kills: u64,
+    error: Option<String>,
+}
+
+impl<'a> Failover<'a> {
+    fn new(cluster: &'a LocalCluster, topic: &str, spec: RoundSpec) -> Failover<'a> {
+        Failover {
+            cluster,
+            topic: topic.into(),
+            spec,
+            kills: 0,
+            error: None,
+        }
+    }
+}
+
+impl Shaper for Failover<'_> {
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, sent: &Arc<AtomicU64>) -> RoundResult {
+        let start = sent.load(std::sync::atomic::Ordering::Relaxed);
+        let plan = FailoverPlan {
+            kill_after: start + self.spec.warmup + self.spec.records_per_window / 2,
+            restart_after: std::time::Duration::from_secs(3),
+        };
+        let (out, report) = with_failover(self.cluster, &self.topic, 0, plan, Arc::clone(sent), round);
+        self.kills += report.kills;
+        if let Some(e) = report.error {
+            self.error.get_or_insert(e);
+        }
+        out
+    }
+
+    fn record(&self, exposure: &mut Exposure) {
+        *exposure.faults_injected.entry("failover".into()).or_insert(0) += self.kills;
+    }
+
+    fn error(&self) -> Option<String> {
+        self.error.clone()
+    }
+}
