@@ -124,7 +124,7 @@ impl Schedule {
             let tat = self.bucket_tat.map_or(arrival, |t| t.max(arrival));
             // Conforming once the bucket has room for this chunk.
             sent = arrival.max((tat + cost).checked_sub(burst).unwrap_or(arrival));
-            self.bucket_tat = Some(tat.max(sent) + cost);
+            self.bucket_tat = Some(tat + cost);
         }
         let jitter = if link.jitter.is_zero() {
             Duration::ZERO
