@@ -142,7 +142,8 @@ fn echo_server() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
 }
 
 fn read_exact_timed(conn: &mut TcpStream, n: usize) -> Vec<u8> {
-    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut out = vec![0u8; n];
     conn.read_exact(&mut out).unwrap();
     out
@@ -188,7 +189,11 @@ fn tcp_delay_delays_pipelines_keeps_order_and_changes_at_run_time() {
     let started = std::time::Instant::now();
     conn.write_all(b"y").unwrap();
     assert_eq!(read_exact_timed(&mut conn, 1), b"y");
-    assert!(started.elapsed() < rtt, "{:?} after removing the delay", started.elapsed());
+    assert!(
+        started.elapsed() < rtt,
+        "{:?} after removing the delay",
+        started.elapsed()
+    );
     line.shutdown();
 }
 
@@ -201,7 +206,8 @@ fn tcp_delay_survives_its_target_going_away() {
     drop(probe);
     let line = TcpDelay::start(target, Link::rtt(Duration::from_millis(2))).unwrap();
     let mut conn = TcpStream::connect(line.addr()).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut buf = [0u8; 1];
     assert!(matches!(conn.read(&mut buf), Ok(0) | Err(_)), "closed");
 

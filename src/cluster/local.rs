@@ -206,13 +206,12 @@ impl LocalCluster {
         if opts.emulate_replication {
             for port in &ports[2 * n..] {
                 let target = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
-                let line = TcpDelay::start(target, Link::default()).map_err(|e| {
-                    ClusterError::Io {
+                let line =
+                    TcpDelay::start(target, Link::default()).map_err(|e| ClusterError::Io {
                         action: "start the replication delay line for",
                         path: target.to_string().into(),
                         source: std::io::Error::other(e.to_string()),
-                    }
-                })?;
+                    })?;
                 replication.push(line);
             }
         }
@@ -944,9 +943,8 @@ mod tests {
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
         assert!(text.contains("inter.broker.listener.name=PLAINTEXT\n"));
-        assert!(text.contains(
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
-        ));
+        assert!(text
+            .contains("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"));
         assert!(text.contains("unclean.leader.election.enable=false\n"));
         assert!(text.contains("num.io.threads=2\n"));
         assert!(text.ends_with("log.retention.ms=1000\n"));

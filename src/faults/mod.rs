@@ -28,10 +28,10 @@ pub mod plan;
 mod profile;
 pub mod proxy;
 
+pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
     FaultAction, FaultPlan, LoseAckMode, DEFAULT_WARMUP, NOT_ENOUGH_REPLICAS,
     NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 };
-pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use profile::{FaultKind, FaultProfile};
 pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};

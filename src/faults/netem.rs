@@ -395,9 +395,7 @@ async fn tcp_connection(client: TcpStream, target: SocketAddr, link: LinkCell, s
     let (down_tx, down_rx) = delay_line(link, seed.wrapping_mul(2) + 1);
     // Each direction ends at EOF (passed on as a half-close); an error on
     // either ends the connection.
-    let up = async {
-        tokio::join!(pump_in(client_read, up_tx), pump_out(up_rx, server_write))
-    };
+    let up = async { tokio::join!(pump_in(client_read, up_tx), pump_out(up_rx, server_write)) };
     let down = async {
         tokio::join!(
             pump_in(server_read, down_tx),

@@ -623,7 +623,7 @@ async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
         let writer = tokio::spawn(write_from_line(resp_rx, client_write));
         (
             Inlet::Delayed(req_rx),
-            Outlet::Delayed(resp_tx),
+            Outlet::Delayed(Box::new(resp_tx)),
             Some((reader, writer)),
         )
     };
@@ -697,7 +697,7 @@ impl Inlet {
 /// the response direction's delay line.
 enum Outlet {
     Direct(BufWriter<OwnedWriteHalf>),
-    Delayed(DelayTx<Bytes>),
+    Delayed(Box<DelayTx<Bytes>>),
 }
 
 impl Outlet {
@@ -739,10 +739,7 @@ async fn read_into_line(
         match read_frame(&mut client, &mut buf, max).await {
             Ok(Some(frame)) => {
                 let len = frame.len();
-                if !line
-                    .send(Ok(frame), len, tokio::time::Instant::now())
-                    .await
-                {
+                if !line.send(Ok(frame), len, tokio::time::Instant::now()).await {
                     return;
                 }
             }
