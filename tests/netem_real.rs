@@ -371,6 +371,58 @@ fn proxy_cost_at_rtt_zero() {
     delete_topic(&cluster, &name).unwrap();
 }
 
+/// `acks=0` throughput direct, through the proxy with the kernel's
+/// autotuned socket buffers, and through the proxy with its default small
+/// buffers: what bounding the proxy's buffers does to the backpressure.
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn acks0_backpressure_through_the_proxy() {
+    let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
+    let direct = cluster.bootstrap();
+    let autotuned = Proxy::start_with(
+        &direct,
+        FaultPlan::none(),
+        ProxyConfig {
+            socket_buffer_bytes: None,
+            ..ProxyConfig::default()
+        },
+    )
+    .unwrap();
+    let bounded = proxy_with(&cluster, Link::default());
+    let name = topic(&cluster, "acks0", 1);
+    let settings = [("acks", "0"), ("linger.ms", "5"), ("max.in.flight", "5")];
+    let paths = [
+        ("direct", direct.clone()),
+        ("autotuned", autotuned.bootstrap()),
+        ("bounded", bounded.bootstrap()),
+    ];
+    let producers: Vec<_> = paths
+        .iter()
+        .map(|(_, b)| producer(&cluster, b, &settings))
+        .collect();
+    for p in &producers {
+        throughput(p, &name, 20_000, 100);
+    }
+    let mut got = vec![Vec::new(); paths.len()];
+    for round in 0..3 {
+        for k in 0..paths.len() {
+            // Rotate the order each round.
+            let k = (k + round) % paths.len();
+            got[k].push(throughput(&producers[k], &name, 200_000, 100));
+        }
+    }
+    let d = got[0].clone();
+    for (k, (label, _)) in paths.iter().enumerate() {
+        let ratio: Vec<f64> = got[k].iter().zip(&d).map(|(a, b)| a / b).collect();
+        eprintln!(
+            "acks=0 {label}: records/s {:.0?}; / direct {}",
+            got[k],
+            spread(&ratio)
+        );
+    }
+    delete_topic(&cluster, &name).unwrap();
+}
+
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn acks_all_against_the_model_ceiling() {
