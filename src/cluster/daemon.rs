@@ -241,6 +241,7 @@ pub fn status(cache: &Path) -> Result<Option<(ClusterState, Vec<NodeStatus>)>, C
                 pid: Some(n.pid).filter(|_| alive),
                 port: n.port,
                 controller_port: n.controller_port,
+                replication_port: None,
                 alive,
                 rss_bytes: if alive { proc::rss_bytes(n.pid) } else { None },
                 log: n.log.clone(),

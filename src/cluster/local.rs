@@ -1,5 +1,11 @@
 //! The local cluster: N combined broker+controller KRaft nodes, one JVM each,
 //! on 127.0.0.1, started from Apache Kafka's jars.
+//!
+//! With [`LocalOptions::emulate_replication`] each broker also listens on a
+//! `REPLICATION` listener used for inter-broker traffic (follower fetches),
+//! and advertises it through a [`TcpDelay`] started before the brokers, so
+//! [`LocalCluster::set_replication_link`] puts an emulated network between
+//! brokers. Client and KRaft controller traffic stay direct.
 
 use std::fs::File;
 use std::net::TcpListener;
@@ -11,6 +17,8 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
 use tempfile::TempDir;
+
+use crate::faults::{Link, TcpDelay};
 
 use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
 use super::proc::{self, tail};
@@ -52,6 +60,11 @@ pub struct LocalOptions {
     /// Spawn JVMs in their own session so they outlive this process
     /// (`cluster up`). Default false: they die with it.
     pub detached: bool,
+    /// Route inter-broker (replication) traffic through a delay line per
+    /// broker, whose link [`LocalCluster::set_replication_link`] sets
+    /// (no delay until then). Default false: brokers talk directly. Not
+    /// with `detached` (the delay lines live in this process).
+    pub emulate_replication: bool,
 }
 
 impl Default for LocalOptions {
@@ -66,6 +79,7 @@ impl Default for LocalOptions {
             cache_dir: None,
             data_dir: None,
             detached: false,
+            emulate_replication: false,
         }
     }
 }
@@ -81,6 +95,9 @@ pub struct NodeStatus {
     pub port: u16,
     /// Controller (KRaft quorum) port on 127.0.0.1.
     pub controller_port: u16,
+    /// The delay line other brokers replicate from, when replication is
+    /// emulated (the broker's own REPLICATION listener is behind it).
+    pub replication_port: Option<u16>,
     pub alive: bool,
     /// Resident set size of its JVM, in bytes.
     pub rss_bytes: Option<u64>,
@@ -139,6 +156,9 @@ pub struct LocalCluster {
     dir: Option<DataDir>,
     registration: u64,
     meta: Mutex<Option<BaseProducer>>,
+    /// One delay line per node (by node index) in front of its REPLICATION
+    /// listener, when replication is emulated; dropped after the nodes stop.
+    replication: Mutex<Vec<TcpDelay>>,
 }
 
 impl LocalCluster {
@@ -165,16 +185,36 @@ impl LocalCluster {
                 opts.heap_mb
             )));
         }
+        if opts.emulate_replication && opts.detached {
+            return Err(ClusterError::InvalidOptions(
+                "emulate_replication with a detached cluster (hint: the delay lines live in this process; run without `cluster up`)".into(),
+            ));
+        }
         let java = find_java()?;
         let cache = opts.cache_dir.clone().unwrap_or_else(cache_dir);
         let dist = resolve_kafka(opts.kafka_home.as_deref(), &cache)?;
         let dir = make_data_dir(opts.data_dir.as_deref())?;
         let n = opts.brokers as usize;
-        let ports = free_ports(2 * n).map_err(|source| ClusterError::Io {
+        let ports = free_ports(3 * n).map_err(|source| ClusterError::Io {
             action: "find free ports on",
             path: "127.0.0.1".into(),
             source,
         })?;
+        // Started before the brokers, so each one's advertised replication
+        // address is listening by the time a follower fetches from it.
+        let mut replication = Vec::new();
+        if opts.emulate_replication {
+            for port in &ports[2 * n..] {
+                let target = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
+                let line =
+                    TcpDelay::start(target, Link::default()).map_err(|e| ClusterError::Io {
+                        action: "start the replication delay line for",
+                        path: target.to_string().into(),
+                        source: std::io::Error::other(e.to_string()),
+                    })?;
+                replication.push(line);
+            }
+        }
         let voters: Vec<String> = (0..n)
             .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[n + i]))
             .collect();
@@ -184,10 +224,16 @@ impl LocalCluster {
             let id = i as i32 + 1;
             let node_dir = dir.path().join(format!("node-{id}"));
             let config = node_dir.join("server.properties");
+            let listeners = Listeners {
+                port: ports[i],
+                controller_port: ports[n + i],
+                replication: replication
+                    .get(i)
+                    .map(|line: &TcpDelay| (ports[2 * n + i], line.addr().port())),
+            };
             let text = render_config(
                 id,
-                ports[i],
-                ports[n + i],
+                &listeners,
                 &voters.join(","),
                 &node_dir.join("data"),
                 rf,
@@ -229,6 +275,7 @@ impl LocalCluster {
             dir: Some(dir),
             registration: proc::next_id(),
             meta: Mutex::new(None),
+            replication: Mutex::new(replication),
         };
         // From here on, Drop stops whatever was spawned.
         for mut node in nodes {
@@ -495,6 +542,24 @@ impl LocalCluster {
         }
     }
 
+    /// Sets the link of every broker↔broker replication delay line at once
+    /// (new chunks on open connections too). Returns false, changing
+    /// nothing, when the cluster was started without
+    /// [`LocalOptions::emulate_replication`].
+    pub fn set_replication_link(&self, link: Link) -> bool {
+        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
+        for line in lines.iter() {
+            line.set_link(link);
+        }
+        !lines.is_empty()
+    }
+
+    /// The replication link in force; None without emulated replication.
+    pub fn replication_link(&self) -> Option<Link> {
+        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
+        lines.first().map(TcpDelay::link)
+    }
+
     /// Current leader of a partition; None while it has none or when the
     /// topic does not exist.
     pub fn leader(&self, topic: &str, partition: i32) -> Result<Option<i32>, ClusterError> {
@@ -510,9 +575,17 @@ impl LocalCluster {
 
     /// Node ids, pids, ports, liveness and memory of every node.
     pub fn status(&self) -> Vec<NodeStatus> {
+        let replication: Vec<u16> = self
+            .replication
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|l| l.addr().port())
+            .collect();
         self.lock_nodes()
             .iter_mut()
-            .map(|n| {
+            .enumerate()
+            .map(|(i, n)| {
                 let running = n
                     .child
                     .as_mut()
@@ -524,6 +597,7 @@ impl LocalCluster {
                     pid,
                     port: n.port,
                     controller_port: n.controller_port,
+                    replication_port: replication.get(i).copied(),
                     alive: running,
                     rss_bytes: pid.and_then(proc::rss_bytes),
                     log: n.log.clone(),
@@ -551,6 +625,11 @@ impl LocalCluster {
         let mut refs: Vec<&mut Child> = children.iter_mut().collect();
         proc::terminate(&mut refs, &[], STOP_GRACE);
         proc::unregister(self.registration);
+        // Each delay line stops (and joins its thread) as it drops.
+        self.replication
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// Gives up ownership: the JVMs keep running after this value is gone
@@ -595,11 +674,20 @@ impl Cluster for LocalCluster {
     }
 }
 
+/// The ports of one node.
+struct Listeners {
+    /// Client (PLAINTEXT) port.
+    port: u16,
+    controller_port: u16,
+    /// (REPLICATION listener port, advertised delay line port) when
+    /// replication is emulated.
+    replication: Option<(u16, u16)>,
+}
+
 /// Fills the `kafka/server.properties` template for one node.
 fn render_config(
     id: i32,
-    port: u16,
-    controller_port: u16,
+    ports: &Listeners,
     voters: &str,
     log_dir: &Path,
     rf: i32,
@@ -608,11 +696,25 @@ fn render_config(
     let mut text = SERVER_PROPERTIES
         .replace("{{NODE_ID}}", &id.to_string())
         .replace("{{VOTERS}}", voters)
-        .replace("{{PORT}}", &port.to_string())
-        .replace("{{CONTROLLER_PORT}}", &controller_port.to_string())
+        .replace("{{PORT}}", &ports.port.to_string())
+        .replace("{{CONTROLLER_PORT}}", &ports.controller_port.to_string())
         .replace("{{LOG_DIR}}", &log_dir.display().to_string())
         .replace("{{RF}}", &rf.to_string())
         .replace("{{MIN_ISR}}", &rf.min(2).to_string());
+    let (listener, advertised, inter, protocol) = match ports.replication {
+        Some((own, delayed)) => (
+            format!(",REPLICATION://127.0.0.1:{own}"),
+            format!(",REPLICATION://127.0.0.1:{delayed}"),
+            "REPLICATION",
+            ",REPLICATION:PLAINTEXT",
+        ),
+        None => (String::new(), String::new(), "PLAINTEXT", ""),
+    };
+    text = text
+        .replace("{{REPLICATION_LISTENER}}", &listener)
+        .replace("{{REPLICATION_ADVERTISED}}", &advertised)
+        .replace("{{INTER_BROKER_LISTENER}}", inter)
+        .replace("{{REPLICATION_PROTOCOL}}", protocol);
     if !extra.is_empty() {
         text.push_str("\n# Overrides (LocalOptions::broker_properties)\n");
         for (k, v) in extra {
@@ -823,8 +925,11 @@ mod tests {
     fn config_template_is_filled_completely() {
         let text = render_config(
             2,
-            1000,
-            2000,
+            &Listeners {
+                port: 1000,
+                controller_port: 2000,
+                replication: None,
+            },
             "1@127.0.0.1:2001,2@127.0.0.1:2000",
             Path::new("/d/node-2/data"),
             3,
@@ -837,11 +942,40 @@ mod tests {
         assert!(text.contains("controller.quorum.voters=1@127.0.0.1:2001,2@127.0.0.1:2000\n"));
         assert!(text.contains("offsets.topic.replication.factor=3\n"));
         assert!(text.contains("transaction.state.log.min.isr=2\n"));
+        assert!(text.contains("inter.broker.listener.name=PLAINTEXT\n"));
+        assert!(text
+            .contains("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"));
         assert!(text.contains("unclean.leader.election.enable=false\n"));
         assert!(text.contains("num.io.threads=2\n"));
         assert!(text.ends_with("log.retention.ms=1000\n"));
-        let single = render_config(1, 1, 2, "1@127.0.0.1:2", Path::new("/d"), 1, &[]);
+        let ports = Listeners {
+            port: 1,
+            controller_port: 2,
+            replication: None,
+        };
+        let single = render_config(1, &ports, "1@127.0.0.1:2", Path::new("/d"), 1, &[]);
         assert!(single.contains("transaction.state.log.min.isr=1\n"));
+    }
+
+    #[test]
+    fn emulated_replication_gets_its_own_listener_advertised_through_the_delay_line() {
+        let ports = Listeners {
+            port: 1000,
+            controller_port: 2000,
+            replication: Some((3000, 4000)),
+        };
+        let text = render_config(1, &ports, "1@127.0.0.1:2000", Path::new("/d"), 3, &[]);
+        assert!(!text.contains("{{"), "{text}");
+        assert!(text.contains(
+            "listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:3000,CONTROLLER://127.0.0.1:2000\n"
+        ));
+        assert!(text.contains(
+            "advertised.listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:4000\n"
+        ));
+        assert!(text.contains("inter.broker.listener.name=REPLICATION\n"));
+        assert!(text.contains(
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,REPLICATION:PLAINTEXT\n"
+        ));
     }
 
     #[test]
@@ -870,5 +1004,17 @@ mod tests {
         .err()
         .unwrap();
         assert!(e.to_string().contains("1 to 9 nodes"), "{e}");
+    }
+
+    #[test]
+    fn emulated_replication_is_refused_for_a_detached_cluster() {
+        let e = LocalCluster::start(LocalOptions {
+            detached: true,
+            emulate_replication: true,
+            ..LocalOptions::default()
+        })
+        .err()
+        .unwrap();
+        assert!(e.to_string().contains("emulate_replication"), "{e}");
     }
 }

@@ -12,6 +12,9 @@
 //!   errors, and the guarded decoding of Produce requests.
 //! - [`Proxy`] (`proxy.rs`): the Kafka-protocol-aware proxy that applies a
 //!   plan between a client and a real cluster.
+//! - [`netem`]: emulated links ([`Link`]): per-direction delay lines with
+//!   jitter and bandwidth, used by the proxy and by [`TcpDelay`], the plain
+//!   TCP forwarder in front of a local cluster's replication listeners.
 //! - [`failover`]: kills the partition leader of a local cluster mid-cell
 //!   and restarts it.
 //! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
@@ -20,10 +23,12 @@
 pub mod failover;
 pub mod frame;
 pub mod mock;
+pub mod netem;
 pub mod plan;
 mod profile;
 pub mod proxy;
 
+pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
     FaultAction, FaultPlan, LoseAckMode, DEFAULT_WARMUP, NOT_ENOUGH_REPLICAS,
     NOT_ENOUGH_REPLICAS_AFTER_APPEND,

@@ -72,7 +72,9 @@ pub enum FaultAction {
     Reject { error_code: i16 },
     /// Forward, then lose the broker's answer as `mode` says.
     LoseAck { mode: LoseAckMode },
-    /// Hold the request for `ms` milliseconds, then forward it.
+    /// Hold the request for `ms` milliseconds, then forward it: a *stalled
+    /// request*, which holds the requests behind it on its connection too.
+    /// Network latency is [`super::netem::Link`], which does not.
     Delay { ms: u32 },
     /// Close the connection (both sides) instead of forwarding.
     Reset,

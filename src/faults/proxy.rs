@@ -15,6 +15,22 @@
 //!   (a rejected Produce) wait in that queue behind the upstream answers
 //!   before them, so a client never sees responses out of order.
 //!
+//! With a [`Link`] in [`ProxyConfig::link`], each connection emulates that
+//! client↔broker network: requests are delayed by half the round trip
+//! between the client and the proxy's logic, responses by the other half
+//! between the logic and the client, each through a delay line (see
+//! [`super::netem`]) that keeps pipelining and order. An answer the proxy
+//! makes up (a `reject`) therefore pays the whole round trip too, as it
+//! would coming from a broker. With the default link the pumps read and
+//! write the sockets directly, with no extra task.
+//!
+//! The proxy's sockets have small kernel buffers
+//! ([`ProxyConfig::socket_buffer_bytes`]): with Linux's autotuning a
+//! loopback receive buffer grows to `tcp_rmem` max (32 MiB here), so the
+//! proxy would hold megabytes that a direct connection does not, and an
+//! `acks=0` producer (whose delivery report means "written to the socket")
+//! would read faster through the proxy than direct.
+//!
 //! Responses that advertise broker addresses (Metadata, FindCoordinator,
 //! DescribeCluster, and the `node_endpoints` of Produce v10+ and Fetch v16+)
 //! are decoded, pointed at the proxy's listeners and re-encoded; a broker the
@@ -49,7 +65,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Encodable, Message, StrBytes};
 use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
 use super::frame::{
@@ -57,6 +73,7 @@ use super::frame::{
     request_meta, response_body, response_correlation_id, FrameError, RequestMeta,
     DEFAULT_MAX_FRAME_BYTES,
 };
+use super::netem::{delay_line, DelayRx, DelayTx, Link, LinkCell};
 use super::plan::{FaultAction, FaultPlan, LoseAckMode};
 use super::profile::FaultKind;
 
@@ -71,13 +88,28 @@ pub struct ProxyConfig {
     pub max_frame_bytes: usize,
     /// How long to wait for an upstream connection (also bounds start-up).
     pub connect_timeout: Duration,
+    /// The emulated client↔broker network of every proxied connection:
+    /// `rtt / 2` (plus jitter) on requests, `rtt / 2` on responses,
+    /// bandwidth in each direction. Default: none.
+    pub link: Link,
+    /// `SO_RCVBUF` and `SO_SNDBUF` of the proxy's sockets, both sides, so
+    /// that the proxy buffers about as much as a broker's own socket does
+    /// (Kafka's `socket.receive.buffer.bytes` is 100 KiB) and TCP
+    /// backpressure reaches the client. None: the kernel's autotuning.
+    pub socket_buffer_bytes: Option<u32>,
 }
+
+/// [`ProxyConfig::socket_buffer_bytes`] by default: Kafka's own
+/// `socket.receive.buffer.bytes` (the kernel doubles it).
+pub const DEFAULT_SOCKET_BUFFER_BYTES: u32 = 100 * 1024;
 
 impl Default for ProxyConfig {
     fn default() -> Self {
         ProxyConfig {
             max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
             connect_timeout: Duration::from_secs(10),
+            link: Link::default(),
+            socket_buffer_bytes: Some(DEFAULT_SOCKET_BUFFER_BYTES),
         }
     }
 }
@@ -355,9 +387,15 @@ fn route(shared: &Arc<Shared>, host: &str, port: i32) -> std::io::Result<SocketA
     if let Some(addr) = routes.get(&upstream) {
         return Ok(*addr);
     }
-    let std_listener = std::net::TcpListener::bind((PROXY_HOST, 0))?;
-    std_listener.set_nonblocking(true)?;
-    let listener = TcpListener::from_std(std_listener)?;
+    let socket = TcpSocket::new_v4()?;
+    if let Some(bytes) = shared.config.socket_buffer_bytes {
+        // Set before listen so accepted sockets inherit them (and the
+        // window scale is chosen for them).
+        socket.set_recv_buffer_size(bytes)?;
+        socket.set_send_buffer_size(bytes)?;
+    }
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let listener = socket.listen(1024)?;
     let addr = listener.local_addr()?;
     routes.insert(upstream.clone(), addr);
     tokio::spawn(accept_loop(listener, upstream, shared.clone()));
@@ -552,8 +590,10 @@ enum Then {
 
 async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
     shared.connections.fetch_add(1, Ordering::Relaxed);
-    let connect =
-        tokio::time::timeout(shared.config.connect_timeout, TcpStream::connect(&upstream));
+    let connect = tokio::time::timeout(
+        shared.config.connect_timeout,
+        connect_upstream(&upstream, shared.config.socket_buffer_bytes),
+    );
     let broker = match connect.await {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => return shared.error(format!("connecting to {upstream}: {e}")),
@@ -561,38 +601,196 @@ async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
     };
     let _ = client.set_nodelay(true);
     let _ = broker.set_nodelay(true);
-    let (mut client_read, client_write) = client.into_split();
+    let (client_read, client_write) = client.into_split();
     let (mut broker_read, broker_write) = broker.into_split();
     let (tx, rx) = mpsc::unbounded_channel();
-    let mut client_write = BufWriter::with_capacity(64 * 1024, client_write);
+    let client_write = BufWriter::with_capacity(64 * 1024, client_write);
     let mut broker_write = BufWriter::with_capacity(64 * 1024, broker_write);
+    let link = shared.config.link;
+    let max = shared.config.max_frame_bytes;
+    let (mut inlet, mut outlet, tasks) = if link.is_passthrough() {
+        (
+            Inlet::Direct(client_read, BytesMut::with_capacity(64 * 1024)),
+            Outlet::Direct(client_write),
+            None,
+        )
+    } else {
+        let cell = LinkCell::new(link);
+        let seed = shared.connections.load(Ordering::Relaxed);
+        let (req_tx, req_rx) = delay_line(cell.clone(), seed.wrapping_mul(2));
+        let (resp_tx, resp_rx) = delay_line(cell, seed.wrapping_mul(2) + 1);
+        let reader = tokio::spawn(read_into_line(client_read, req_tx, max));
+        let writer = tokio::spawn(write_from_line(resp_rx, client_write));
+        (
+            Inlet::Delayed(req_rx),
+            Outlet::Delayed(Box::new(resp_tx)),
+            Some((reader, writer)),
+        )
+    };
     let outcome = tokio::select! {
-        r = requests(&mut client_read, &mut broker_write, tx, &shared) => r,
-        r = responses(&mut broker_read, &mut client_write, rx, &shared) => r,
+        r = requests(&mut inlet, &mut broker_write, tx, &shared) => r,
+        r = responses(&mut broker_read, &mut outlet, rx, &shared) => r,
     };
     if let Err(e) = outcome {
         shared.error(format!("connection to {upstream}: {e}"));
     }
-    // Returning drops all four halves: both sockets close.
+    drop(outlet);
+    if let Some((reader, writer)) = tasks {
+        reader.abort();
+        // Responses already in the line still reach the client (in time),
+        // then the writer closes its half.
+        let drain = link.one_way() + link.jitter + Duration::from_secs(1);
+        let _ = tokio::time::timeout(drain, writer).await;
+    }
+    // Returning drops all halves: both sockets close.
+}
+
+/// A socket to `upstream` with the proxy's buffer sizes.
+async fn connect_upstream(upstream: &str, buffer: Option<u32>) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(upstream).await? {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        if let Some(bytes) = buffer {
+            socket.set_recv_buffer_size(bytes)?;
+            socket.set_send_buffer_size(bytes)?;
+        }
+        match socket.connect(addr).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no address resolved")
+    }))
+}
+
+/// Where `requests` reads client frames: the socket, or the far end of the
+/// request direction's delay line.
+enum Inlet {
+    Direct(OwnedReadHalf, BytesMut),
+    Delayed(DelayRx<Result<Bytes, FrameError>>),
+}
+
+impl Inlet {
+    /// A frame that can be had without waiting.
+    fn ready(&mut self, max: usize) -> Result<Option<Bytes>, FrameError> {
+        match self {
+            Inlet::Direct(_, buf) => frame::decode_frame(buf, max),
+            Inlet::Delayed(line) => line.try_recv_due().transpose(),
+        }
+    }
+
+    /// The next frame; None when the client closed.
+    async fn next(&mut self, max: usize) -> Result<Option<Bytes>, FrameError> {
+        match self {
+            Inlet::Direct(read, buf) => read_frame(read, buf, max).await,
+            Inlet::Delayed(line) => line.recv().await.transpose(),
+        }
+    }
+}
+
+/// Where `responses` writes to the client: the socket, or the near end of
+/// the response direction's delay line.
+enum Outlet {
+    Direct(BufWriter<OwnedWriteHalf>),
+    Delayed(Box<DelayTx<Bytes>>),
+}
+
+impl Outlet {
+    async fn write(&mut self, frame: &Bytes) -> Result<(), FrameError> {
+        match self {
+            Outlet::Direct(w) => w.write_all(frame).await?,
+            Outlet::Delayed(line) => {
+                if !line
+                    .send(frame.clone(), frame.len(), tokio::time::Instant::now())
+                    .await
+                {
+                    return Err(FrameError::Io {
+                        source: std::io::ErrorKind::BrokenPipe.into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), FrameError> {
+        if let Outlet::Direct(w) = self {
+            w.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Client socket → request delay line: stamps each frame as it arrives and
+/// keeps reading while earlier frames wait. A frame error is queued behind
+/// the frames before it.
+async fn read_into_line(
+    mut client: OwnedReadHalf,
+    mut line: DelayTx<Result<Bytes, FrameError>>,
+    max: usize,
+) {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        match read_frame(&mut client, &mut buf, max).await {
+            Ok(Some(frame)) => {
+                let len = frame.len();
+                if !line.send(Ok(frame), len, tokio::time::Instant::now()).await {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                line.send_marker(Err(e));
+                return;
+            }
+        }
+    }
+}
+
+/// Response delay line → client socket: writes each frame at its release
+/// time, flushing when nothing else is due.
+async fn write_from_line(mut line: DelayRx<Bytes>, mut client: BufWriter<OwnedWriteHalf>) {
+    loop {
+        let frame = match line.try_recv_due() {
+            Some(f) => f,
+            None => {
+                if client.flush().await.is_err() {
+                    return;
+                }
+                match line.recv().await {
+                    Some(f) => f,
+                    None => break,
+                }
+            }
+        };
+        if client.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+    let _ = client.flush().await;
 }
 
 /// Client → broker: forwards requests, applying the plan to Produce requests.
 async fn requests(
-    client: &mut OwnedReadHalf,
+    client: &mut Inlet,
     broker: &mut BufWriter<OwnedWriteHalf>,
     pending: mpsc::UnboundedSender<Pending>,
     shared: &Arc<Shared>,
 ) -> Result<End, FrameError> {
     let max = shared.config.max_frame_bytes;
-    let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
         // Flush only when no further request is already buffered, so a burst
         // of pipelined requests goes out in one write.
-        let frame = match frame::decode_frame(&mut buf, max)? {
+        let frame = match client.ready(max)? {
             Some(f) => f,
             None => {
                 broker.flush().await?;
-                match read_frame(client, &mut buf, max).await? {
+                match client.next(max).await? {
                     Some(f) => f,
                     None => return Ok(End::Closed),
                 }
@@ -617,6 +815,9 @@ async fn requests(
             (Some(then_for(&meta)), None)
         };
         if let Some(ms) = action {
+            // The `delay:` fault is a *stalled request*: sleeping here holds
+            // every request behind this one too, which is the point. Network
+            // latency is the link's delay line, which does not.
             broker.flush().await?;
             tokio::time::sleep(Duration::from_millis(u64::from(ms))).await;
         }
@@ -712,7 +913,7 @@ fn then_for(meta: &RequestMeta) -> Then {
 /// Broker → client: answers requests in the order they came.
 async fn responses(
     broker: &mut OwnedReadHalf,
-    client: &mut BufWriter<OwnedWriteHalf>,
+    client: &mut Outlet,
     mut pending: mpsc::UnboundedReceiver<Pending>,
     shared: &Arc<Shared>,
 ) -> Result<End, FrameError> {
@@ -732,7 +933,7 @@ async fn responses(
         };
         let (correlation_id, api_key, api_version, then) = match next {
             Pending::Synthetic(bytes) => {
-                client.write_all(&bytes).await?;
+                client.write(&bytes).await?;
                 continue;
             }
             Pending::Unanswered { correlation_id } => {
@@ -772,7 +973,7 @@ async fn responses(
             match unanswered.iter().position(|c| *c == got) {
                 Some(at) => {
                     unanswered.drain(..=at);
-                    client.write_all(&frame).await?;
+                    client.write(&frame).await?;
                 }
                 None => break (frame, got),
             }
@@ -786,12 +987,12 @@ async fn responses(
             });
         }
         match then {
-            Then::Forward => client.write_all(&frame).await?,
+            Then::Forward => client.write(&frame).await?,
             Then::Rewrite(key) => {
                 let out = rewrite(frame, key, api_version, shared)?;
-                client.write_all(&out).await?;
+                client.write(&out).await?;
             }
-            Then::Replace(bytes) => client.write_all(&bytes).await?,
+            Then::Replace(bytes) => client.write(&bytes).await?,
             Then::DropAndReset => {
                 client.flush().await?;
                 return Ok(End::Reset);
