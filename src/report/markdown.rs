@@ -296,7 +296,7 @@ fn conclusion(s: &mut String, m: &Model) {
     if !unexposed.is_empty() {
         let mut by_fault = Vec::new();
         for f in &m.fault_profiles {
-            let here: Vec<&&CellView> = unexposed.iter().filter(|c| c.faults == f).collect();
+            let here: Vec<&&CellView> = unexposed.iter().filter(|c| c.faults == *f).collect();
             if here.is_empty() {
                 continue;
             }

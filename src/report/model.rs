@@ -8,14 +8,37 @@ use crate::verify::AnomalyKind;
 
 use super::profiles::{self, Profile};
 
+/// The label of the condition a cell ran under: its fault profile, and its
+/// emulated RTT when a run has several.
+pub fn condition(faults: &str, rtt_us: u64, several_rtts: bool) -> String {
+    if several_rtts {
+        format!("{faults} · RTT {}", crate::grid::fmt_rtt(rtt_us))
+    } else {
+        faults.to_string()
+    }
+}
+
+/// Latency at a fixed load, as the report shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixedLoadView {
+    pub rate: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+}
+
 /// A run's results prepared for reporting.
 #[derive(Debug)]
 pub struct Model<'a> {
     pub results: &'a Results,
     /// Cells in the order they ran.
     pub cells: Vec<CellView<'a>>,
-    /// Fault profiles, in the order the run first used them.
+    /// The conditions cells ran under, in the order the run first used
+    /// them: the fault profile, and the emulated RTT when the run has
+    /// several (`none · RTT 2ms`). Each is a panel or a row of the charts.
     pub fault_profiles: Vec<String>,
+    /// The emulated client↔broker RTT of each condition, microseconds.
+    pub condition_rtt_us: std::collections::BTreeMap<String, u64>,
     /// Values of each axis present in the results, ascending.
     pub in_flights: Vec<u32>,
     pub acks: Vec<Acks>,
@@ -28,7 +51,10 @@ pub struct Model<'a> {
 pub struct CellView<'a> {
     pub result: &'a CellResult,
     pub settings: ProducerSettings,
-    pub faults: &'a str,
+    /// The cell's condition (see [`Model::fault_profiles`]).
+    pub faults: String,
+    /// The emulated client↔broker RTT, microseconds.
+    pub rtt_us: u64,
     pub state: State,
 }
 
@@ -49,6 +75,10 @@ pub struct Meas {
     pub p50_us: u64,
     pub p99_us: u64,
     pub p999_us: u64,
+    /// Latency at a fixed load, when the cell had that phase.
+    pub fixed_load: Option<FixedLoadView>,
+    /// Half the throughput interval's width, % of the median.
+    pub ci_half_width_pct: f64,
     /// Records checked: the larger of records read back and records the
     /// client reported delivered (a lost record is checked without being read).
     pub checked: u64,
@@ -182,10 +212,17 @@ impl<'a> Model<'a> {
 
     pub fn with_profiles(results: &'a Results, profiles: Vec<Profile>) -> Model<'a> {
         let mut fault_profiles: Vec<String> = Vec::new();
+        let mut condition_rtt_us = std::collections::BTreeMap::new();
         let mut cells = Vec::with_capacity(results.cells.len());
+        let mut rtts: Vec<u64> = results.cells.iter().map(|c| c.network.rtt_us).collect();
+        rtts.sort_unstable();
+        rtts.dedup();
+        let several_rtts = rtts.len() > 1;
         for c in &results.cells {
-            if !fault_profiles.contains(&c.faults) {
-                fault_profiles.push(c.faults.clone());
+            let condition = condition(&c.faults, c.network.rtt_us, several_rtts);
+            if !fault_profiles.contains(&condition) {
+                fault_profiles.push(condition.clone());
+                condition_rtt_us.insert(condition.clone(), c.network.rtt_us);
             }
             let state = match &c.outcome {
                 Outcome::Measured(m) => {
@@ -207,6 +244,13 @@ impl<'a> Model<'a> {
                         p50_us: m.latency.p50_us,
                         p99_us: m.latency.p99_us,
                         p999_us: m.latency.p999_us,
+                        fixed_load: m.fixed_load.as_ref().map(|f| FixedLoadView {
+                            rate: f.rate_per_sec,
+                            p50_us: f.latency.p50_us,
+                            p99_us: f.latency.p99_us,
+                            p999_us: f.latency.p999_us,
+                        }),
+                        ci_half_width_pct: m.throughput.ci_half_width_pct,
                         checked: v.records_read.max(m.delivery.acked),
                         reorders: v.reorders.count,
                         duplicates: v.log_duplicates.count,
@@ -236,7 +280,8 @@ impl<'a> Model<'a> {
             cells.push(CellView {
                 result: c,
                 settings: c.requested,
-                faults: &c.faults,
+                faults: condition,
+                rtt_us: c.network.rtt_us,
                 state,
             });
         }
@@ -253,6 +298,7 @@ impl<'a> Model<'a> {
             results,
             cells,
             fault_profiles,
+            condition_rtt_us,
             in_flights,
             acks,
             idems,
@@ -301,7 +347,7 @@ impl<'a> Model<'a> {
 
     /// Whether a cell is on its fault profile's frontier.
     pub fn on_frontier(&self, cell: &CellView<'a>) -> bool {
-        self.frontier(cell.faults)
+        self.frontier(&cell.faults)
             .iter()
             .any(|c| std::ptr::eq(c.result, cell.result))
     }
