@@ -211,7 +211,14 @@ fn measure(
                  (hint: use the local cluster, or only the none/failover profiles)"
             );
         }
-        let plan = FaultPlan::new(&cell.faults, meta.workload.seed);
+        let plan = FaultPlan::new(
+            &cell.faults,
+            meta.workload.seed,
+            crate::faults::records_per_batch(
+                u64::from(fixed.batch_bytes),
+                fixed.record_bytes as u64,
+            ),
+        );
         Some(Proxy::start(&cluster.bootstrap(), plan)?)
     } else {
         None
