@@ -627,7 +627,7 @@ impl Attribution {
                 break;
             }
             let width = last - first;
-            if last >= seq && best.is_none_or(|(w, _)| width < w) {
+            if last >= seq && best.map_or(true, |(w, _)| width < w) {
                 best = Some((width, i as usize));
             }
         }
@@ -1719,10 +1719,8 @@ mod tests {
         // Stream 0: 0..1000 without 700..=704; stream 1: 0..=10 without 3.
         // Nothing above the highest read counts.
         let mut c = Checker::new(None, None, BTreeSet::new());
-        let mut o = 0;
-        for q in (0..1000).filter(|q| !(700..=704).contains(q)) {
-            c.observe(0, o, Some(&value(RUN, 0, q)));
-            o += 1;
+        for (o, q) in (0..1000).filter(|q| !(700..=704).contains(q)).enumerate() {
+            c.observe(0, o as i64, Some(&value(RUN, 0, q)));
         }
         for q in (0..=10).filter(|q| *q != 3) {
             c.observe(1, i64::from(q as u32), Some(&value(RUN, 1, q)));

@@ -283,7 +283,7 @@ fn control(
         let now = Instant::now();
         if history
             .back()
-            .is_none_or(|(t, _)| now - *t >= Duration::from_millis(10))
+            .map_or(true, |(t, _)| now - *t >= Duration::from_millis(10))
         {
             history.push_back((now, sent()));
         }
