@@ -372,7 +372,12 @@ fn a_fixture_change_moves_the_conclusion() {
     let (_d, out) = rendered(&r);
     let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
     // Now in-flight 1, acks=1, not idempotent is the fastest clean exposed cell.
-    assert!(md.contains("no violation observed is **in-flight 1, acks=1, not idempotent** at 34,440 records/s"), "{md}");
+    assert!(
+        md.contains(
+            "no violation observed is **in-flight 1, acks=1, not idempotent** at 34,440 records/s"
+        ),
+        "{md}"
+    );
     assert!(
         md.contains("Not allowed by this configuration (reorder)"),
         "{md}"
