@@ -15,9 +15,11 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crate::cluster::{Cluster, LocalCluster};
-use crate::faults::failover::{with_failover, FailoverPlan};
-use crate::faults::{FaultPlan, Proxy, ProxyConfig};
+use crate::faults::failover::{with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule};
+use crate::faults::{FaultEvent, FaultPlan, Link, Proxy, ProxyConfig};
 use crate::grid::{Cell, Workload};
 use crate::results::{CellNetwork, Exposure, Sample};
 use crate::run::{RoundSpec, RunError};
@@ -25,18 +27,32 @@ use crate::run::{RoundSpec, RunError};
 /// The result of one round's sending.
 pub type RoundResult = Result<Vec<Sample>, RunError>;
 
+/// Live counts of a cell's records, for shapers that act at a planned record.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Records handed to the client so far.
+    pub sent: Arc<AtomicU64>,
+    /// Records the broker acknowledged so far.
+    pub acked: Arc<AtomicU64>,
+}
+
 /// One thing that shapes a cell's path. Every method has a neutral default.
 pub trait Shaper {
     /// Runs one round of the cell: `round` sends its records. A shaper that
     /// acts during a round (a failover) wraps the call; `sent` counts the
     /// records handed to the client so far, for shapers that act at a
     /// planned record.
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _sent: &Arc<AtomicU64>) -> RoundResult {
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _progress: &Progress) -> RoundResult {
         round()
     }
 
     /// Adds what this shaper injected to the cell's exposure.
     fn record(&self, _exposure: &mut Exposure) {}
+
+    /// The fault events this shaper injected (ids are renumbered by the path).
+    fn events(&self) -> Vec<FaultEvent> {
+        Vec::new()
+    }
 
     /// A problem met while shaping (e.g. a failover that could not restart
     /// its node): the cell's numbers would mislead, so it fails with it.
@@ -97,9 +113,16 @@ impl<'a> CellPath<'a> {
                 b
             }
         };
-        if cell.rtt_us > 0 && workload.network.replication {
-            if let Some(local) = cluster.local() {
-                let link = replication_link(cell, workload);
+        // Replication links are shaped when the cluster has them (a local
+        // cluster this process started with emulate_replication), for every
+        // cell, RTT 0 included: cells of other RTTs run in between.
+        if workload.network.replication && route == Route::Proxy {
+            if let Some(local) = cluster.local().filter(|l| l.replication_link().is_some()) {
+                let link = Link {
+                    rtt: Duration::from_micros(cell.rtt_us),
+                    jitter: Duration::from_micros((workload.network.jitter_ms * 1e3) as u64),
+                    bandwidth_bytes_per_sec: workload.network.bandwidth_bytes_per_sec(),
+                };
                 network.replication_rtt_us = cell.rtt_us;
                 network.links.push("replication".into());
                 shapers.push(Box::new(Replication { cluster: local, link }));
@@ -113,7 +136,7 @@ impl<'a> CellPath<'a> {
                 )
             })?;
             let spec = RoundSpec::for_cell(cell, workload);
-            shapers.push(Box::new(Failover::new(local, topic, spec)));
+            shapers.push(Box::new(Failover::new(local, topic, spec, workload)));
         }
         Ok(CellPath {
             bootstrap,
@@ -133,14 +156,23 @@ impl<'a> CellPath<'a> {
     }
 
     /// Runs one round through every shaper, outermost first.
-    pub fn round(&mut self, sent: &Arc<AtomicU64>, mut body: impl FnMut() -> RoundResult) -> RoundResult {
-        fn nest(shapers: &mut [Box<dyn Shaper + '_>], sent: &Arc<AtomicU64>, body: &mut dyn FnMut() -> RoundResult) -> RoundResult {
+    pub fn round(&mut self, progress: &Progress, mut body: impl FnMut() -> RoundResult) -> RoundResult {
+        fn nest(
+            shapers: &mut [Box<dyn Shaper + '_>],
+            progress: &Progress,
+            body: &mut dyn FnMut() -> RoundResult,
+        ) -> RoundResult {
             match shapers.split_first_mut() {
                 None => body(),
-                Some((first, rest)) => first.round(&mut || nest(rest, sent, body), sent),
+                Some((first, rest)) => first.round(&mut || nest(rest, progress, body), progress),
             }
         }
-        nest(&mut self.shapers, sent, &mut body)
+        nest(&mut self.shapers, progress, &mut body)
+    }
+
+    /// Every fault event of the cell, numbered in the order they happened.
+    pub fn events(&self) -> Vec<FaultEvent> {
+        crate::faults::events::renumber(self.shapers.iter().flat_map(|s| s.events()).collect())
     }
 
     /// What every shaper injected.
@@ -177,10 +209,17 @@ impl Wire {
                  (hint: use the local cluster, or --direct with only the none/failover profiles and --rtt 0)"
             );
         }
-        let plan = FaultPlan::new(&cell.faults, workload.seed);
-        let config = ProxyConfig::default();
-        let proxy = Proxy::start_with(&cluster.bootstrap(), plan, config)?;
         let n = &workload.network;
+        let plan = FaultPlan::new(&cell.faults, workload.seed, workload.fixed.records_per_batch());
+        let config = ProxyConfig {
+            link: Link {
+                rtt: Duration::from_micros(cell.rtt_us),
+                jitter: Duration::from_micros((n.jitter_ms * 1e3) as u64),
+                bandwidth_bytes_per_sec: n.bandwidth_bytes_per_sec(),
+            },
+            ..ProxyConfig::default()
+        };
+        let proxy = Proxy::start_with(&cluster.bootstrap(), plan, config)?;
         let network = CellNetwork {
             rtt_us: cell.rtt_us,
             replication_rtt_us: 0,
@@ -198,72 +237,93 @@ impl Shaper for Wire {
             *exposure.faults_injected.entry(kind).or_insert(0) += n;
         }
     }
+
+    fn events(&self) -> Vec<FaultEvent> {
+        self.proxy.events()
+    }
 }
 
 /// The brokers' replication links at the cell's RTT, set before each of its
 /// rounds (cells of other RTTs run in between).
 struct Replication<'a> {
     cluster: &'a LocalCluster,
-    link: ReplicationLink,
-}
-
-/// What a replication link is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ReplicationLink {
-    rtt_us: u64,
-}
-
-fn replication_link(cell: &Cell, _workload: &Workload) -> ReplicationLink {
-    ReplicationLink {
-        rtt_us: cell.rtt_us,
-    }
+    link: Link,
 }
 
 impl Shaper for Replication<'_> {
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _sent: &Arc<AtomicU64>) -> RoundResult {
-        let _ = (self.cluster, self.link);
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _progress: &Progress) -> RoundResult {
+        self.cluster.set_replication_link(self.link);
         round()
     }
 }
 
-/// Leader failovers: one per round, in the round's first window.
+/// Leader failovers: one per round, at a seeded record of the round's windows.
 struct Failover<'a> {
     cluster: &'a LocalCluster,
     topic: String,
     spec: RoundSpec,
-    kills: u64,
+    seed: u64,
+    streams: u32,
+    rounds: u32,
+    reports: Vec<FailoverReport>,
     error: Option<String>,
 }
 
 impl<'a> Failover<'a> {
-    fn new(cluster: &'a LocalCluster, topic: &str, spec: RoundSpec) -> Failover<'a> {
+    fn new(cluster: &'a LocalCluster, topic: &str, spec: RoundSpec, workload: &Workload) -> Failover<'a> {
         Failover {
             cluster,
             topic: topic.into(),
             spec,
-            kills: 0,
+            seed: workload.seed,
+            streams: workload.fixed.partitions,
+            rounds: 0,
+            reports: Vec::new(),
             error: None,
         }
     }
 }
 
 impl Shaper for Failover<'_> {
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, sent: &Arc<AtomicU64>) -> RoundResult {
-        let start = sent.load(std::sync::atomic::Ordering::Relaxed);
-        let plan = FailoverPlan {
-            kill_after: start + self.spec.warmup + self.spec.records_per_window / 2,
-            restart_after: std::time::Duration::from_secs(3),
+    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, progress: &Progress) -> RoundResult {
+        use std::sync::atomic::Ordering;
+        // One kill inside the round's windows, at a point drawn from the
+        // seed and the round: the same records in every run of the seed.
+        let start = progress.sent.load(Ordering::Relaxed) + self.spec.warmup;
+        let timed = u64::from(self.spec.windows) * self.spec.records_per_window;
+        let drawn = FailoverSchedule::new(self.seed ^ u64::from(self.rounds), 1, start, start + timed, Duration::from_secs(3));
+        let plan: FailoverPlan = drawn.plan(0).expect("one kill point");
+        let schedule = FailoverSchedule {
+            kill_points: vec![plan.kill_after],
+            restart_after: plan.restart_after,
         };
-        let (out, report) = with_failover(self.cluster, &self.topic, 0, plan, Arc::clone(sent), round);
-        self.kills += report.kills;
-        if let Some(e) = report.error {
-            self.error.get_or_insert(e);
+        let counters = Counters {
+            sent: Arc::clone(&progress.sent),
+            acked: Some(Arc::clone(&progress.acked)),
+        };
+        self.rounds += 1;
+        let (out, report) = with_failovers(self.cluster, &self.topic, 0, &schedule, counters, round);
+        if let Some(e) = &report.error {
+            self.error.get_or_insert_with(|| e.clone());
         }
+        self.reports.push(report);
         out
     }
 
     fn record(&self, exposure: &mut Exposure) {
-        *exposure.faults_injected.entry("failover".into()).or_insert(0) += self.kills;
+        let kills: u64 = self.reports.iter().map(|r| r.kills).sum();
+        *exposure.faults_injected.entry("failover".into()).or_insert(0) += kills;
+        exposure
+            .failovers
+            .extend(self.reports.iter().flat_map(|r| r.outcomes.iter().cloned()));
+    }
+
+    fn events(&self) -> Vec<FaultEvent> {
+        let mut events = Vec::new();
+        for r in &self.reports {
+            events.extend(r.events(events.len() as u64, self.streams));
+        }
+        events
     }
 
     fn error(&self) -> Option<String> {

@@ -427,6 +427,10 @@ pub struct Exposure {
     /// Records the client transmitted again after a failed request.
     #[serde(default)]
     pub records_resent: u64,
+    /// Each leader failover and what followed it (time to a new leader,
+    /// until the producer resumed, the records in its window).
+    #[serde(default)]
+    pub failovers: Vec<crate::faults::failover::FailoverOutcome>,
 }
 
 impl Exposure {

@@ -258,6 +258,9 @@ struct Recorder {
     clock: Clock,
     tally: Mutex<Tally>,
     counters: Mutex<ClientCounters>,
+    /// Records acknowledged so far, for observers on other threads (the
+    /// failover controller waits for acknowledgements to resume).
+    acked: Arc<AtomicU64>,
     /// When the last statistics snapshot arrived, to wait for one taken
     /// after the last delivery.
     stats_at: Mutex<Option<Instant>>,
@@ -339,6 +342,7 @@ impl ProducerContext for Recorder {
             None => {
                 stream.acked.set(stamp.seq);
                 t.counts.acked += 1;
+                self.acked.fetch_add(1, Ordering::Relaxed);
                 // acks=0 deliveries carry no offset (-1).
                 let offset = message.offset();
                 if offset >= 0 {
@@ -494,6 +498,7 @@ impl Session {
             }),
             counters: Mutex::new(ClientCounters::default()),
             stats_at: Mutex::new(None),
+            acked: Arc::new(AtomicU64::new(0)),
         };
         let config = producer_config(base, settings, fixed);
         let producer = match config.create_with_context::<_, BaseProducer<Recorder>>(recorder) {
@@ -546,6 +551,11 @@ impl Session {
     /// A live count of the records handed to the client, warm-up included.
     pub fn sent_counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.sent)
+    }
+
+    /// A live count of the records acknowledged, warm-up included.
+    pub fn acked_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.producer.context().acked)
     }
 
     /// Sends `records` untimed records and waits for their delivery, so that

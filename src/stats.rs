@@ -2,6 +2,23 @@
 
 use rand::{Rng, SeedableRng};
 
+/// With no violation in `n_events` fault events, the upper bound at
+/// `confidence` on the probability that one event causes a violation:
+/// `1 − (1 − confidence)^(1/n)` (≈ 3/n at 95%: the rule of three over
+/// events, not records, because a fault's violations come in one burst).
+/// 1 (no evidence) for no event.
+pub fn upper_bound_per_event(n_events: u64, confidence: f64) -> f64 {
+    if n_events == 0 {
+        return 1.0;
+    }
+    1.0 - (1.0 - confidence.clamp(0.0, 1.0)).powf(1.0 / n_events as f64)
+}
+
+/// Events a cell needs before "no violation observed" may be said of it
+/// (the workload key `min_events`' default); below it the cell is "too few
+/// faults to judge".
+pub const DEFAULT_MIN_EVENTS: u64 = 20;
+
 /// Median of the values (mean of the middle two for an even count); 0 for none.
 pub fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
@@ -228,6 +245,18 @@ fn erfc(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_event_bounds() {
+        let b = upper_bound_per_event(14, 0.95);
+        assert!((b - 0.192_66).abs() < 1e-4, "{b}");
+        assert_eq!(format!("{:.1}%", b * 100.0), "19.3%");
+        assert!((upper_bound_per_event(1, 0.95) - 0.95).abs() < 1e-12);
+        assert_eq!(upper_bound_per_event(0, 0.95), 1.0);
+        // About 3/n for many events.
+        let b = upper_bound_per_event(300, 0.95);
+        assert!((b - 0.01).abs() < 0.0002, "{b}");
+    }
 
     #[test]
     fn median_odd_and_even() {

@@ -404,10 +404,13 @@ fn open<'a>(cluster: &'a dyn Cluster, meta: &RunMeta, cell: &Cell, route: Route)
 
 /// One round of a live cell, through its path.
 fn run_round(l: &mut Live<'_>) -> Result<(), String> {
-    let sent = l.session.sent_counter();
+    let progress = crate::path::Progress {
+        sent: l.session.sent_counter(),
+        acked: l.session.acked_counter(),
+    };
     let (session, spec) = (&mut l.session, l.spec);
     l.path
-        .round(&sent, || session.round(&spec))
+        .round(&progress, || session.round(&spec))
         .map_err(|e| e.to_string())?;
     if let Some(e) = l.path.error() {
         return Err(format!("{e}"));
@@ -523,7 +526,8 @@ fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>) -> CellResult {
             Some(meta.run_tag),
             Some(&run.deliveries),
             verify::permitted(&cell.settings),
-        );
+        )
+        .with_events(path.events());
         let verdict =
             verify::read_topic(&direct, &topic, Some(&end_offsets), checker, Duration::from_secs(120))?;
         let mut exposure = path.exposure();

@@ -46,6 +46,25 @@
 //! - delivery reports are unknown and its sequence is `>=` [`SEQ_CAP`] (2^32);
 //! - it would open a stream beyond [`MAX_STREAMS`] tracked streams.
 //!
+//! # Missing sequences (no delivery reports)
+//!
+//! Without delivery reports (`verify` on a topic another program wrote) a
+//! sequence absent from a stream but below the highest one read is
+//! **missing**: lost, or never acknowledged (the checker cannot tell which).
+//! Sequences above the highest read are unknown and not counted. Missing
+//! sequences count as violations. With delivery reports nothing is
+//! missing: absent records are losses or gaps.
+//!
+//! # Attribution to fault events
+//!
+//! Given the cell's fault events ([`Checker::with_events`]), every reorder,
+//! log duplicate, loss and missing sequence whose (stream, sequence) lies in
+//! an event's record spans is attributed to that event (to the narrowest
+//! span when several hold it: a refused batch inside a failover's window
+//! goes to the refused batch). [`Verdict::events`] sums the evidence per
+//! event kind, [`Verdict::event_outcomes`] gives it per event, and what no
+//! event holds is [`Verdict::unattributed_violations`].
+//!
 //! The offset of the first copy of a log duplicate is found among the last
 //! [`RECENT`] distinct records of its stream (retried batches land close to
 //! the original); when the first copy is older than that the example's
@@ -62,6 +81,7 @@ use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
 
+use crate::faults::events::FaultEvent;
 use crate::grid::{Acks, ProducerSettings};
 use crate::record::Stamp;
 
@@ -112,6 +132,60 @@ pub struct Displacement {
     pub sum: u64,
 }
 
+/// The evidence against one fault kind in one cell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventEvidence {
+    /// Faults of this kind injected.
+    pub injected: u64,
+    /// Of those, the faults at least one violation was attributed to.
+    pub followed_by_violation: u64,
+    /// Violations (reorders, log duplicates, losses, missing) attributed to
+    /// faults of this kind.
+    pub violations: u64,
+}
+
+/// What one fault event was followed by.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOutcome {
+    /// The event's id ([`FaultEvent::id`]).
+    pub id: u64,
+    pub kind: String,
+    /// Records the event touched (its spans' lengths summed).
+    pub records: u64,
+    pub reorders: u64,
+    pub log_duplicates: u64,
+    pub losses: u64,
+    /// Missing sequences (verify mode only).
+    pub missing: u64,
+}
+
+impl EventOutcome {
+    /// Violations attributed to this event.
+    pub fn violations(&self) -> u64 {
+        self.reorders + self.log_duplicates + self.losses + self.missing
+    }
+}
+
+/// A run of consecutive missing sequences of one stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqRange {
+    pub stream: u32,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    /// Run id of the stream, set only in verify mode (as in [`Example`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+}
+
+/// What the report says about missing sequences.
+pub const MISSING_NOTE: &str =
+    "a missing sequence is absent from its stream but below the highest \
+     sequence read: it was lost, or never acknowledged (without delivery reports the checker \
+     cannot tell which); sequences above the highest read are unknown and not counted";
+
+/// Missing ranges kept as examples.
+pub const MAX_RANGES: usize = 10;
+
 /// What the checker found in one cell.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -138,12 +212,35 @@ pub struct Verdict {
     /// records cannot be judged and their counts are zero by construction.
     #[serde(default)]
     pub deliveries_known: bool,
+    /// Without delivery reports: sequences absent from a stream below the
+    /// highest one read (see [`MISSING_NOTE`]). Always 0 with reports.
+    #[serde(default)]
+    pub missing: Anomalies,
+    /// The first [`MAX_RANGES`] runs of missing sequences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_ranges: Vec<SeqRange>,
+    /// Evidence per fault kind (`reject`, `lose-ack`, …, `failover`), when
+    /// the checker was given the cell's events. Empty without events.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, EventEvidence>,
+    /// What each event was followed by, in event order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub event_outcomes: Vec<EventOutcome>,
+    /// Violations that no event's records hold (with events given).
+    #[serde(default)]
+    pub unattributed_violations: u64,
 }
 
 impl Verdict {
-    /// Ordering violations: reorders, log duplicates and losses.
+    /// Ordering violations: reorders, log duplicates, losses and (without
+    /// delivery reports) missing sequences.
     pub fn violations(&self) -> u64 {
-        self.reorders.count + self.log_duplicates.count + self.losses.count
+        self.reorders.count + self.log_duplicates.count + self.losses.count + self.missing.count
+    }
+
+    /// Faults injected in this cell, by the events the checker was given.
+    pub fn events_injected(&self) -> u64 {
+        self.events.values().map(|e| e.injected).sum()
     }
 
     /// Ordering violations of kinds the configuration does not permit.
@@ -467,6 +564,107 @@ pub struct Checker {
     log_duplicates: Anomalies,
     redeliveries: Anomalies,
     possibly_persisted: Anomalies,
+    attribution: Attribution,
+}
+
+/// Which violation an attribution counts.
+#[derive(Debug, Clone, Copy)]
+enum Charge {
+    Reorder,
+    LogDuplicate,
+    Loss,
+    Missing,
+}
+
+/// The events' record spans, indexed by stream, and what each was followed by.
+#[derive(Debug, Default)]
+struct Attribution {
+    given: bool,
+    /// Per stream: (first, last, event index), sorted by first.
+    spans: HashMap<u32, Vec<(u64, u64, u32)>>,
+    /// Per stream: the widest span minus one, to bound the backward scan.
+    widest: HashMap<u32, u64>,
+    outcomes: Vec<EventOutcome>,
+    unattributed: u64,
+}
+
+impl Attribution {
+    fn new(events: &[FaultEvent]) -> Attribution {
+        let mut a = Attribution {
+            given: true,
+            ..Attribution::default()
+        };
+        for (i, e) in events.iter().enumerate() {
+            a.outcomes.push(EventOutcome {
+                id: e.id,
+                kind: e.kind.clone(),
+                records: e.records.iter().map(|r| r.len()).sum(),
+                ..EventOutcome::default()
+            });
+            for r in &e.records {
+                a.spans
+                    .entry(r.stream)
+                    .or_default()
+                    .push((r.first_seq, r.last_seq, i as u32));
+                let w = a.widest.entry(r.stream).or_insert(0);
+                *w = (*w).max(r.last_seq.saturating_sub(r.first_seq));
+            }
+        }
+        for v in a.spans.values_mut() {
+            v.sort_unstable();
+        }
+        a
+    }
+
+    /// The event whose narrowest span holds `seq` of `stream`.
+    fn find(&self, stream: u32, seq: u64) -> Option<usize> {
+        let spans = self.spans.get(&stream)?;
+        let widest = self.widest.get(&stream).copied().unwrap_or(0);
+        let end = spans.partition_point(|s| s.0 <= seq);
+        let mut best: Option<(u64, usize)> = None;
+        for &(first, last, i) in spans[..end].iter().rev() {
+            if seq - first > widest {
+                break;
+            }
+            let width = last - first;
+            if last >= seq && best.map_or(true, |(w, _)| width < w) {
+                best = Some((width, i as usize));
+            }
+        }
+        best.map(|(_, i)| i)
+    }
+
+    #[inline]
+    fn charge(&mut self, stream: u32, seq: u64, what: Charge) {
+        if !self.given {
+            return;
+        }
+        let Some(i) = self.find(stream, seq) else {
+            self.unattributed += 1;
+            return;
+        };
+        let o = &mut self.outcomes[i];
+        match what {
+            Charge::Reorder => o.reorders += 1,
+            Charge::LogDuplicate => o.log_duplicates += 1,
+            Charge::Loss => o.losses += 1,
+            Charge::Missing => o.missing += 1,
+        }
+    }
+
+    fn evidence(&self) -> BTreeMap<String, EventEvidence> {
+        let mut out: BTreeMap<String, EventEvidence> = BTreeMap::new();
+        for o in &self.outcomes {
+            let e = out.entry(o.kind.clone()).or_default();
+            e.injected += 1;
+            let v = o.violations();
+            if v > 0 {
+                e.followed_by_violation += 1;
+                e.violations += v;
+            }
+        }
+        out
+    }
 }
 
 impl Checker {
@@ -503,6 +701,7 @@ impl Checker {
             log_duplicates: Anomalies::default(),
             redeliveries: Anomalies::default(),
             possibly_persisted: Anomalies::default(),
+            attribution: Attribution::default(),
         };
         if let (Some(run), Some(deliveries)) = (run_id, deliveries) {
             checker.deliveries_known = true;
@@ -515,6 +714,15 @@ impl Checker {
             }
         }
         checker
+    }
+
+    /// Attributes anomalies to these fault events (the proxy's
+    /// [`crate::faults::Proxy::events`] and the failover controller's, ids
+    /// unique, e.g. through [`crate::faults::events::renumber`]); see the
+    /// module documentation. The verdict then carries [`Verdict::events`].
+    pub fn with_events(mut self, events: Vec<FaultEvent>) -> Checker {
+        self.attribution = Attribution::new(&events);
+        self
     }
 
     /// Records observed so far.
@@ -591,6 +799,8 @@ impl Checker {
                 None
             };
             push(&mut self.log_duplicates, || example(first));
+            self.attribution
+                .charge(stamp.stream, seq, Charge::LogDuplicate);
             return;
         }
         if stream.distinct > 0 && seq < stream.max_seq {
@@ -598,6 +808,7 @@ impl Checker {
             self.displacement.max = self.displacement.max.max(d);
             self.displacement.sum = self.displacement.sum.saturating_add(d);
             push(&mut self.reorders, || example(Some(d as i64)));
+            self.attribution.charge(stamp.stream, seq, Charge::Reorder);
         } else {
             stream.max_seq = seq;
         }
@@ -645,17 +856,97 @@ impl Checker {
 
     /// The verdict: counts, examples, and losses, gaps and possibly persisted
     /// records judged against the delivery reports.
-    pub fn finish(self) -> Verdict {
+    pub fn finish(mut self) -> Verdict {
         let mut losses = Anomalies::default();
         let mut gaps = Anomalies::default();
+        let mut missing = Anomalies::default();
+        let mut missing_ranges: Vec<SeqRange> = Vec::new();
         let mut streams = 0u32;
-        let example_run = |s: &StreamState| self.run_id.is_none().then_some(s.run_id);
+        let verify_mode = self.run_id.is_none();
+        let attributing = self.attribution.given;
         for s in &self.streams {
+            let example_run = verify_mode.then_some(s.run_id);
+            let absent = |seq: u64| Example {
+                stream: s.id,
+                seq,
+                partition: None,
+                offset: None,
+                detail: None,
+                run_id: example_run,
+            };
             let sent = s.deliveries.as_ref().map_or(0, |d| d.sent);
             if sent > 0 || s.distinct > 0 {
                 streams = streams.saturating_add(1);
             }
-            let Some(d) = &s.deliveries else { continue };
+            let Some(d) = &s.deliveries else {
+                // Without reports: what is absent below the highest read.
+                if s.distinct == 0 || self.deliveries_known {
+                    continue;
+                }
+                let mut run: Option<(u64, u64)> = None;
+                let close = |run: &mut Option<(u64, u64)>, ranges: &mut Vec<SeqRange>| {
+                    if let Some((first, last)) = run.take() {
+                        if ranges.len() < MAX_RANGES {
+                            ranges.push(SeqRange {
+                                stream: s.id,
+                                first_seq: first,
+                                last_seq: last,
+                                run_id: example_run,
+                            });
+                        }
+                    }
+                };
+                for w in 0..=s.max_seq / 64 {
+                    let valid = if w == s.max_seq / 64 {
+                        // Bits up to and including max_seq (which is seen).
+                        let top = s.max_seq % 64;
+                        if top == 63 {
+                            u64::MAX
+                        } else {
+                            (1u64 << (top + 1)) - 1
+                        }
+                    } else {
+                        u64::MAX
+                    };
+                    let bits = !s.seen.word(w) & valid;
+                    if bits == 0 {
+                        close(&mut run, &mut missing_ranges);
+                        continue;
+                    }
+                    missing.count += u64::from(bits.count_ones());
+                    let base = w * 64;
+                    if bits == u64::MAX && !attributing && missing.examples.len() >= MAX_EXAMPLES {
+                        match &mut run {
+                            Some((_, last)) if *last + 1 == base => *last = base + 63,
+                            _ => {
+                                close(&mut run, &mut missing_ranges);
+                                run = Some((base, base + 63));
+                            }
+                        }
+                        continue;
+                    }
+                    for b in 0..64 {
+                        let seq = base + b;
+                        if bits & (1 << b) == 0 {
+                            close(&mut run, &mut missing_ranges);
+                            continue;
+                        }
+                        if missing.examples.len() < MAX_EXAMPLES {
+                            missing.examples.push(absent(seq));
+                        }
+                        self.attribution.charge(s.id, seq, Charge::Missing);
+                        match &mut run {
+                            Some((_, last)) if *last + 1 == seq => *last = seq,
+                            _ => {
+                                close(&mut run, &mut missing_ranges);
+                                run = Some((seq, seq));
+                            }
+                        }
+                    }
+                }
+                close(&mut run, &mut missing_ranges);
+                continue;
+            };
             for w in 0..sent.div_ceil(64) {
                 let tail = sent - w * 64;
                 let valid = if tail >= 64 {
@@ -667,24 +958,28 @@ impl Checker {
                 let seen = s.seen.word(w);
                 let acked = word(&d.acked) & valid;
                 let failed = word(&d.failed) & valid;
-                for (bits, into) in [(acked & !seen, &mut losses), (failed & !seen, &mut gaps)] {
+                for (bits, into, is_loss) in [
+                    (acked & !seen, &mut losses, true),
+                    (failed & !seen, &mut gaps, false),
+                ] {
                     into.count += u64::from(bits.count_ones());
                     let mut rest = bits;
-                    while rest != 0 && into.examples.len() < MAX_EXAMPLES {
-                        let b = u64::from(rest.trailing_zeros());
+                    while rest != 0
+                        && (into.examples.len() < MAX_EXAMPLES || (is_loss && attributing))
+                    {
+                        let seq = w * 64 + u64::from(rest.trailing_zeros());
                         rest &= rest - 1;
-                        into.examples.push(Example {
-                            stream: s.id,
-                            seq: w * 64 + b,
-                            partition: None,
-                            offset: None,
-                            detail: None,
-                            run_id: example_run(s),
-                        });
+                        if into.examples.len() < MAX_EXAMPLES {
+                            into.examples.push(absent(seq));
+                        }
+                        if is_loss {
+                            self.attribution.charge(s.id, seq, Charge::Loss);
+                        }
                     }
                 }
             }
         }
+        let events = self.attribution.evidence();
         Verdict {
             records_read: self.records_read,
             streams,
@@ -699,6 +994,11 @@ impl Checker {
             possibly_persisted: self.possibly_persisted,
             permitted: self.permitted,
             deliveries_known: self.deliveries_known,
+            missing,
+            missing_ranges,
+            events,
+            event_outcomes: std::mem::take(&mut self.attribution.outcomes),
+            unattributed_violations: self.attribution.unattributed,
         }
     }
 }
@@ -1314,6 +1614,146 @@ mod tests {
         let old = json.replace(",\"deliveries_known\":false", "");
         assert_ne!(old, json);
         assert_eq!(serde_json::from_str::<Verdict>(&old).unwrap(), v);
+    }
+
+    fn event(id: u64, kind: &str, spans: &[(u32, u64, u64)]) -> FaultEvent {
+        FaultEvent {
+            id,
+            kind: kind.into(),
+            request_index: Some(id),
+            at_ms: id,
+            records: spans
+                .iter()
+                .map(|&(stream, first_seq, last_seq)| crate::faults::RecordSpan {
+                    stream,
+                    first_seq,
+                    last_seq,
+                })
+                .collect(),
+        }
+    }
+
+    fn check_with(seqs: &[u64], d: Option<&Deliveries>, events: Vec<FaultEvent>) -> Verdict {
+        let mut c = Checker::new(Some(RUN), d, BTreeSet::new()).with_events(events);
+        for (offset, &seq) in seqs.iter().enumerate() {
+            c.observe(0, offset as i64, Some(&value(RUN, 0, seq)));
+        }
+        c.finish()
+    }
+
+    #[test]
+    fn a_refused_batch_landing_late_is_fifteen_reorders_of_one_event() {
+        // Batches of 15: 150..165 is refused, 165..180 lands first, then the
+        // retry of 150..165, then the rest.
+        let mut seqs: Vec<u64> = (0..150).collect();
+        seqs.extend(165..180);
+        seqs.extend(150..165);
+        seqs.extend(180..300);
+        let events = vec![
+            event(0, "reject", &[(0, 150, 164)]),
+            event(1, "reject", &[(0, 240, 254)]),
+        ];
+        let v = check_with(&seqs, None, events);
+        assert_eq!(v.reorders.count, 15);
+        assert_eq!(
+            v.events["reject"],
+            EventEvidence {
+                injected: 2,
+                followed_by_violation: 1,
+                violations: 15
+            }
+        );
+        assert_eq!(v.event_outcomes[0].reorders, 15);
+        assert_eq!(v.event_outcomes[0].records, 15);
+        assert_eq!(v.event_outcomes[1].violations(), 0);
+        assert_eq!(v.unattributed_violations, 0);
+        assert_eq!(v.events_injected(), 2);
+    }
+
+    #[test]
+    fn duplicates_and_losses_go_to_their_event_the_rest_is_unattributed() {
+        // 0..100 sent and acked. 20..30 written twice (a lost ack); 60..70
+        // lost in a failover whose window is 50..80; 90 lost outside any event;
+        // 5 reordered with no event.
+        let acked: Vec<u64> = (0..100).collect();
+        let d = deliveries(100, &acked, &[]);
+        let mut seqs: Vec<u64> = (0..5).chain(6..30).chain(20..30).collect();
+        seqs.push(5);
+        seqs.extend((30..100).filter(|q| !(60..70).contains(q) && *q != 90));
+        let events = vec![
+            event(0, "lose-ack", &[(0, 20, 29)]),
+            event(1, "failover", &[(0, 50, 80)]),
+            // A refused batch inside the failover's window: the narrower span wins.
+            event(2, "reject", &[(0, 65, 69)]),
+        ];
+        let v = check_with(&seqs, Some(&d), events);
+        assert_eq!(
+            (v.log_duplicates.count, v.losses.count, v.reorders.count),
+            (10, 11, 1)
+        );
+        assert_eq!(v.event_outcomes[0].log_duplicates, 10);
+        assert_eq!(v.event_outcomes[1].losses, 5);
+        assert_eq!(v.event_outcomes[2].losses, 5);
+        assert_eq!(
+            v.unattributed_violations, 2,
+            "the loss of 90 and the reorder of 5"
+        );
+        assert_eq!(v.events["failover"].followed_by_violation, 1);
+        assert_eq!(
+            v.missing.count, 0,
+            "with delivery reports nothing is missing"
+        );
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(serde_json::from_str::<Verdict>(&json).unwrap(), v);
+    }
+
+    #[test]
+    fn without_events_nothing_is_attributed() {
+        let v = one_stream(&[0, 2, 1], None);
+        assert!(v.events.is_empty() && v.event_outcomes.is_empty());
+        assert_eq!(v.unattributed_violations, 0);
+    }
+
+    #[test]
+    fn missing_sequences_below_the_highest_read_without_delivery_reports() {
+        // Stream 0: 0..1000 without 700..=704; stream 1: 0..=10 without 3.
+        // Nothing above the highest read counts.
+        let mut c = Checker::new(None, None, BTreeSet::new());
+        for (o, q) in (0..1000).filter(|q| !(700..=704).contains(q)).enumerate() {
+            c.observe(0, o as i64, Some(&value(RUN, 0, q)));
+        }
+        for q in (0..=10).filter(|q| *q != 3) {
+            c.observe(1, i64::from(q as u32), Some(&value(RUN, 1, q)));
+        }
+        let v = c.finish();
+        assert_eq!(v.missing.count, 6);
+        let seqs: Vec<(u32, u64)> = v
+            .missing
+            .examples
+            .iter()
+            .map(|e| (e.stream, e.seq))
+            .collect();
+        assert_eq!(seqs, vec![(0, 700), (0, 701), (0, 702), (0, 703), (0, 704)]);
+        assert_eq!(v.missing.examples[0].run_id, Some(RUN));
+        let ranges: Vec<(u32, u64, u64)> = v
+            .missing_ranges
+            .iter()
+            .map(|r| (r.stream, r.first_seq, r.last_seq))
+            .collect();
+        assert_eq!(ranges, vec![(0, 700, 704), (1, 3, 3)]);
+        assert_eq!(v.violations(), 6);
+        // A long gap: ranges merge across whole words.
+        let mut c = Checker::new(None, None, BTreeSet::new());
+        for (o, q) in [0u64, 1, 5000].into_iter().enumerate() {
+            c.observe(0, o as i64, Some(&value(RUN, 0, q)));
+        }
+        let v = c.finish();
+        assert_eq!(v.missing.count, 4998);
+        assert_eq!(
+            (v.missing_ranges[0].first_seq, v.missing_ranges[0].last_seq),
+            (2, 4999)
+        );
+        assert_eq!(v.missing_ranges.len(), 1);
     }
 
     /// A reference model of one stream read in order, with every record kept.

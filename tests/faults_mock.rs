@@ -90,7 +90,7 @@ fn produce(bootstrap: &str, topic: &str, n: usize, settings: &[(&str, &str)]) ->
 fn reject_plan_on_the_mock_makes_the_client_resend() {
     let cluster = MockCluster::new(3).unwrap();
     cluster.create_topic("t", 1, 3).unwrap();
-    let plan = FaultPlan::new(&"reject:10%".parse::<FaultProfile>().unwrap(), 11);
+    let plan = FaultPlan::by_request(&"reject:10%".parse::<FaultProfile>().unwrap(), 11);
     let pushed = mock::apply(&cluster, &plan, 10_000);
     assert!(pushed.injected["reject"] > 0);
     let n = 1000;

@@ -67,8 +67,20 @@ struct Produced {
     brokers: BTreeSet<String>,
 }
 
+/// Record `i` goes to partition `i % PARTITIONS`: stream `i % PARTITIONS`,
+/// sequence `i / PARTITIONS`, stamped in the suite's format so that
+/// record-triggered plans can read it.
 fn payload(i: usize) -> Vec<u8> {
-    format!("record-{i:06}-{}", "x".repeat(i % 50)).into_bytes()
+    let mut v = vec![0u8; kafka_order_bench::record::HEADER_BYTES];
+    kafka_order_bench::record::Stamp {
+        run_id: 1,
+        stream: (i % PARTITIONS as usize) as u32,
+        seq: (i / PARTITIONS as usize) as u64,
+        intended_send_ns: 0,
+    }
+    .write(&mut v);
+    v.extend(format!("record-{i:06}-{}", "x".repeat(i % 50)).into_bytes());
+    v
 }
 
 fn produce(bootstrap: &str, topic: &str, n: usize, extra: &[(&str, &str)]) -> Produced {
@@ -238,7 +250,11 @@ fn none_is_transparent_records_and_offsets_match_direct() {
 fn reject_makes_the_client_retry() {
     let mock = mock();
     let profile: FaultProfile = "reject:5%".parse().unwrap();
-    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::new(&profile, 7)).unwrap();
+    let proxy = Proxy::start(
+        &mock.bootstrap_servers(),
+        FaultPlan::by_request(&profile, 7),
+    )
+    .unwrap();
     let settings = [
         ("acks", "all"),
         ("enable.idempotence", "false"),
@@ -267,6 +283,46 @@ fn reject_makes_the_client_retry() {
 }
 
 #[test]
+fn record_plan_faults_trigger_records_and_names_them_in_events() {
+    let mock = mock();
+    let profile: FaultProfile = "reject:5%+lose-ack:5%".parse().unwrap();
+    let plan = FaultPlan::new(&profile, 99, 15);
+    let proxy = Proxy::start(&mock.bootstrap_servers(), plan.clone()).unwrap();
+    let settings = [
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "1"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let n = 6000;
+    let out = produce(&proxy.bootstrap(), "a", n, &settings);
+    assert!(out.deliveries.iter().all(Result::is_ok));
+    let events = proxy.events();
+    assert!(events.len() > 5, "{}", events.len());
+    assert_eq!(
+        events.len() as u64,
+        proxy.injected().values().sum::<u64>(),
+        "one event per injected fault"
+    );
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.id, i as u64);
+        assert!(e.request_index.is_some());
+        assert!(!e.records.is_empty(), "{e:?}");
+        // The faulted request holds a trigger record of the plan's kind.
+        let trigger = e
+            .records
+            .iter()
+            .find_map(|s| (s.first_seq..=s.last_seq).find_map(|q| plan.trigger(s.stream, q)));
+        assert_eq!(
+            trigger.map(|a| a.name().to_string()),
+            Some(e.kind.clone()),
+            "{e:?}"
+        );
+    }
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
 fn same_seed_same_fault_indices() {
     let profile: FaultProfile = "reject:5%+lose-ack:3%".parse().unwrap();
     let settings = [
@@ -278,7 +334,7 @@ fn same_seed_same_fault_indices() {
     let mut logs = Vec::new();
     for topic in ["a", "b"] {
         let mock = mock();
-        let plan = FaultPlan::new(&profile, 1234);
+        let plan = FaultPlan::by_request(&profile, 1234);
         let proxy = Proxy::start(&mock.bootstrap_servers(), plan.clone()).unwrap();
         produce(&proxy.bootstrap(), topic, 2000, &settings);
         let seen = proxy.produce_requests();
@@ -405,7 +461,11 @@ fn lose_ack_duplicates_without_idempotence() {
     // NOT_ENOUGH_REPLICAS_AFTER_APPEND; the client sends it again.
     let mock = mock();
     let profile: FaultProfile = "lose-ack:5%".parse().unwrap();
-    let proxy = Proxy::start(&mock.bootstrap_servers(), FaultPlan::new(&profile, 3)).unwrap();
+    let proxy = Proxy::start(
+        &mock.bootstrap_servers(),
+        FaultPlan::by_request(&profile, 3),
+    )
+    .unwrap();
     let settings = [
         ("enable.idempotence", "false"),
         ("max.in.flight", "1"),
@@ -427,7 +487,7 @@ fn lose_ack_duplicates_without_idempotence() {
 fn resets_delays_and_dropped_acks_are_survived() {
     let mock = mock();
     let profile: FaultProfile = "reset:3%+delay:3%:20ms+lose-ack:3%".parse().unwrap();
-    let plan = FaultPlan::new(&profile, 5).with_lose_ack(LoseAckMode::DropAndReset);
+    let plan = FaultPlan::by_request(&profile, 5).with_lose_ack(LoseAckMode::DropAndReset);
     let proxy = Proxy::start(&mock.bootstrap_servers(), plan).unwrap();
     let settings = [
         ("enable.idempotence", "true"),

@@ -192,7 +192,7 @@ fn proxy_on_a_real_cluster() {
     let profile: FaultProfile = "reject:2%".parse().unwrap();
     let mut seen = Vec::new();
     for idempotent in [false, true] {
-        let proxy = Proxy::start(&upstream, FaultPlan::new(&profile, 42)).unwrap();
+        let proxy = Proxy::start(&upstream, FaultPlan::by_request(&profile, 42)).unwrap();
         let name = topic(&cluster, if idempotent { "reject-idem" } else { "reject" });
         let idem = idempotent.to_string();
         let settings = [

@@ -3,7 +3,10 @@
 //!
 //! Verify mode knows no run and no delivery reports: every (run id, stream)
 //! is a stream of its own, and losses, gaps and possibly persisted records
-//! are not judged. Exit status: 0 no violation, 1 violations, 2 error.
+//! are not judged. A sequence absent from a stream below the highest one
+//! read is **missing** (lost, or never acknowledged). Exit status: 0 no
+//! violation, 1 violations (reorders, log duplicates, missing sequences),
+//! 2 error.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -67,6 +70,8 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         let out = serde_json::json!({
             "topic": a.topic,
             "violations": verdict.violations(),
+            "missing": verdict.missing.count,
+            "missing_note": verify::MISSING_NOTE,
             "verdict": verdict,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -106,6 +111,28 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
             );
         }
         let _ = writeln!(s);
+    }
+    if !v.deliveries_known {
+        let _ = writeln!(s, "  {:<20} {}", "missing", v.missing.count);
+        if v.missing.count > 0 {
+            let ranges: Vec<String> = v
+                .missing_ranges
+                .iter()
+                .map(|r| {
+                    let run = r.run_id.map(|x| format!("run {x:#x} ")).unwrap_or_default();
+                    if r.first_seq == r.last_seq {
+                        format!("{run}stream {} seq {}", r.stream, r.first_seq)
+                    } else {
+                        format!(
+                            "{run}stream {} seq {}..={}",
+                            r.stream, r.first_seq, r.last_seq
+                        )
+                    }
+                })
+                .collect();
+            let _ = writeln!(s, "    ranges: {}", ranges.join(", "));
+            let _ = writeln!(s, "    ({})", verify::MISSING_NOTE);
+        }
     }
     let _ = writeln!(s, "  {:<20} {}", "malformed", v.malformed);
     if v.malformed > 0 {
@@ -152,6 +179,7 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
         .into_iter()
         .filter(|k| v.of(*k).count > 0)
         .map(AnomalyKind::as_str)
+        .chain((v.missing.count > 0).then_some("missing"))
         .collect();
         let _ = writeln!(s, "{n} ordering violations ({})", kinds.join(", "));
     }

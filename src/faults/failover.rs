@@ -1,10 +1,32 @@
-//! Leader failover: kill the partition leader mid-cell, restart it later.
+//! Leader failover: kill the partition leader mid-cell, restart it later,
+//! several times per cell, and record what each kill did.
 //!
-//! The plan is set in records, not seconds, like the proxy's schedule: the
-//! leader dies once the producer has handed `kill_after` timed records to the
-//! client (so the kill always lands while batches are in flight), and comes
-//! back `restart_after` later. The producer sees NOT_LEADER_OR_FOLLOWER (or a
-//! dropped connection), refreshes metadata and retries against the new leader.
+//! Kills are set in records, not seconds, like the proxy's triggers: a leader
+//! dies once the producer has handed `kill_after` records to the client (so
+//! the kill always lands while batches are in flight), and comes back
+//! `restart_after` later. The producer sees NOT_LEADER_OR_FOLLOWER (or a
+//! dropped connection), refreshes metadata and retries against the new
+//! leader.
+//!
+//! # Repeated failovers
+//!
+//! One kill is one trial. [`FailoverSchedule`] draws `k` kill points
+//! (default [`DEFAULT_KILLS`]) from a seed over a range of record counts;
+//! each kill waits, besides its record count, until the partition is fully in
+//! sync again (every replica in the ISR), so no kill lands on a partition
+//! still recovering from the previous one. Two ways to run it:
+//!
+//! - one closure for the whole cell: [`with_failovers`] kills at every point
+//!   of the schedule inside it;
+//! - one closure per round (the suite's interleaved rounds): call
+//!   [`with_failover`] once per round with `schedule.plan(round)`, which
+//!   kills once inside that closure at that record count.
+//!
+//! Either way every kill gives a [`FailoverOutcome`] (node, records sent at
+//! the kill, time to a new leader, time until acknowledgements flowed again,
+//! and the record window it covers), and [`FailoverOutcome::event`] turns it
+//! into a [`FaultEvent`] for the checker, which attributes losses,
+//! duplicates and reorders in the window to that failover.
 //!
 //! Only a cluster this process started can be failed over
 //! ([`crate::cluster::Cluster::local`]).
@@ -13,7 +35,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cluster::LocalCluster;
+use serde::{Deserialize, Serialize};
+
+use super::events::{FaultEvent, RecordSpan};
+use crate::cluster::{Cluster, LocalCluster};
+
+/// Kills per cell by default.
+pub const DEFAULT_KILLS: u32 = 5;
+
+/// How long before the kill a failover's window reaches back: records sent
+/// in the last `WINDOW_LOOKBACK` before the kill may have been acknowledged
+/// by the old leader and not yet replicated (`acks=1`), so they are the ones
+/// a failover can lose.
+pub const WINDOW_LOOKBACK: Duration = Duration::from_secs(2);
+
+/// How long to wait for a full ISR before a kill, and for a new leader or
+/// resumed acknowledgements after it.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// When to kill the leader and when to bring it back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +63,8 @@ pub struct FailoverPlan {
 }
 
 impl FailoverPlan {
-    /// The suite's plan: kill once `warmup + 20,000` records were sent (or a
-    /// quarter of the cell's timed records, if fewer), restart 3 s later.
-    /// The same for every cell, so cells compare.
+    /// The one-kill plan: kill once `warmup + 20,000` records were sent (or
+    /// a quarter of the cell's timed records, if fewer), restart 3 s later.
     pub fn for_cell(warmup: u64, timed_records: u64) -> FailoverPlan {
         FailoverPlan {
             kill_after: warmup + (timed_records / 4).clamp(1, 20_000),
@@ -36,21 +73,149 @@ impl FailoverPlan {
     }
 }
 
-/// What the failover controller did in one cell.
+/// `k` seeded kill points over a range of sent-record counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverSchedule {
+    /// Sent-record counts at which to kill, ascending.
+    pub kill_points: Vec<u64>,
+    pub restart_after: Duration,
+}
+
+impl FailoverSchedule {
+    /// `kills` points in `from..to` (sent-record counts): the range is cut
+    /// into `kills` equal slots and each point is drawn in the middle half of
+    /// its slot from `seed`, so kills are spread out, never adjacent, and
+    /// the same for every cell of a seed.
+    pub fn new(
+        seed: u64,
+        kills: u32,
+        from: u64,
+        to: u64,
+        restart_after: Duration,
+    ) -> FailoverSchedule {
+        let kills = u64::from(kills.max(1));
+        let slot = (to.saturating_sub(from) / kills).max(1);
+        let kill_points = (0..kills)
+            .map(|i| {
+                let start = from + i * slot + slot / 4;
+                start + mix(seed ^ mix(i)) % (slot / 2).max(1)
+            })
+            .collect();
+        FailoverSchedule {
+            kill_points,
+            restart_after,
+        }
+    }
+
+    /// The suite's default: [`DEFAULT_KILLS`] kills spread over the cell's
+    /// timed records (after `warmup`), restart 3 s after each.
+    pub fn for_cell(seed: u64, warmup: u64, timed_records: u64) -> FailoverSchedule {
+        FailoverSchedule::new(
+            seed,
+            DEFAULT_KILLS,
+            warmup,
+            warmup + timed_records.max(1),
+            Duration::from_secs(3),
+        )
+    }
+
+    /// The single-kill plan of kill `k` (for one closure per round).
+    pub fn plan(&self, k: usize) -> Option<FailoverPlan> {
+        self.kill_points.get(k).map(|&kill_after| FailoverPlan {
+            kill_after,
+            restart_after: self.restart_after,
+        })
+    }
+}
+
+/// What one kill did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailoverOutcome {
+    /// The node killed.
+    pub node: i32,
+    /// Records sent (the session's counter) at the kill.
+    pub sent_at_kill: u64,
+    /// Milliseconds from the kill until the partition had another leader;
+    /// `None` if it had none within the patience.
+    pub new_leader_ms: Option<u64>,
+    /// Milliseconds from the kill until the acknowledged counter moved
+    /// again (the producer resumed); `None` if it did not.
+    pub resumed_ms: Option<u64>,
+    /// Milliseconds waited before the kill for a full ISR.
+    pub in_sync_wait_ms: u64,
+    /// Sent-record counts the failover covers: from the count
+    /// [`WINDOW_LOOKBACK`] before the kill to the count when the producer
+    /// resumed (or the restart, if it never did).
+    pub window_first_sent: u64,
+    pub window_last_sent: u64,
+    /// Milliseconds since the controller started, at the kill.
+    pub at_ms: u64,
+}
+
+impl FailoverOutcome {
+    /// The failover as a fault event touching its window on every stream:
+    /// sent-record counts are spread round robin over `streams` streams
+    /// (stream `s` gets sequences `count / streams`, rounded out by one), so
+    /// the window is given per stream.
+    pub fn event(&self, id: u64, streams: u32) -> FaultEvent {
+        let streams = streams.max(1);
+        let n = u64::from(streams);
+        let records = (0..streams)
+            .map(|stream| RecordSpan {
+                stream,
+                first_seq: (self.window_first_sent / n).saturating_sub(1),
+                last_seq: self.window_last_sent / n + 1,
+            })
+            .collect();
+        FaultEvent {
+            id,
+            kind: "failover".into(),
+            request_index: None,
+            at_ms: self.at_ms,
+            records,
+        }
+    }
+}
+
+/// What the failover controller did in one closure.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FailoverReport {
-    /// Leaders killed (0 when the cell ended before the planned point).
+    /// Leaders killed (0 when the closure ended before the first point).
     pub kills: u64,
-    /// The node killed.
+    /// The node of the first kill.
     pub node: Option<i32>,
     /// Problems met (no leader found, restart failed): data for the results.
     pub error: Option<String>,
+    /// One per kill, in order.
+    pub outcomes: Vec<FailoverOutcome>,
+}
+
+impl FailoverReport {
+    /// Every kill as a fault event, ids from `first_id`.
+    pub fn events(&self, first_id: u64, streams: u32) -> Vec<FaultEvent> {
+        self.outcomes
+            .iter()
+            .enumerate()
+            .map(|(i, o)| o.event(first_id + i as u64, streams))
+            .collect()
+    }
+}
+
+/// The counters the controller watches.
+#[derive(Debug, Clone)]
+pub struct Counters {
+    /// Records handed to the client (the session's sent counter).
+    pub sent: Arc<AtomicU64>,
+    /// Records acknowledged so far; `None` uses `sent` (the producer's send
+    /// path blocks when its queue is full, so sends resume with acks).
+    pub acked: Option<Arc<AtomicU64>>,
 }
 
 /// Runs `body` while a controller thread kills the leader of
-/// `topic`/`partition` per `plan`, watching `sent` (the session's count of
-/// records handed to the client). The killed node is restarted, and back in
-/// the cluster, before this returns, whatever `body` did.
+/// `topic`/`partition` once per `plan`, watching `sent` (the session's
+/// count of records handed to the client). The killed node is restarted,
+/// and back in the cluster, before this returns, whatever `body` did.
+/// `report.outcomes` holds the kill's outcome.
 pub fn with_failover<T>(
     cluster: &LocalCluster,
     topic: &str,
@@ -59,9 +224,30 @@ pub fn with_failover<T>(
     sent: Arc<AtomicU64>,
     body: impl FnOnce() -> T,
 ) -> (T, FailoverReport) {
+    let schedule = FailoverSchedule {
+        kill_points: vec![plan.kill_after],
+        restart_after: plan.restart_after,
+    };
+    let counters = Counters { sent, acked: None };
+    with_failovers(cluster, topic, partition, &schedule, counters, body)
+}
+
+/// Runs `body` while a controller thread kills the leader of
+/// `topic`/`partition` at every point of `schedule` (each once the partition
+/// is fully in sync again), restarting it `restart_after` later. Every
+/// killed node is back before this returns.
+pub fn with_failovers<T>(
+    cluster: &LocalCluster,
+    topic: &str,
+    partition: i32,
+    schedule: &FailoverSchedule,
+    counters: Counters,
+    body: impl FnOnce() -> T,
+) -> (T, FailoverReport) {
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
-        let controller = scope.spawn(|| control(cluster, topic, partition, plan, &sent, &done));
+        let controller =
+            scope.spawn(|| control(cluster, topic, partition, schedule, &counters, &done));
         let out = body();
         done.store(true, Ordering::SeqCst);
         let report = controller.join().unwrap_or_else(|_| FailoverReport {
@@ -76,41 +262,196 @@ fn control(
     cluster: &LocalCluster,
     topic: &str,
     partition: i32,
-    plan: FailoverPlan,
-    sent: &AtomicU64,
+    schedule: &FailoverSchedule,
+    counters: &Counters,
     done: &AtomicBool,
 ) -> FailoverReport {
+    let started = Instant::now();
+    let sent = || counters.sent.load(Ordering::Relaxed);
+    let acked = || {
+        counters
+            .acked
+            .as_ref()
+            .unwrap_or(&counters.sent)
+            .load(Ordering::Relaxed)
+    };
+    let replicas = cluster.brokers().min(3) as usize;
     let mut report = FailoverReport::default();
-    while sent.load(Ordering::Relaxed) < plan.kill_after {
-        if done.load(Ordering::SeqCst) {
-            return report;
+    // (time, sent) every ~10 ms, for the window's start.
+    let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
+    let remember = |history: &mut std::collections::VecDeque<(Instant, u64)>| {
+        let now = Instant::now();
+        if history
+            .back()
+            .map_or(true, |(t, _)| now - *t >= Duration::from_millis(10))
+        {
+            history.push_back((now, sent()));
         }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    let leader = match cluster.leader(topic, partition) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            report.error = Some(format!("{topic}/{partition} has no leader to kill"));
-            return report;
-        }
-        Err(e) => {
-            report.error = Some(format!("finding the leader of {topic}/{partition}: {e}"));
-            return report;
+        while history
+            .front()
+            .is_some_and(|(t, _)| now - *t > WINDOW_LOOKBACK)
+        {
+            history.pop_front();
         }
     };
-    if let Err(e) = cluster.kill(leader) {
-        report.error = Some(format!("killing node {leader}: {e}"));
-        return report;
-    }
-    report.kills = 1;
-    report.node = Some(leader);
-    // Restart after the planned delay, or as soon as the cell is over.
-    let killed_at = Instant::now();
-    while killed_at.elapsed() < plan.restart_after && !done.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    if let Err(e) = cluster.restart(leader) {
-        report.error = Some(format!("restarting node {leader}: {e}"));
+    for &point in &schedule.kill_points {
+        while sent() < point {
+            if done.load(Ordering::SeqCst) {
+                return report;
+            }
+            remember(&mut history);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Fully in sync again before the next kill.
+        let wait = Instant::now();
+        loop {
+            match cluster.in_sync_replicas(topic, partition) {
+                Ok(isr) if isr.len() >= replicas => break,
+                _ if wait.elapsed() > PATIENCE => {
+                    report.error = Some(format!(
+                        "{topic}/{partition} not fully in sync {PATIENCE:?} after the previous failover"
+                    ));
+                    return report;
+                }
+                _ if done.load(Ordering::SeqCst) => return report,
+                _ => {
+                    remember(&mut history);
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        let in_sync_wait_ms = wait.elapsed().as_millis() as u64;
+        let leader = match cluster.leader(topic, partition) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                report.error = Some(format!("{topic}/{partition} has no leader to kill"));
+                return report;
+            }
+            Err(e) => {
+                report.error = Some(format!("finding the leader of {topic}/{partition}: {e}"));
+                return report;
+            }
+        };
+        remember(&mut history);
+        let window_first_sent = history.front().map_or(sent(), |(_, s)| *s);
+        let acked_at_kill = acked();
+        let sent_at_kill = sent();
+        let killed_at = Instant::now();
+        if let Err(e) = cluster.kill(leader) {
+            report.error = Some(format!("killing node {leader}: {e}"));
+            return report;
+        }
+        report.kills += 1;
+        report.node.get_or_insert(leader);
+        let mut outcome = FailoverOutcome {
+            node: leader,
+            sent_at_kill,
+            in_sync_wait_ms,
+            window_first_sent,
+            at_ms: (killed_at - started).as_millis() as u64,
+            ..FailoverOutcome::default()
+        };
+        // Watch for a new leader and resumed acknowledgements until the
+        // restart is due (or the closure is over).
+        let mut last_poll = Instant::now() - Duration::from_secs(1);
+        while killed_at.elapsed() < schedule.restart_after.max(Duration::from_millis(1))
+            && !done.load(Ordering::SeqCst)
+        {
+            if outcome.resumed_ms.is_none() && acked() > acked_at_kill + 1 {
+                outcome.resumed_ms = Some(killed_at.elapsed().as_millis() as u64);
+                outcome.window_last_sent = sent();
+            }
+            if outcome.new_leader_ms.is_none() && last_poll.elapsed() >= Duration::from_millis(50) {
+                last_poll = Instant::now();
+                if let Ok(Some(l)) = cluster.leader(topic, partition) {
+                    if l != leader {
+                        outcome.new_leader_ms = Some(killed_at.elapsed().as_millis() as u64);
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if outcome.resumed_ms.is_none() {
+            outcome.window_last_sent = sent();
+        }
+        let restart = cluster.restart(leader);
+        // A producer still stalled at the restart resumes after it: keep
+        // watching (bounded) so its window closes where it resumed.
+        let until = Instant::now() + PATIENCE;
+        while outcome.resumed_ms.is_none() && !done.load(Ordering::SeqCst) && Instant::now() < until
+        {
+            if acked() > acked_at_kill + 1 {
+                outcome.resumed_ms = Some(killed_at.elapsed().as_millis() as u64);
+                outcome.window_last_sent = sent();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if outcome.resumed_ms.is_none() {
+            outcome.window_last_sent = sent();
+        }
+        report.outcomes.push(outcome);
+        if let Err(e) = restart {
+            report.error = Some(format!("restarting node {leader}: {e}"));
+            return report;
+        }
+        history.clear();
     }
     report
+}
+
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_points_are_seeded_spread_and_in_range() {
+        let a = FailoverSchedule::new(7, 5, 1_000, 101_000, Duration::from_secs(3));
+        assert_eq!(
+            a,
+            FailoverSchedule::new(7, 5, 1_000, 101_000, Duration::from_secs(3))
+        );
+        assert_ne!(
+            a.kill_points,
+            FailoverSchedule::new(8, 5, 1_000, 101_000, Duration::from_secs(3)).kill_points
+        );
+        assert_eq!(a.kill_points.len(), 5);
+        for (i, p) in a.kill_points.iter().enumerate() {
+            let slot = 1_000 + i as u64 * 20_000;
+            assert!(*p >= slot + 5_000 && *p < slot + 15_000, "{i}: {p}");
+        }
+        assert_eq!(a.plan(1).unwrap().kill_after, a.kill_points[1]);
+        assert_eq!(a.plan(5), None);
+        assert_eq!(FailoverSchedule::for_cell(1, 0, 10).kill_points.len(), 5);
+    }
+
+    #[test]
+    fn an_outcome_is_an_event_over_its_window_on_every_stream() {
+        let o = FailoverOutcome {
+            node: 2,
+            sent_at_kill: 5_000,
+            window_first_sent: 4_000,
+            window_last_sent: 6_001,
+            at_ms: 1234,
+            ..FailoverOutcome::default()
+        };
+        let e = o.event(9, 2);
+        assert_eq!((e.id, e.kind.as_str(), e.at_ms), (9, "failover", 1234));
+        assert_eq!(e.request_index, None);
+        assert_eq!(e.records.len(), 2);
+        assert!(e.touches(0, 1_999) && e.touches(1, 3_001) && !e.touches(0, 3_002));
+        let r = FailoverReport {
+            kills: 2,
+            outcomes: vec![o.clone(), o],
+            ..FailoverReport::default()
+        };
+        let ids: Vec<u64> = r.events(3, 1).iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![3, 4]);
+    }
 }

@@ -23,6 +23,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable, Message};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::events::{spans_of, RecordSpan};
+
 /// Kafka's default `socket.request.max.bytes` (100 MiB): no broker accepts a
 /// larger request, and no client asks for a larger response by default.
 pub const DEFAULT_MAX_FRAME_BYTES: usize = 100 * 1024 * 1024;
@@ -196,8 +198,8 @@ struct Cursor<'a> {
     buf: &'a [u8],
 }
 
-impl Cursor<'_> {
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&[u8], FrameError> {
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], FrameError> {
         if self.buf.len() < n {
             return Err(malformed(
                 "produce request",
@@ -349,6 +351,125 @@ pub fn decode_produce(body: &Bytes, version: i16) -> Result<ProduceRequest, Fram
     let mut buf = body.clone();
     ProduceRequest::decode(&mut buf, version)
         .map_err(|e| malformed("produce request", format!("{e:#}")))
+}
+
+/// The records one partition of a Produce request carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionRecords {
+    /// The topic's name, or (Produce v13+, which names topics by id) its id
+    /// in hex.
+    pub topic: String,
+    pub partition: i32,
+    /// Runs of consecutive stamped sequences (see [`record_spans`]).
+    pub spans: Vec<RecordSpan>,
+}
+
+/// The stamped records of every partition of a decoded Produce request.
+pub fn produce_records(request: &ProduceRequest) -> Vec<PartitionRecords> {
+    let mut out = Vec::new();
+    for topic in &request.topic_data {
+        let name = if topic.name.0.is_empty() {
+            topic.topic_id.simple().to_string()
+        } else {
+            topic.name.0.to_string()
+        };
+        for p in &topic.partition_data {
+            let spans = p.records.as_deref().map(record_spans).unwrap_or_default();
+            out.push(PartitionRecords {
+                topic: name.clone(),
+                partition: p.index,
+                spans,
+            });
+        }
+    }
+    out
+}
+
+/// Attribute bits of a record batch that name its compression codec.
+const COMPRESSION_MASK: i16 = 0x07;
+/// Bytes of a v2 record batch header, up to and including the record count.
+const BATCH_HEADER_BYTES: usize = 61;
+
+/// The runs of consecutive (stream, sequence) stamps ([`crate::record`]) in
+/// a Produce partition's record set: one or more v2 record batches. Never
+/// panics: a compressed batch, an old message format, an unstamped value or
+/// bytes that do not parse end or skip the walk, so the spans are what could
+/// be read up to there (possibly none).
+pub fn record_spans(records: &[u8]) -> Vec<RecordSpan> {
+    let mut stamps = Vec::new();
+    let mut rest = records;
+    while rest.len() >= BATCH_HEADER_BYTES {
+        let batch_len = i32::from_be_bytes([rest[8], rest[9], rest[10], rest[11]]);
+        let Ok(batch_len) = usize::try_from(batch_len) else {
+            break;
+        };
+        let Some(end) = batch_len.checked_add(12).filter(|e| *e <= rest.len()) else {
+            break;
+        };
+        let (batch, tail) = rest.split_at(end);
+        rest = tail;
+        if batch.len() < BATCH_HEADER_BYTES {
+            continue;
+        }
+        let magic = batch[16];
+        let attributes = i16::from_be_bytes([batch[21], batch[22]]);
+        if magic != 2 || attributes & COMPRESSION_MASK != 0 {
+            continue;
+        }
+        let count = i32::from_be_bytes([batch[57], batch[58], batch[59], batch[60]]);
+        let mut c = Cursor {
+            buf: &batch[BATCH_HEADER_BYTES..],
+        };
+        for _ in 0..count.max(0) {
+            match next_record_value(&mut c) {
+                Some(value) => {
+                    if let Ok(stamp) = crate::record::Stamp::read(value) {
+                        stamps.push((stamp.stream, stamp.seq));
+                    }
+                }
+                None => break,
+            }
+        }
+    }
+    spans_of(stamps)
+}
+
+/// A zigzag varint (records use them for lengths and deltas).
+fn varlong(c: &mut Cursor<'_>) -> Option<i64> {
+    let mut value: u64 = 0;
+    for i in 0..10 {
+        let b = c.take(1, "varint").ok()?[0];
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(((value >> 1) as i64) ^ -((value & 1) as i64));
+        }
+    }
+    None
+}
+
+/// Reads one record of a v2 batch and returns its value (`Some(None)` for a
+/// null value); `None` when the bytes do not parse.
+fn next_record_value<'a>(c: &mut Cursor<'a>) -> Option<Option<&'a [u8]>> {
+    let len = usize::try_from(varlong(c)?).ok()?;
+    if len > c.buf.len() {
+        return None;
+    }
+    let (record, tail) = c.buf.split_at(len);
+    c.buf = tail;
+    let mut r = Cursor { buf: record };
+    r.take(1, "attributes").ok()?;
+    varlong(&mut r)?; // timestamp delta
+    varlong(&mut r)?; // offset delta
+    let key_len = varlong(&mut r)?;
+    if key_len > 0 {
+        r.take(usize::try_from(key_len).ok()?, "key").ok()?;
+    }
+    let value_len = varlong(&mut r)?;
+    if value_len < 0 {
+        return Some(None);
+    }
+    let value = r.take(usize::try_from(value_len).ok()?, "value").ok()?;
+    Some(Some(value))
 }
 
 /// Encodes a whole response frame (size prefix, header, body).
@@ -570,6 +691,83 @@ mod tests {
         );
     }
 
+    /// A v2 record batch of stamped values for `(stream, seq)`, as a
+    /// producer writes it (optionally marked as gzip-compressed).
+    fn batch(stamps: &[(u32, u64)], gzip: bool) -> Vec<u8> {
+        use kafka_protocol::records::{
+            Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let records: Vec<Record> = stamps
+            .iter()
+            .enumerate()
+            .map(|(i, &(stream, seq))| {
+                let mut v = vec![0u8; 100];
+                crate::record::Stamp {
+                    run_id: 9,
+                    stream,
+                    seq,
+                    intended_send_ns: 0,
+                }
+                .write(&mut v);
+                Record {
+                    transactional: false,
+                    control: false,
+                    delete_horizon: false,
+                    partition_leader_epoch: 0,
+                    producer_id: -1,
+                    producer_epoch: -1,
+                    timestamp_type: TimestampType::Creation,
+                    offset: i as i64,
+                    // One batch: the encoder splits where offset - sequence changes.
+                    sequence: i as i32,
+                    timestamp: 0,
+                    key: (i % 2 == 0).then(|| Bytes::from_static(b"key")),
+                    value: Some(Bytes::from(v)),
+                    headers: Default::default(),
+                }
+            })
+            .collect();
+        let mut buf = BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        };
+        RecordBatchEncoder::encode(&mut buf, &records, &options).unwrap();
+        if gzip {
+            // Only the attribute bits: the walk must not try to read it.
+            buf[22] |= 1;
+        }
+        buf.to_vec()
+    }
+
+    #[test]
+    fn record_spans_read_the_stamps_of_each_batch() {
+        let span = |stream, first_seq, last_seq| RecordSpan {
+            stream,
+            first_seq,
+            last_seq,
+        };
+        let one: Vec<(u32, u64)> = (100..115).map(|q| (0, q)).collect();
+        assert_eq!(record_spans(&batch(&one, false)), vec![span(0, 100, 114)]);
+        // Two batches back to back, the second of another stream.
+        let mut two = batch(&one, false);
+        two.extend(batch(&[(3, 7), (3, 8)], false));
+        assert_eq!(record_spans(&two), vec![span(0, 100, 114), span(3, 7, 8)]);
+        // Compressed: not opened. Garbage and truncation: what parsed so far.
+        assert!(record_spans(&batch(&one, true)).is_empty());
+        let mut cut = batch(&one, false);
+        cut.truncate(cut.len() - 1);
+        assert!(record_spans(&cut).is_empty());
+        assert!(record_spans(b"not a batch at all").is_empty());
+        // A value without the KOB1 magic is skipped.
+        let mut other = batch(&[(1, 1)], false);
+        let at = other.windows(4).position(|w| w == b"KOB1").unwrap();
+        other[at..at + 4].copy_from_slice(b"XXXX");
+        let mut unstamped = batch(&one, false);
+        unstamped.extend(other);
+        assert_eq!(record_spans(&unstamped), vec![span(0, 100, 114)]);
+    }
+
     proptest! {
         #[test]
         fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), max in 0usize..1024) {
@@ -582,6 +780,15 @@ mod tests {
                 }
                 let _ = response_correlation_id(&frame);
             }
+        }
+
+        #[test]
+        fn random_record_sets_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400), flip in 0usize..400, bit in 0u8..8) {
+            let _ = record_spans(&bytes);
+            let mut b = batch(&[(0, 1), (0, 2), (0, 3)], false);
+            let i = flip % b.len();
+            b[i] ^= 1 << bit;
+            let _ = record_spans(&b);
         }
 
         #[test]

@@ -50,7 +50,12 @@ fn resp_err(code: i16) -> RDKafkaRespErr {
 
 /// Maps the plan's decisions for the first `requests` Produce requests onto
 /// mock error codes (see the module table).
+///
+/// The mock's error stack is indexed by request, so a record-triggered plan
+/// is applied under the request-indexed rule of the same profile and seed
+/// ([`FaultPlan::as_by_request`]).
 pub fn mock_faults(plan: &FaultPlan, requests: u64) -> MockFaults {
+    let plan = &plan.as_by_request();
     let mut produce_errors = Vec::with_capacity(requests.min(1 << 20) as usize);
     let mut injected = BTreeMap::new();
     for i in 0..requests {
@@ -124,7 +129,7 @@ mod tests {
     use crate::faults::FaultProfile;
 
     fn plan(text: &str) -> FaultPlan {
-        FaultPlan::new(&text.parse::<FaultProfile>().unwrap(), 3)
+        FaultPlan::by_request(&text.parse::<FaultProfile>().unwrap(), 3)
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //! `failover`, and `+` to mix, e.g. `reject:1%+lose-ack:1%`); its slug is the
 //! same thing spelled for file names and cell ids (`reject-1pct`).
 //!
-//! - [`FaultPlan`] (`plan.rs`): the seeded schedule, a pure function of
-//!   (profile, seed, Produce request index); the same seed and profile fault
-//!   the same request indices in every cell.
+//! - [`FaultPlan`] (`plan.rs`): the seeded schedule; its trigger records
+//!   are a pure function of (profile, seed, stream, sequence), so the same
+//!   seed and profile fault the same records in every cell and every run.
+//! - [`events`]: every injected fault as a [`FaultEvent`] with the records
+//!   it touched, for the checker to attribute anomalies to.
 //! - [`frame`]: Kafka's length-prefixed frames with a size guard and typed
 //!   errors, and the guarded decoding of Produce requests.
 //! - [`Proxy`] (`proxy.rs`): the Kafka-protocol-aware proxy that applies a
@@ -20,6 +22,7 @@
 //! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
 //!   whose numbers never reach a report.
 
+pub mod events;
 pub mod failover;
 pub mod frame;
 pub mod mock;
@@ -29,9 +32,10 @@ mod profile;
 pub mod proxy;
 
 pub use netem::{Link, TcpDelay, TcpDelayError};
+pub use events::{FaultEvent, RecordSpan};
 pub use plan::{
-    FaultAction, FaultPlan, LoseAckMode, DEFAULT_WARMUP, NOT_ENOUGH_REPLICAS,
-    NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
+    NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 };
 pub use profile::{FaultKind, FaultProfile};
 pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};

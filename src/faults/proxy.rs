@@ -55,7 +55,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
@@ -68,13 +68,14 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 
+use super::events::FaultEvent;
 use super::frame::{
-    self, decode_produce, produce_error_response, produce_shape, read_frame, request_body,
-    request_meta, response_body, response_correlation_id, FrameError, RequestMeta,
-    DEFAULT_MAX_FRAME_BYTES,
+    self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
+    request_body, request_meta, response_body, response_correlation_id, FrameError,
+    PartitionRecords, RequestMeta, DEFAULT_MAX_FRAME_BYTES,
 };
 use super::netem::{delay_line, DelayRx, DelayTx, Link, LinkCell};
-use super::plan::{FaultAction, FaultPlan, LoseAckMode};
+use super::plan::{FaultAction, FaultPlan, LoseAckMode, TriggerState};
 use super::profile::FaultKind;
 
 /// The host every rewritten broker address points at.
@@ -285,6 +286,12 @@ impl Proxy {
         log
     }
 
+    /// Every fault injected so far, with the records its request carried,
+    /// in injection order (ids 0, 1, 2, …).
+    pub fn events(&self) -> Vec<FaultEvent> {
+        lock(&self.shared.events).clone()
+    }
+
     /// Produce requests seen so far (the next request's index).
     pub fn produce_requests(&self) -> u64 {
         self.shared.produce_requests.load(Ordering::Relaxed)
@@ -346,6 +353,10 @@ struct Shared {
     produce_requests: AtomicU64,
     injected: [AtomicU64; 4],
     fault_log: Mutex<Vec<(u64, FaultAction)>>,
+    /// The plan's memory of sequences seen, and the events injected.
+    triggers: Mutex<TriggerState>,
+    events: Mutex<Vec<FaultEvent>>,
+    started: Instant,
     connections: AtomicU64,
     connection_errors: AtomicU64,
     last_error: Mutex<Option<String>>,
@@ -361,6 +372,9 @@ impl Shared {
             produce_requests: AtomicU64::new(0),
             injected: Default::default(),
             fault_log: Mutex::new(Vec::new()),
+            triggers: Mutex::new(TriggerState::default()),
+            events: Mutex::new(Vec::new()),
+            started: Instant::now(),
             connections: AtomicU64::new(0),
             connection_errors: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -368,9 +382,18 @@ impl Shared {
         }
     }
 
-    fn record(&self, index: u64, action: FaultAction) {
+    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) {
         self.injected[kind_slot(&action)].fetch_add(1, Ordering::Relaxed);
         lock(&self.fault_log).push((index, action));
+        let mut events = lock(&self.events);
+        let id = events.len() as u64;
+        events.push(FaultEvent {
+            id,
+            kind: action.name().to_string(),
+            request_index: Some(index),
+            at_ms: self.started.elapsed().as_millis() as u64,
+            records: parts.iter().flat_map(|p| p.spans.iter().copied()).collect(),
+        });
     }
 
     fn error(&self, e: impl std::fmt::Display) {
@@ -861,7 +884,16 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         }
     };
     let index = shared.produce_requests.fetch_add(1, Ordering::Relaxed);
-    let Some(action) = shared.plan.decide(index) else {
+    if shared.plan.is_empty() {
+        return Ok(Step::Forward(normal()));
+    }
+    // The records the request carries: what a record plan triggers on and
+    // what the event names.
+    let parts = produce_records(&decode_produce(&body, meta.api_version)?);
+    let decided = shared
+        .plan
+        .decide_request(&mut lock(&shared.triggers), index, &parts);
+    let Some(action) = decided else {
         return Ok(Step::Forward(normal()));
     };
     let step = match action {
@@ -893,7 +925,7 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         FaultAction::Delay { ms } => Step::ForwardAfter(normal(), ms),
         FaultAction::Reset => Step::Reset,
     };
-    shared.record(index, action);
+    shared.record(index, action, &parts);
     Ok(step)
 }
 

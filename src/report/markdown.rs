@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::grid::ProducerSettings;
 
 use super::fmt;
-use super::model::{setting_text, CellView, Meas, Model, State};
+use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
 use super::profiles_chart::{profile_cells, violations_text};
 
 /// The chart files REPORT.md embeds, with their alt text.
@@ -65,7 +65,7 @@ pub fn render(m: &Model) -> String {
     s.push_str(
         "- **Violation**: a reorder (a record read after a higher sequence number of its stream), a log duplicate (one record stored at two offsets) or a loss (a record the client reported delivered that is not in the log). Per million records checked.\n\
          - **Exposure**: faults injected into the cell and retries the client made. A cell no fault reached is *not exposed*: its 0 says nothing about ordering under faults.\n\
-         - **Upper bound**: with no violation in N records checked, the rate is below 3/N with 95% confidence (rule of three).\n\
+         - **Per-event bound**: a cell's violations come in bursts, one per fault, so the faults are the trials: with no violation after n fault events, the probability that a fault causes a violation is below 1 − 0.05^(1/n) (≈ 3/n) at 95%. A cell is called *no violation observed* only with at least 20 events; below that it is *too few faults to judge*. The per-million bound (3/N records) is a rate at this fault rate, not a property of the setting.\n\
          - **Rejected**: the client refused the configuration when the producer was created; its message is quoted.\n",
     );
     s
@@ -116,6 +116,12 @@ fn kinds_text(x: &Meas) -> String {
 }
 
 fn conclusion(s: &mut String, m: &Model) {
+    conclusion_with(s, m, crate::stats::DEFAULT_MIN_EVENTS);
+}
+
+/// The conclusion with `min_events` fault events required before a cell is
+/// called free of violations (the workload's `min_events`).
+pub fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
     for faults in &m.fault_profiles {
         let cells: Vec<(&CellView, &Meas)> = m.measured_in(faults).collect();
         if cells.is_empty() {
@@ -127,31 +133,33 @@ fn conclusion(s: &mut String, m: &Model) {
             .copied()
             .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))
             .expect("non-empty");
-        let clean_exposed = cells
-            .iter()
-            .copied()
-            .filter(|(_, x)| x.violations() == 0 && x.exposed())
-            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
-        let clean_unexposed = cells
-            .iter()
-            .copied()
-            .filter(|(_, x)| x.violations() == 0 && !x.exposed())
-            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
         let exposed = cells.iter().filter(|(_, x)| x.exposed()).count();
         let _ = write!(
             s,
             "- Under faults `{faults}` ({} measured, {exposed} exposed to faults): ",
             cells.len()
         );
-        match clean_exposed {
+        // "No violation observed" only with enough fault events to mean it.
+        let judged_clean = cells
+            .iter()
+            .copied()
+            .filter(|(_, x)| {
+                x.exposed() && matches!(x.judgement(min_events), Judgement::NoViolation { .. })
+            })
+            .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
+        match judged_clean {
             Some((c, x)) => {
+                let Judgement::NoViolation { events, bound } = x.judgement(min_events) else {
+                    unreachable!("filtered above")
+                };
                 let _ = write!(
                     s,
-                    "the fastest setting with zero observed violations is {} at {}, {} records checked, {} faults injected, so its violation rate is below {} per million (95%).",
+                    "the fastest setting with no violation observed is {} at {}: {} fault events, so the probability that a fault causes a violation is below {} per event (95%); {} records checked (a rate below {} per million at this fault rate).",
                     b(&c.settings),
                     rate_ci(x),
+                    fmt::int(events),
+                    fmt::pct(bound * 100.0),
                     fmt::int(x.checked),
-                    fmt::int(x.faults_injected),
                     x.upper_bound_pm().map(fmt::sig3).unwrap_or_else(|| "n/a".into()),
                 );
                 if std::ptr::eq(c.result, fastest.0.result) {
@@ -162,13 +170,18 @@ fn conclusion(s: &mut String, m: &Model) {
                     let overlap = x.ci_high >= fx.ci_low;
                     let _ = write!(
                         s,
-                        " The fastest setting overall is {} at {}{}; choosing the clean one costs {} of throughput{}.",
+                        " The fastest setting overall is {} at {}{}; choosing the judged one costs {} of throughput{}.",
                         b(&fc.settings),
                         rate_ci(fx),
-                        if fx.violations() > 0 {
-                            format!(", with {} violations per million", fmt::sig3(fx.violations_pm()))
-                        } else {
-                            ", with zero observed violations but no fault reaching it".to_string()
+                        match fx.judgement(min_events) {
+                            Judgement::Violations => format!(
+                                ", with {} violations per million",
+                                fmt::sig3(fx.violations_pm())
+                            ),
+                            Judgement::TooFew { events } => format!(
+                                ", with zero violations but too few faults to judge ({events} events)"
+                            ),
+                            Judgement::NoViolation { .. } => String::new(),
                         },
                         fmt::pct(cost),
                         if overlap {
@@ -177,16 +190,6 @@ fn conclusion(s: &mut String, m: &Model) {
                             ", outside the two cells' 95% confidence intervals"
                         }
                     );
-                }
-                if let Some((uc, ux)) = clean_unexposed {
-                    if ux.rps > x.rps {
-                        let _ = write!(
-                            s,
-                            " {} was faster ({} records/s) with zero violations, but no fault reached it.",
-                            b(&uc.settings),
-                            fmt::rate(ux.rps)
-                        );
-                    }
                 }
             }
             None => {
@@ -201,9 +204,46 @@ fn conclusion(s: &mut String, m: &Model) {
                 } else {
                     let _ = write!(
                         s,
-                        "every setting that faults reached violated ordering; none is clean under these faults."
+                        "no setting is judged free of violations under these faults: each either violated ordering or saw fewer than {min_events} fault events."
                     );
                 }
+            }
+        }
+        // Zeros on too little evidence: what the setting permits and the
+        // evidence against each kind, never "clean".
+        let too_few: Vec<&(&CellView, &Meas)> = cells
+            .iter()
+            .filter(|(_, x)| {
+                x.exposed() && matches!(x.judgement(min_events), Judgement::TooFew { .. })
+            })
+            .collect();
+        if !too_few.is_empty() {
+            s.push('\n');
+            let _ = write!(
+                s,
+                "  - Too few faults to judge (fewer than {min_events} events, 0 violations):"
+            );
+            for (c, x) in too_few {
+                let permits = if x.permitted.is_empty() {
+                    "permits no reorder, duplicate or loss".to_string()
+                } else {
+                    let names: Vec<String> = x
+                        .permitted
+                        .iter()
+                        .map(|k| k.as_str().replace('_', " ") + "s")
+                        .collect();
+                    format!("permits {}", names.join(", "))
+                };
+                let _ = write!(
+                    s,
+                    " {} ({} events; {permits}, 0 of each seen);",
+                    setting_text(&c.settings),
+                    fmt::int(x.events)
+                );
+            }
+            if s.ends_with(';') {
+                s.pop();
+                s.push('.');
             }
         }
         s.push('\n');
@@ -260,6 +300,14 @@ fn conclusion(s: &mut String, m: &Model) {
             if per.iter().any(|x| x.map_or(true, |x| x.violations() > 0)) {
                 continue;
             }
+            // A zero on too few faults is no evidence in any profile.
+            if per
+                .iter()
+                .flatten()
+                .any(|x| x.exposed() && matches!(x.judgement(min_events), Judgement::TooFew { .. }))
+            {
+                continue;
+            }
             let per: Vec<&Meas> = per.into_iter().flatten().collect();
             let slowest = per.iter().map(|x| x.rps).fold(f64::INFINITY, f64::min);
             let exposed = per.iter().any(|x| x.exposed());
@@ -271,7 +319,7 @@ fn conclusion(s: &mut String, m: &Model) {
             Some((st, slowest, _)) => {
                 let _ = writeln!(
                     s,
-                    "- Across all {} fault profiles, the fastest setting with zero observed violations in every one is {} (its lowest throughput over the profiles: {} records/s).",
+                    "- Across all {} fault profiles, the fastest setting with no violation observed in every one (at least {min_events} fault events wherever faults reached it) is {} (its lowest throughput over the profiles: {} records/s).",
                     m.fault_profiles.len(),
                     b(&st),
                     fmt::rate(slowest)

@@ -93,6 +93,22 @@ pub struct Meas {
     pub records_resent: u64,
     /// Violation kinds found that the configuration is documented not to allow.
     pub unexpected: Vec<AnomalyKind>,
+    /// Fault events the cell saw (the checker's events when it had them,
+    /// else the faults injected): the trials of the per-event bound.
+    pub events: u64,
+    /// Violation kinds the configuration permits.
+    pub permitted: Vec<AnomalyKind>,
+}
+
+/// What the evidence lets the report say of a cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Judgement {
+    /// At least one violation.
+    Violations,
+    /// No violation in `events` >= the minimum: the per-event bound holds.
+    NoViolation { events: u64, bound: f64 },
+    /// No violation, but fewer events than the minimum.
+    TooFew { events: u64 },
 }
 
 impl Meas {
@@ -125,6 +141,23 @@ impl Meas {
 
     pub fn exposed(&self) -> bool {
         self.faults_injected > 0
+    }
+
+    /// The judgement with at least `min_events` events required before
+    /// "no violation observed" (bound at 95% per event).
+    pub fn judgement(&self, min_events: u64) -> Judgement {
+        if self.violations() > 0 {
+            Judgement::Violations
+        } else if self.events >= min_events.max(1) {
+            Judgement::NoViolation {
+                events: self.events,
+                bound: crate::stats::upper_bound_per_event(self.events, 0.95),
+            }
+        } else {
+            Judgement::TooFew {
+                events: self.events,
+            }
+        }
     }
 }
 
@@ -266,6 +299,19 @@ impl<'a> Model<'a> {
                         retries: m.exposure.client_retries,
                         records_resent: m.exposure.records_resent,
                         unexpected,
+                        events: if v.events.is_empty() {
+                            m.exposure.total_faults()
+                        } else {
+                            v.events_injected()
+                        },
+                        permitted: [
+                            AnomalyKind::Reorder,
+                            AnomalyKind::LogDuplicate,
+                            AnomalyKind::Loss,
+                        ]
+                        .into_iter()
+                        .filter(|k| v.permitted.contains(k))
+                        .collect(),
                     })
                 }
                 Outcome::Rejected { message } => State::Rejected {

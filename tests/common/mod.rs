@@ -139,6 +139,7 @@ pub fn measurement(s: &ProducerSettings, spec: &Spec, records: u64) -> Measureme
                 .collect(),
             client_retries: retries,
             records_resent: retries * 40,
+            failovers: Vec::new(),
         },
         verdict,
         criterion: None,
