@@ -55,8 +55,15 @@ fn the_java_driver_on_a_real_cluster() {
 
     // A configuration the Java client refuses: its message, verbatim.
     let refused = settings(6, Acks::All, true);
-    match JavaSession::create(&client, &base, &refused, &fixed, "kob-never-created", run_tag)
-        .unwrap()
+    match JavaSession::create(
+        &client,
+        &base,
+        &refused,
+        &fixed,
+        "kob-never-created",
+        run_tag,
+    )
+    .unwrap()
     {
         JavaCreated::Rejected { message, exception } => {
             assert_eq!(exception, "org.apache.kafka.common.config.ConfigException");
@@ -88,7 +95,11 @@ fn the_java_driver_on_a_real_cluster() {
     // Two rounds on one producer, then a fixed-rate phase.
     let w1 = session.round(500, 4, 1_000, 200).unwrap();
     let w2 = session.round(0, 2, 500, 0).unwrap();
-    for (w, per) in w1.iter().map(|w| (w, 1_000)).chain(w2.iter().map(|w| (w, 500))) {
+    for (w, per) in w1
+        .iter()
+        .map(|w| (w, 1_000))
+        .chain(w2.iter().map(|w| (w, 500)))
+    {
         assert_eq!(w.records, per);
         assert_eq!(w.bytes, per * 1024);
         assert_eq!(w.failed, 0);
@@ -142,6 +153,9 @@ fn the_java_driver_on_a_real_cluster() {
     let pids: Vec<u32> = cluster.status().iter().filter_map(|n| n.pid).collect();
     drop(cluster);
     for pid in pids {
-        assert!(!Path::new(&format!("/proc/{pid}")).exists(), "broker {pid} outlived its cluster");
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "broker {pid} outlived its cluster"
+        );
     }
 }

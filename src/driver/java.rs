@@ -76,7 +76,9 @@ const SOURCES: &[(&str, &str)] = &[
 /// configuration the client refuses is not an error ([`JavaCreated::Rejected`]).
 #[derive(Debug, thiserror::Error)]
 pub enum DriverError {
-    #[error("invalid Java client version {version:?} (hint: a Maven version such as 4.1.1 or 3.9.1)")]
+    #[error(
+        "invalid Java client version {version:?} (hint: a Maven version such as 4.1.1 or 3.9.1)"
+    )]
     InvalidVersion { version: String },
     #[error("Java client {version}: `mvn` not found on PATH; it is needed once to fetch org.apache.kafka:kafka-clients:{version} (hint: install Maven, e.g. `apt-get install maven`)")]
     MavenMissing { version: String },
@@ -150,7 +152,10 @@ impl JavaDriver {
         build(version, cache, &home, &hash)?;
         let classpath = built_classpath(&home, &hash).ok_or_else(|| DriverError::Build {
             version: version.into(),
-            detail: format!("no driver jar or classpath in {} after the build", home.display()),
+            detail: format!(
+                "no driver jar or classpath in {} after the build",
+                home.display()
+            ),
             log: mvn_log(cache, version),
         })?;
         Ok(JavaClient {
@@ -339,7 +344,10 @@ pub fn java_config(
     set("enable.idempotence", settings.idempotence.to_string());
     set("linger.ms", fixed.linger_ms.to_string());
     set("batch.size", fixed.batch_bytes.to_string());
-    set("compression.type", fixed.compression.as_config().to_string());
+    set(
+        "compression.type",
+        fixed.compression.as_config().to_string(),
+    );
     set("delivery.timeout.ms", fixed.message_timeout_ms.to_string());
     let room = fixed.message_timeout_ms.saturating_sub(fixed.linger_ms);
     if room < 30_000 && !base.contains_key("request.timeout.ms") {
@@ -747,8 +755,11 @@ impl JavaSession {
             "fixed_rate",
             &serde_json::json!({"op": "fixed_rate", "rate_per_sec": rate_per_sec, "records": records}),
         )?;
-        let r: FixedRateReply =
-            parse("fixed_rate", &reply, field("fixed_rate", &reply, "fixed_rate")?)?;
+        let r: FixedRateReply = parse(
+            "fixed_rate",
+            &reply,
+            field("fixed_rate", &reply, "fixed_rate")?,
+        )?;
         Ok(JavaFixedRate {
             records: r.records,
             elapsed_ns: r.elapsed_ns,
@@ -881,8 +892,12 @@ mod tests {
 
     #[test]
     fn broken_histograms_are_errors_not_panics() {
-        assert!(decode_histogram("not base64!").unwrap_err().contains("base64"));
-        assert!(decode_histogram("AAAA").unwrap_err().contains("does not decode"));
+        assert!(decode_histogram("not base64!")
+            .unwrap_err()
+            .contains("base64"));
+        assert!(decode_histogram("AAAA")
+            .unwrap_err()
+            .contains("does not decode"));
     }
 
     #[test]
