@@ -14,6 +14,7 @@
 //!   leader failover), behind one interface the suite calls.
 //! - [`run`]: produces one cell's records and measures throughput, latency,
 //!   delivery reports and the client's counters.
+//! - [`driver`]: the Java client as a producer subprocess, measured like [`run`].
 //! - [`verify`]: the checker; reads a cell's topic back and classifies every
 //!   record (reorders, log duplicates, losses, …).
 //! - [`results`]: the versioned results schema, written after every cell.
@@ -24,6 +25,7 @@
 
 pub mod cluster;
 pub mod compare;
+pub mod driver;
 pub mod faults;
 pub mod grid;
 pub mod path;

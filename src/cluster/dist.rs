@@ -46,6 +46,18 @@ pub fn cache_dir() -> PathBuf {
 /// Finds the Kafka jars: `kafka_home` (or `$KAFKA_HOME`) when set, else the
 /// cache, fetching the pinned release with `mvn` the first time.
 pub fn resolve_kafka(kafka_home: Option<&Path>, cache: &Path) -> Result<KafkaDist, ClusterError> {
+    resolve_kafka_version(kafka_home, cache, KAFKA_VERSION)
+}
+
+/// [`resolve_kafka`] for the broker release `version` (`--kafka-version`):
+/// fetched from Maven Central by name into `<cache>/kafka-<version>` the
+/// first time. `kafka_home` (or `$KAFKA_HOME`) wins when set; its jars say
+/// which release it is.
+pub fn resolve_kafka_version(
+    kafka_home: Option<&Path>,
+    cache: &Path,
+    version: &str,
+) -> Result<KafkaDist, ClusterError> {
     let env_home = std::env::var_os("KAFKA_HOME").filter(|h| !h.is_empty());
     if let Some(home) = kafka_home
         .map(Path::to_path_buf)
@@ -60,19 +72,40 @@ pub fn resolve_kafka(kafka_home: Option<&Path>, cache: &Path) -> Result<KafkaDis
             }),
         };
     }
-    let home = cache.join(format!("kafka-{KAFKA_VERSION}"));
-    let libs = home.join("libs");
-    if let Some(version) = version_from_jars(&libs) {
-        return Ok(KafkaDist { libs, version });
+    if !plain_version(version) {
+        return Err(ClusterError::MavenFailed {
+            version: version.into(),
+            detail: "not a Maven version (expected e.g. 4.1.1)".into(),
+        });
     }
-    fetch_with_maven(cache, &home)?;
+    let home = cache.join(format!("kafka-{version}"));
+    let libs = home.join("libs");
+    if let Some(found) = version_from_jars(&libs) {
+        return Ok(KafkaDist {
+            libs,
+            version: found,
+        });
+    }
+    fetch_with_maven(cache, &home, version)?;
     match version_from_jars(&libs) {
-        Some(version) => Ok(KafkaDist { libs, version }),
+        Some(found) => Ok(KafkaDist {
+            libs,
+            version: found,
+        }),
         None => Err(ClusterError::MavenFailed {
-            version: KAFKA_VERSION.into(),
+            version: version.into(),
             detail: format!("no kafka_2.13 jar in {} after the fetch", libs.display()),
         }),
     }
+}
+
+/// Letters, digits, `.`, `_`, `-`, starting with a digit: nothing a path or
+/// a command line could misread.
+fn plain_version(v: &str) -> bool {
+    v.len() <= 64
+        && v.starts_with(|c: char| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 /// Reads the broker version from the name of the `kafka_<scala>-<version>.jar`
@@ -101,9 +134,9 @@ fn broker_jar_version(name: &str) -> Option<String> {
     .then(|| version.to_string())
 }
 
-fn fetch_with_maven(cache: &Path, home: &Path) -> Result<(), ClusterError> {
+fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), ClusterError> {
     let mvn = which("mvn").ok_or_else(|| ClusterError::MavenMissing {
-        version: KAFKA_VERSION.into(),
+        version: version.into(),
         dest: home.to_path_buf(),
     })?;
     std::fs::create_dir_all(cache).map_err(|source| ClusterError::Io {
@@ -136,7 +169,7 @@ fn fetch_with_maven(cache: &Path, home: &Path) -> Result<(), ClusterError> {
         source,
     })?;
     eprintln!(
-        "fetching Apache Kafka {KAFKA_VERSION} jars with mvn into {} (once)…",
+        "fetching Apache Kafka {version} jars with mvn into {} (once)…",
         home.display()
     );
     let status = Command::new(&mvn)
@@ -144,6 +177,7 @@ fn fetch_with_maven(cache: &Path, home: &Path) -> Result<(), ClusterError> {
         .arg("-B")
         .arg("-f")
         .arg(&pom)
+        .arg(format!("-Dkafka.version={version}"))
         .arg("dependency:copy-dependencies")
         .arg(format!(
             "-DoutputDirectory={}",
@@ -166,7 +200,7 @@ fn fetch_with_maven(cache: &Path, home: &Path) -> Result<(), ClusterError> {
         })?;
     if !status.success() {
         return Err(ClusterError::MavenFailed {
-            version: KAFKA_VERSION.into(),
+            version: version.into(),
             detail: format!("mvn exited with {status}:\n{}", tail(&log, 15)),
         });
     }
@@ -277,8 +311,28 @@ mod tests {
     }
 
     #[test]
+    fn broker_versions_by_name_are_checked() {
+        for ok in ["4.1.1", "3.9.1", "4.0.0-rc2"] {
+            assert!(plain_version(ok), "{ok}");
+        }
+        for bad in ["", "x4", "../4.1.1", "4.1.1 -Dx=y", "4/1"] {
+            assert!(!plain_version(bad), "{bad}");
+        }
+        if std::env::var_os("KAFKA_HOME").is_none() {
+            let dir = tempfile::tempdir().unwrap();
+            let e = resolve_kafka_version(None, dir.path(), "../x").unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "mvn could not fetch Apache Kafka ../x (hint: check access to Maven Central, or set KAFKA_HOME to an unpacked Kafka distribution): not a Maven version (expected e.g. 4.1.1)"
+            );
+        }
+    }
+
+    #[test]
     fn pom_pins_the_version_in_the_code() {
         assert!(POM_XML.contains(&format!("<kafka.version>{KAFKA_VERSION}</kafka.version>")));
         assert!(POM_XML.contains("<artifactId>kafka_2.13</artifactId>"));
+        // `--kafka-version` overrides it on mvn's command line.
+        assert!(POM_XML.contains("<version>${kafka.version}</version>"));
     }
 }

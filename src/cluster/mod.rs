@@ -28,7 +28,8 @@ use rdkafka::metadata::Metadata;
 use rdkafka::producer::{BaseProducer, Producer};
 
 pub use dist::{
-    cache_dir, find_java, resolve_kafka, version_from_jars, Java, KafkaDist, KAFKA_VERSION,
+    cache_dir, find_java, resolve_kafka, resolve_kafka_version, version_from_jars, Java, KafkaDist,
+    KAFKA_VERSION,
 };
 pub use local::{LocalCluster, LocalOptions, NodeStatus};
 
