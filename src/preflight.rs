@@ -106,17 +106,31 @@ pub fn check(p: &Preflight<'_>) -> Result<(), PreflightError> {
     Ok(())
 }
 
-/// Creates `dir` if needed, then creates and removes a probe file in it.
+/// Creates `dir` if needed, creates and removes a probe file in it, then
+/// removes whatever directories it created: a failed run leaves nothing.
 pub fn check_out_dir(dir: &Path) -> Result<(), PreflightError> {
     let fail = |e: std::io::Error| PreflightError::OutDir {
         dir: dir.to_path_buf(),
         reason: e.to_string(),
     };
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    // The outermost directory this check creates, removed afterwards.
+    let mut created = None;
+    let mut d = Some(dir);
+    while let Some(x) = d {
+        if x.as_os_str().is_empty() || x.exists() {
+            break;
+        }
+        created = Some(x.to_path_buf());
+        d = x.parent();
+    }
     let probe = dir.join(format!(".kob-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"probe").map_err(fail)?;
-    std::fs::remove_file(&probe).map_err(fail)?;
-    Ok(())
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&probe, b"probe"))
+        .and_then(|_| std::fs::remove_file(&probe));
+    if let Some(c) = &created {
+        let _ = std::fs::remove_dir_all(c);
+    }
+    result.map_err(fail)
 }
 
 /// Each property alone (so the refused one is named), then all together in
@@ -254,11 +268,16 @@ mod tests {
     }
 
     #[test]
-    fn writable_out_dir_is_left_as_found_apart_from_being_created() {
+    fn writable_out_dir_is_left_as_found() {
         let t = tempfile::tempdir().unwrap();
-        let d = t.path().join("a/b");
-        check_out_dir(&d).unwrap();
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+        check_out_dir(&t.path().join("a/b")).unwrap();
+        assert!(!t.path().join("a").exists());
+        check_out_dir(t.path()).unwrap();
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
+        // A file where the directory should be.
+        std::fs::write(t.path().join("f"), b"").unwrap();
+        let e = check_out_dir(&t.path().join("f")).unwrap_err().to_string();
+        assert!(e.contains(&t.path().join("f").display().to_string()), "{e}");
     }
 
     #[test]
