@@ -23,6 +23,7 @@ use criterion::{Criterion, SamplingMode, Throughput};
 
 use kafka_order_bench::cluster::Cluster;
 use kafka_order_bench::grid::{Cell, Workload};
+use kafka_order_bench::redact;
 use kafka_order_bench::results::{CellResult, CriterionEstimate, Outcome, Results};
 use kafka_order_bench::run::{Created, RunError, Session};
 use kafka_order_bench::suite::{self, Sampler};
@@ -87,7 +88,7 @@ fn main() {
     let cluster = match connect() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", redact::scrub(&format!("{e:#}")));
             std::process::exit(2);
         }
     };
@@ -95,7 +96,10 @@ fn main() {
     let dir = PathBuf::from("reports").join(&meta.run_id);
     let path = dir.join("results.json");
     if let Err(e) = suite::warm_up_cluster(cluster.as_ref(), &meta, suite::CLUSTER_WARMUP_RECORDS) {
-        eprintln!("Error: warming up the cluster: {e:#}");
+        eprintln!(
+            "Error: warming up the cluster: {}",
+            redact::scrub(&format!("{e:#}"))
+        );
         std::process::exit(2);
     }
     let mut results = Results::new(meta);
@@ -128,7 +132,10 @@ fn main() {
                 0,
             );
             if let Ok(Created::Rejected(message)) = probe {
-                println!("{bench_id}: rejected by librdkafka: {message}");
+                println!(
+                    "{bench_id}: rejected by librdkafka: {}",
+                    redact::scrub(&message)
+                );
                 results
                     .cells
                     .push(CellResult::new(&cell, Outcome::Rejected { message }));
@@ -252,6 +259,8 @@ fn connect() -> anyhow::Result<Box<dyn Cluster>> {
                 .ok_or_else(|| anyhow::anyhow!("KOB_X: expected key=value;…, got {kv:?}"))
         })
         .collect::<anyhow::Result<_>>()?;
+    // Every message printed from here on passes through redact::scrub.
+    redact::register(&props);
     suite::connect(
         std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().as_deref(),
         &props,

@@ -1692,9 +1692,9 @@ mod tests {
         let c = compare(&base, &new, &CompareOptions::default());
         assert!(c.comparable(), "{:?}", c.differences);
         assert!(
-            c.notes
-                .iter()
-                .any(|n| n.starts_with("Broker version 4.0.0 vs (unknown): unknown for the new run")),
+            c.notes.iter().any(
+                |n| n.starts_with("Broker version 4.0.0 vs (unknown): unknown for the new run")
+            ),
             "{:?}",
             c.notes
         );

@@ -20,11 +20,26 @@ pub const TERMINATED: i32 = 143;
 
 /// `(code, meaning)` for documentation and `--help`.
 pub const TABLE: &[(i32, &str)] = &[
-    (OK, "success: everything ran, nothing regressed, no violation (verify)"),
-    (REGRESSION, "compare: a cell regressed; verify: ordering violations found"),
-    (BAD_INPUT, "bad input or an error; nothing (more) was measured"),
-    (DEGRADED_OR_FAILED, "run: a cell failed or was measured on a degraded cluster or an overloaded machine"),
+    (
+        OK,
+        "success: everything ran, nothing regressed, no violation (verify)",
+    ),
+    (
+        REGRESSION,
+        "compare: a cell regressed; verify: ordering violations found",
+    ),
+    (
+        BAD_INPUT,
+        "bad input or an error; nothing (more) was measured",
+    ),
+    (
+        DEGRADED_OR_FAILED,
+        "run: a cell failed or was measured on a degraded cluster or an overloaded machine",
+    ),
     (HANGUP, "stopped by SIGHUP"),
-    (INTERRUPTED, "stopped by Ctrl-C (SIGINT); finished cells are kept"),
+    (
+        INTERRUPTED,
+        "stopped by Ctrl-C (SIGINT); finished cells are kept",
+    ),
     (TERMINATED, "stopped by SIGTERM; finished cells are kept"),
 ];

@@ -91,9 +91,8 @@ pub fn check(p: &Preflight<'_>) -> Result<(), PreflightError> {
             .cache_dir
             .map(Path::to_path_buf)
             .unwrap_or_else(cluster::cache_dir);
-        cluster::check_local_prerequisites(&cache).map_err(|e| {
-            PreflightError::Cluster(redact::redact(&e.to_string(), p.properties))
-        })?;
+        cluster::check_local_prerequisites(&cache)
+            .map_err(|e| PreflightError::Cluster(redact::redact(&e.to_string(), p.properties)))?;
         TcpListener::bind("127.0.0.1:0").map_err(|e| PreflightError::Ports(e.to_string()))?;
         if let Some(bytes) = p.broker_bytes {
             let dir = p
@@ -169,11 +168,14 @@ fn config_message(e: &KafkaError, properties: &[(String, String)]) -> String {
 }
 
 fn check_bootstrap_resolves(bootstrap: &str) -> Result<(), PreflightError> {
-    let b = cluster::check_bootstrap(bootstrap)
-        .map_err(|e| PreflightError::Cluster(e.to_string()))?;
+    let b =
+        cluster::check_bootstrap(bootstrap).map_err(|e| PreflightError::Cluster(e.to_string()))?;
     for addr in b.split(',') {
         let plain = addr.split_once("://").map_or(addr, |(_, a)| a);
-        if plain.to_socket_addrs().map_or(true, |mut a| a.next().is_none()) {
+        if plain
+            .to_socket_addrs()
+            .map_or(true, |mut a| a.next().is_none())
+        {
             return Err(PreflightError::Cluster(format!(
                 "cannot resolve the bootstrap address {plain} (hint: check --bootstrap / KAFKA_BOOTSTRAP_SERVERS)"
             )));

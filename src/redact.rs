@@ -10,9 +10,9 @@
 //! - the value of every secret-looking key ([`is_secret_key`]), and every
 //!   quoted piece of it (a `sasl.jaas.config` copied from a Java client holds
 //!   `password="…"`; a message may quote just that part);
-//! - the value of any property whose *key* the message names: that is how the
-//!   client reports a property it refuses (e.g. a misspelled `sasl.pasword`),
-//!   and a refused key may well be a misspelled secret.
+//! - the value of any property whose *key* the message names in quotes: that
+//!   is how librdkafka reports a property it refuses (`No such configuration
+//!   property: "sasl.pasword"`), and a refused key may be a misspelled secret.
 
 use std::sync::{Mutex, OnceLock};
 
@@ -60,13 +60,13 @@ fn secret_pieces(value: &str) -> Vec<String> {
 }
 
 /// `message` with every secret value of `properties` replaced by [`MASK`],
-/// and the value of every property whose key `message` names.
+/// and the value of every property whose key `message` names in quotes.
 pub fn redact(message: &str, properties: &[(String, String)]) -> String {
     let mut pieces: Vec<String> = Vec::new();
     for (k, v) in properties {
         if is_secret_key(k) {
             pieces.extend(secret_pieces(v));
-        } else if !k.is_empty() && message.contains(k.as_str()) {
+        } else if !k.is_empty() && message.contains(&format!("\"{k}\"")) {
             // A value the client echoes while naming its key. Very short
             // values ("1", "all") would garble the message and are no secret
             // on their own, unless quoted as the client quotes a value.
@@ -219,14 +219,20 @@ mod tests {
         );
         // A property the message does not name is left alone.
         let p = props(&[("client.id", "my-client")]);
-        assert_eq!(redact("connected as my-client", &p), "connected as my-client");
+        assert_eq!(
+            redact("connected as my-client", &p),
+            "connected as my-client"
+        );
     }
 
     #[test]
     fn short_values_of_named_keys_are_masked_only_when_quoted() {
         let p = props(&[("acks", "2")]);
         assert_eq!(
-            redact("Invalid value \"2\" for configuration property \"acks\" (2 brokers)", &p),
+            redact(
+                "Invalid value \"2\" for configuration property \"acks\" (2 brokers)",
+                &p
+            ),
             "Invalid value \"[redacted]\" for configuration property \"acks\" (2 brokers)"
         );
     }

@@ -152,7 +152,12 @@ fn planted_secrets_reach_no_output() {
         vec!["verify", "--topic", "kob-x", "--bootstrap", "127.0.0.1:1"],
     ] {
         let mut a: Vec<String> = front.iter().map(|x| x.to_string()).collect();
-        for p in [&pw, &oauth, "security.protocol=SASL_PLAINTEXT", "sasl.mechanism=PLAIN"] {
+        for p in [
+            &pw,
+            &oauth,
+            "security.protocol=SASL_PLAINTEXT",
+            "sasl.mechanism=PLAIN",
+        ] {
             a.push("-X".into());
             a.push(p.to_string());
         }
@@ -192,7 +197,11 @@ fn verify_prints_the_client_error_once() {
     ]);
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
-    assert_eq!(err.matches("No such configuration property").count(), 1, "{err}");
+    assert_eq!(
+        err.matches("No such configuration property").count(),
+        1,
+        "{err}"
+    );
 }
 
 #[test]

@@ -8,11 +8,11 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use kafka_order_bench::faults::FaultProfile;
-use kafka_order_bench::preflight::{self, Preflight};
-use kafka_order_bench::{exit, interrupt, redact};
 use kafka_order_bench::grid::{Acks, Compression, Workload};
+use kafka_order_bench::preflight::{self, Preflight};
 use kafka_order_bench::results::{CellResult, Outcome};
 use kafka_order_bench::suite::{self, Progress};
+use kafka_order_bench::{exit, interrupt, redact};
 
 use super::ConnectArgs;
 

@@ -153,7 +153,11 @@ fn client(mut cfg: ClientConfig) -> Result<BaseProducer, rdkafka::error::KafkaEr
 }
 
 /// One sample. `expected` (id → address) grows with every broker seen.
-fn sample(client: &BaseProducer, expected_brokers: u32, expected: &mut BTreeMap<i32, String>) -> Health {
+fn sample(
+    client: &BaseProducer,
+    expected_brokers: u32,
+    expected: &mut BTreeMap<i32, String>,
+) -> Health {
     let mut h = Health {
         expected_brokers,
         ..Health::default()

@@ -13,6 +13,7 @@
 //! - [`daemon`]: the detached cluster of `kafka-order-bench cluster up`, its
 //!   state file, and [`daemon::running_local_bootstrap`] for other commands.
 
+pub mod apiversions;
 pub mod daemon;
 mod dist;
 pub mod health;
@@ -157,7 +158,10 @@ impl ExternalCluster {
             return Self::connect_as(bootstrap, properties, timeout, "local")
                 .map(|c| c.with_broker_version(state.broker_version));
         }
-        Self::connect_as(bootstrap, properties, timeout, "external")
+        let c = Self::connect_as(bootstrap, properties, timeout, "external")?;
+        // What the protocol reveals of the release (PLAINTEXT listeners only).
+        let version = apiversions::probe(&c.bootstrap, properties, Duration::from_secs(2));
+        Ok(c.with_broker_version(version))
     }
 
     /// Like [`ExternalCluster::connect`], reporting `kind` (e.g. `"local"` for
