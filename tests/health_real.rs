@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use kafka_order_bench::cluster::health::{self, Watch};
-use kafka_order_bench::cluster::{create_topic, topic_name, Cluster, LocalCluster, LocalOptions};
+use kafka_order_bench::cluster::{create_topic, topic_name, LocalCluster, LocalOptions};
 
 #[test]
 fn a_killed_broker_is_named_and_its_downtime_recorded() {
