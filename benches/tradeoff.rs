@@ -33,6 +33,7 @@ use criterion::{Criterion, SamplingMode, Throughput};
 
 use kafka_order_bench::cluster::Cluster;
 use kafka_order_bench::grid::Workload;
+use kafka_order_bench::redact;
 use kafka_order_bench::results::{CellResult, CriterionEstimate, Outcome};
 use kafka_order_bench::suite::{self, Progress, RunOptions};
 
@@ -56,8 +57,10 @@ impl Progress for Lines {
                 m.verdict.losses.count,
                 m.exposure.total_faults(),
             ),
-            Outcome::Rejected { message } => eprintln!("{}: rejected by the client: {message}", r.id),
-            Outcome::Failed { message } => eprintln!("{}: FAILED: {message}", r.id),
+            Outcome::Rejected { message } => {
+                eprintln!("{}: rejected by the client: {}", r.id, redact::scrub(message))
+            }
+            Outcome::Failed { message } => eprintln!("{}: FAILED: {}", r.id, redact::scrub(message)),
         }
     }
 }
@@ -69,7 +72,7 @@ fn main() {
         println!("tradeoff: skipped outside `cargo bench` (it runs the grid on a cluster)");
         return;
     }
-    suite::install_interrupt_handler();
+    kafka_order_bench::interrupt::install();
     let workload = workload();
     let mut criterion = Criterion::default()
         // Replaying measured windows takes no time: the shortest settings
@@ -86,7 +89,7 @@ fn main() {
     let cluster = match connect() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", redact::scrub(&format!("{e:#}")));
             std::process::exit(2);
         }
     };
@@ -102,7 +105,7 @@ fn main() {
     let (mut results, path) = match run {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            eprintln!("Error: {}", redact::scrub(&format!("{e:#}")));
             std::process::exit(2);
         }
     };
@@ -217,6 +220,7 @@ fn connect() -> anyhow::Result<Box<dyn Cluster>> {
                 .ok_or_else(|| anyhow::anyhow!("KOB_X: expected key=value;…, got {kv:?}"))
         })
         .collect::<anyhow::Result<_>>()?;
+    redact::register(&props);
     suite::connect(
         std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().as_deref(),
         &props,

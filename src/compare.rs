@@ -529,12 +529,11 @@ fn comparability(base: &Results, new: &Results) -> Vec<Difference> {
         bc.brokers.to_string(),
         nc.brokers.to_string(),
     );
-    let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unknown)".into());
-    check(
-        "cluster.broker_version",
-        version(&bc.broker_version),
-        version(&nc.broker_version),
-    );
+    // An unknown version (an external cluster that did not tell) is a note,
+    // not a difference: see `notes`.
+    if let (Some(b), Some(n)) = (&bc.broker_version, &nc.broker_version) {
+        check("cluster.broker_version", b.clone(), n.clone());
+    }
     out
 }
 
@@ -542,6 +541,19 @@ fn comparability(base: &Results, new: &Results) -> Vec<Difference> {
 fn notes(base: &Results, new: &Results) -> Vec<String> {
     let mut notes = Vec::new();
     let (b, n) = (&base.run, &new.run);
+    let (bv, nv) = (&b.cluster.broker_version, &n.cluster.broker_version);
+    if bv.is_none() || nv.is_none() {
+        notes.push(format!(
+            "Broker version {} vs {}: unknown for {}, so the runs may have used different Kafka releases.",
+            bv.as_deref().unwrap_or("(unknown)"),
+            nv.as_deref().unwrap_or("(unknown)"),
+            match (bv.is_none(), nv.is_none()) {
+                (true, true) => "both runs",
+                (true, false) => "the baseline",
+                _ => "the new run",
+            }
+        ));
+    }
     if b.librdkafka_version == n.librdkafka_version {
         notes.push(format!(
             "Both runs used librdkafka {}: any change comes from elsewhere (the cluster, the machine, the suite).",
@@ -1675,6 +1687,22 @@ mod tests {
             cell.regressions[..],
             [Regression::P99Latency { .. }]
         ));
+    }
+
+    #[test]
+    fn an_unknown_broker_version_alone_is_a_note() {
+        let base = results("2.3.0");
+        let mut new = results("2.3.0");
+        new.run.cluster.broker_version = None;
+        let c = compare(&base, &new, &CompareOptions::default());
+        assert!(c.comparable(), "{:?}", c.differences);
+        assert!(
+            c.notes.iter().any(
+                |n| n.starts_with("Broker version 4.0.0 vs (unknown): unknown for the new run")
+            ),
+            "{:?}",
+            c.notes
+        );
     }
 
     #[test]

@@ -577,6 +577,22 @@ impl Workload {
         Ok(workload)
     }
 
+    /// Records `cell` sends in the whole run, at most: the warm-up, every
+    /// round (warm-up window, windows, tail), and a bound on the fixed-load
+    /// phase (it runs below the slowest cell's throughput). For disk and
+    /// time estimates before a run.
+    pub fn records_per_cell(&self, cell: &Cell) -> u64 {
+        let (f, n) = (&self.fixed, &self.network);
+        let per = f.records_per_window(cell, n);
+        let round = per * (u64::from(f.windows) + 1) + f.tail_records(cell, n);
+        let fixed_load = if cell.faults.is_none() && f.latency_ms > 0 {
+            per * u64::from(f.windows)
+        } else {
+            0
+        };
+        f.warmup_records + u64::from(f.rounds) * round + fixed_load
+    }
+
     /// Checks the values no cell could run with.
     pub fn validate(&self) -> Result<(), GridError> {
         let f = &self.fixed;

@@ -22,14 +22,24 @@
 //!   `cargo bench` are thin shells over it.
 //! - [`report`]: SVG charts and the Markdown summary of a run.
 //! - [`compare`]: two runs side by side, with regression verdicts.
+//!
+//! Around the stages: [`preflight`] checks what can be checked before any
+//! work, [`redact`] keeps secrets out of every message, [`interrupt`] is the
+//! one signal handler, [`machine`] samples the machine's load, and [`exit`]
+//! defines every exit status.
 
 pub mod cluster;
 pub mod compare;
 pub mod driver;
+pub mod exit;
 pub mod faults;
 pub mod grid;
+pub mod interrupt;
+pub mod machine;
 pub mod path;
+pub mod preflight;
 pub mod record;
+pub mod redact;
 pub mod report;
 pub mod results;
 pub mod run;

@@ -21,7 +21,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use rdkafka::config::ClientConfig;
@@ -41,26 +40,16 @@ use crate::verify::{self, Checker};
 /// Records sent to a throwaway topic before the first cell of a run.
 pub const CLUSTER_WARMUP_RECORDS: u64 = 50_000;
 
-/// Set by the Ctrl-C handler: the run stops after saving what it has.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// Installs a Ctrl-C (and SIGTERM) handler that asks the run to stop. The
-/// cell in progress is abandoned; every finished cell is already on disk.
+/// Installs the one signal handler ([`crate::interrupt`]): the first
+/// Ctrl-C or SIGTERM asks the run to stop after saving what it has; a
+/// second stops at once, leaving no broker behind.
 pub fn install_interrupt_handler() {
-    // A second install (tests, several runs in one process) is harmless.
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            // Second Ctrl-C: the user means it. Leave no broker behind.
-            cluster::kill_all_local();
-            std::process::exit(130);
-        }
-        eprintln!("\ninterrupted: stopping after saving finished cells (Ctrl-C again to quit now)");
-    });
+    crate::interrupt::install();
 }
 
 /// True once the user asked the run to stop.
 pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    crate::interrupt::requested().is_some()
 }
 
 /// Hears about a run's progress (the CLI draws a bar; tests stay quiet).

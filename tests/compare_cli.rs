@@ -218,12 +218,15 @@ fn not_comparable_exits_2_with_the_reason_and_still_writes_the_report() {
 }
 
 #[test]
-fn default_output_directory_is_the_new_runs() {
+fn default_output_directory_is_the_current_one_never_an_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let new_path = dir.path().join("run-2/results.json");
     std::fs::create_dir_all(new_path.parent().unwrap()).unwrap();
     std::fs::copy(fixture("base.json"), &new_path).unwrap();
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_kafka-order-bench"))
+        .current_dir(&cwd)
         .arg("compare")
         .arg(fixture("base.json"))
         .arg(&new_path)
@@ -231,7 +234,8 @@ fn default_output_directory_is_the_new_runs() {
         .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     for f in ["compare.md", "compare.svg", "compare.json"] {
-        assert!(dir.path().join("run-2").join(f).is_file(), "{f}");
+        assert!(cwd.join(f).is_file(), "{f}");
+        assert!(!dir.path().join("run-2").join(f).exists(), "{f}");
     }
 }
 

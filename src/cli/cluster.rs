@@ -51,7 +51,14 @@ fn up(connect: super::ConnectArgs, heap_mb: u32) -> anyhow::Result<ExitCode> {
             "`cluster up` starts a local cluster, but --bootstrap (or KAFKA_BOOTSTRAP_SERVERS) names {b} (hint: unset it, or use that cluster without `cluster up`)"
         );
     }
-    cluster::install_interrupt_handler();
+    kafka_order_bench::interrupt::install();
+    let cache = cluster::cache_dir();
+    kafka_order_bench::preflight::check(&kafka_order_bench::preflight::Preflight {
+        properties: &connect.properties,
+        needs_local_cluster: true,
+        cache_dir: Some(&cache),
+        ..Default::default()
+    })?;
     let outcome = daemon::up(LocalOptions {
         brokers: connect.brokers,
         heap_mb,

@@ -28,7 +28,7 @@ pub struct CompareArgs {
     /// Results file of the new run.
     #[arg(value_name = "NEW.json")]
     pub new: PathBuf,
-    /// Directory for compare.md, compare.svg and compare.json [default: the new run's directory].
+    /// Directory for compare.md, compare.svg and compare.json [default: the current directory].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Relative change treated as noise: 0.05 or 5% for ±5%.
@@ -61,12 +61,8 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         ..CompareOptions::default()
     };
     let c = compare::compare(&base, &new, &opts);
-    let out = a.out.unwrap_or_else(|| {
-        a.new
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), PathBuf::from)
-    });
+    // Never into an input's directory (it may be a committed report).
+    let out = a.out.unwrap_or_else(|| PathBuf::from("."));
     let written = compare::write(&c, &out)
         .with_context(|| format!("writing the comparison into {}", out.display()))?;
 

@@ -58,6 +58,20 @@ fn parse_property(s: &str) -> Result<(String, String), String> {
     }
 }
 
+impl Cli {
+    /// Every `-X` property of the command, for redaction.
+    pub fn properties(&self) -> Vec<(String, String)> {
+        let connect = match &self.command {
+            Command::Run(a) => &a.connect,
+            Command::Verify(a) => &a.connect,
+            Command::Cluster(cluster::ClusterCommand::Up { connect, .. })
+            | Command::Cluster(cluster::ClusterCommand::Status { connect }) => connect,
+            _ => return Vec::new(),
+        };
+        connect.properties.clone()
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Cluster(c) => cluster::run(c),

@@ -9,8 +9,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Compression, Workload};
+use kafka_order_bench::preflight::{self, Preflight};
 use kafka_order_bench::results::{CellResult, Outcome};
 use kafka_order_bench::suite::{self, Progress};
+use kafka_order_bench::{exit, interrupt, redact};
 
 use super::ConnectArgs;
 
@@ -162,8 +164,23 @@ impl RunArgs {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = args.workload()?;
-    suite::install_interrupt_handler();
+    interrupt::install();
     let c = &args.connect;
+    let running_local = match &c.bootstrap {
+        Some(_) => false,
+        None => kafka_order_bench::cluster::daemon::running_local_bootstrap()?.is_some(),
+    };
+    let needs_local_cluster = c.bootstrap.is_none() && !running_local;
+    let rf = kafka_order_bench::cluster::replication_factor(c.brokers) as u32;
+    preflight::check(&Preflight {
+        out_dir: Some(&args.out),
+        workload: Some(&workload),
+        properties: &c.properties,
+        bootstrap: c.bootstrap.as_deref(),
+        needs_local_cluster,
+        broker_bytes: Some(preflight::estimate_broker_bytes(&workload, rf)),
+        ..Preflight::default()
+    })?;
     let cluster = suite::connect(c.bootstrap.as_deref(), &c.properties, c.brokers)?;
     let cells = workload.cells().len();
     let mut progress = Bar::new(cells);
@@ -198,13 +215,28 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("report:  {}", dir.join("REPORT.md").display());
     }
     if !results.complete {
+        let signal = interrupt::requested().unwrap_or(interrupt::Signal::Interrupt);
         eprintln!(
-            "run interrupted: {} of {} cells saved in {}",
+            "run {}: {} of {} cells saved in {}",
+            signal.word(),
             results.cells.len(),
             cells,
             path.display()
         );
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(signal.exit_code() as u8));
+    }
+    let failed = results
+        .cells
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
+        .count();
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} cells failed (exit status {}): see the FAILED lines above",
+            results.cells.len(),
+            exit::DEGRADED_OR_FAILED
+        );
+        return Ok(ExitCode::from(exit::DEGRADED_OR_FAILED as u8));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -227,8 +259,12 @@ pub fn summary_table(cells: &[CellResult]) -> String {
                 m.exposure.records_resent,
                 m.verdict.violations(),
             ),
-            Outcome::Rejected { message } => format!("{:<52} rejected: {message}", c.id),
-            Outcome::Failed { message } => format!("{:<52} FAILED: {message}", c.id),
+            Outcome::Rejected { message } => {
+                format!("{:<52} rejected: {}", c.id, redact::scrub(message))
+            }
+            Outcome::Failed { message } => {
+                format!("{:<52} FAILED: {}", c.id, redact::scrub(message))
+            }
         };
         out.push_str(&line);
         out.push('\n');
@@ -304,6 +340,6 @@ fn short(r: &CellResult) -> String {
             m.exposure.total_faults(),
         ),
         Outcome::Rejected { .. } => format!("{}: rejected by the client", r.id),
-        Outcome::Failed { message } => format!("{}: failed: {message}", r.id),
+        Outcome::Failed { message } => format!("{}: failed: {}", r.id, redact::scrub(message)),
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 use kafka_order_bench::verify::{self, AnomalyKind, Checker, Verdict};
+use kafka_order_bench::{preflight, redact};
 
 use super::ConnectArgs;
 
@@ -45,15 +46,19 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             ),
         },
     };
+    preflight::check_properties(&a.connect.properties, Some(&bootstrap))?;
     let config = kafka_order_bench::cluster::client_config(&bootstrap, &a.connect.properties);
     let checker = Checker::new(None, None, Default::default());
+    // The error's message already holds its cause: chaining it again would
+    // print librdkafka's text twice.
     let verdict = verify::read_topic(
         &config,
         &a.topic,
         None,
         checker,
         Duration::from_secs(a.timeout.max(1)),
-    )?;
+    )
+    .map_err(|e| anyhow::anyhow!(redact::redact(&e.to_string(), &a.connect.properties)))?;
 
     if verdict.records_read == 0 {
         bail!("topic {:?} holds no records: nothing to check", a.topic);

@@ -137,6 +137,30 @@ pub fn connect_running_local(
     }
 }
 
+/// The running detached cluster's state when `bootstrap` names its brokers
+/// (any non-empty subset of its addresses, `localhost` read as 127.0.0.1):
+/// a run through `--bootstrap` at the `cluster up` cluster is a run on the
+/// local cluster.
+pub fn running_local_for(bootstrap: &str) -> Option<ClusterState> {
+    let state = read_state(&cache_dir())
+        .ok()
+        .flatten()
+        .filter(|s| s.ready && s.nodes.iter().any(NodeState::alive))?;
+    let norm = |list: &str| -> std::collections::BTreeSet<String> {
+        list.split(',')
+            .map(|a| {
+                let a = a.trim();
+                let a = a.split_once("://").map_or(a, |(_, x)| x);
+                a.replace("localhost:", "127.0.0.1:")
+            })
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    let ours = norm(&state.bootstrap);
+    let given = norm(bootstrap);
+    (!given.is_empty() && given.is_subset(&ours)).then_some(state)
+}
+
 /// What [`up`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UpOutcome {

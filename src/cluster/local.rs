@@ -362,6 +362,7 @@ impl LocalCluster {
         let client = metadata_client(&self.client_config())?;
         let mut registered: Vec<i32> = Vec::new();
         loop {
+            super::check_interrupt()?;
             self.check_alive()?;
             if let Ok(md) = client.client().fetch_metadata(None, Duration::from_secs(2)) {
                 registered = md.brokers().iter().map(|b| b.id()).collect();
@@ -384,6 +385,7 @@ impl LocalCluster {
             self.registration
         );
         loop {
+            super::check_interrupt()?;
             self.check_alive()?;
             let last_error =
                 match create_topic(self, &probe, 1).and_then(|_| produce_one(self, &probe)) {
@@ -845,6 +847,10 @@ fn format_storage(
     let mut failure = None;
     for (id, log, child) in running.iter_mut() {
         let status = loop {
+            if let Some(signal) = crate::interrupt::requested() {
+                failure = Some(ClusterError::Interrupted { signal });
+                break None;
+            }
             match child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => {
@@ -853,6 +859,9 @@ fn format_storage(
                 _ => break None,
             }
         };
+        if failure.is_some() {
+            break;
+        }
         let problem = match status {
             Some(s) if s.success() => continue,
             Some(s) => format!("could not format its storage ({s})"),

@@ -13,8 +13,10 @@
 //! - [`daemon`]: the detached cluster of `kafka-order-bench cluster up`, its
 //!   state file, and [`daemon::running_local_bootstrap`] for other commands.
 
+pub mod apiversions;
 pub mod daemon;
 mod dist;
+pub mod health;
 mod local;
 mod proc;
 
@@ -124,6 +126,8 @@ pub enum ClusterError {
         running: u32,
         wanted: u32,
     },
+    #[error("{} while the local cluster was starting; its nodes were stopped", signal.word())]
+    Interrupted { signal: crate::interrupt::Signal },
     #[error("{path} is not a readable cluster state file: {message} (hint: `kafka-order-bench cluster down` removes it)")]
     BadState { path: PathBuf, message: String },
 }
@@ -142,12 +146,23 @@ pub struct ExternalCluster {
 impl ExternalCluster {
     /// Checks the address, then fetches metadata within `timeout`: a cluster
     /// nobody answers for fails with [`ClusterError::Unreachable`] naming it.
+    /// The running `cluster up` cluster is recognised by its addresses and
+    /// reported as `"local"` with its broker version.
     pub fn connect(
         bootstrap: &str,
         properties: &[(String, String)],
         timeout: Duration,
     ) -> Result<Self, ClusterError> {
-        Self::connect_as(bootstrap, properties, timeout, "external")
+        // The `cluster up` cluster named by its address is still the local
+        // cluster, with the release its state file records.
+        if let Some(state) = daemon::running_local_for(bootstrap) {
+            return Self::connect_as(bootstrap, properties, timeout, "local")
+                .map(|c| c.with_broker_version(state.broker_version));
+        }
+        let c = Self::connect_as(bootstrap, properties, timeout, "external")?;
+        // What the protocol reveals of the release (PLAINTEXT listeners only).
+        let version = apiversions::probe(&c.bootstrap, properties, Duration::from_secs(2));
+        Ok(c.with_broker_version(version))
     }
 
     /// Like [`ExternalCluster::connect`], reporting `kind` (e.g. `"local"` for
@@ -503,6 +518,7 @@ pub(crate) fn wait_for<T>(
 ) -> Result<T, ClusterError> {
     let deadline = Instant::now() + timeout;
     loop {
+        check_interrupt()?;
         if let Some(v) = probe() {
             return Ok(v);
         }
@@ -517,24 +533,50 @@ pub(crate) fn wait_for<T>(
 }
 
 /// Stops every local cluster this process owns (SIGKILL, then removes their
-/// data). For a Ctrl-C handler a command installs itself; see
-/// [`install_interrupt_handler`] for the ready-made one.
+/// data): what a second Ctrl-C does (see [`crate::interrupt`]).
 pub fn kill_all_local() -> usize {
     proc::kill_registered()
 }
 
-/// Installs a Ctrl-C / SIGTERM / SIGHUP handler that stops every local
-/// cluster of this process and exits with status 130. A process can have only
-/// one such handler: a command with its own should call [`kill_all_local`]
-/// from it instead. Installing twice is harmless.
+/// Installs the process's signal handler ([`crate::interrupt::install`]).
+/// Kept for callers of the earlier API; new code calls `interrupt::install`.
 pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        let n = kill_all_local();
-        if n > 0 {
-            eprintln!("interrupted: stopped {n} Kafka node(s)");
+    crate::interrupt::install();
+}
+
+/// [`ClusterError::Interrupted`] when a stop was requested (Ctrl-C, SIGTERM):
+/// long waits of the cluster layer call it in their loops.
+pub(crate) fn check_interrupt() -> Result<(), ClusterError> {
+    match crate::interrupt::requested() {
+        Some(signal) => Err(ClusterError::Interrupted { signal }),
+        None => Ok(()),
+    }
+}
+
+/// What a local cluster needs, checked without starting or fetching
+/// anything: Java 17+, and the Kafka jars (`KAFKA_HOME`, the cache under
+/// `cache`) or `mvn` to fetch them.
+pub fn check_local_prerequisites(cache: &std::path::Path) -> Result<(), ClusterError> {
+    find_java()?;
+    if let Some(home) = std::env::var_os("KAFKA_HOME").filter(|h| !h.is_empty()) {
+        let home = PathBuf::from(home);
+        let libs = home.join("libs");
+        if version_from_jars(&libs).is_none() {
+            return Err(ClusterError::BadKafkaHome {
+                reason: format!("no kafka_2.13-<version>.jar in {}", libs.display()),
+                path: home,
+            });
         }
-        std::process::exit(130);
-    });
+        return Ok(());
+    }
+    let home = cache.join(format!("kafka-{KAFKA_VERSION}"));
+    if version_from_jars(&home.join("libs")).is_none() && proc::which("mvn").is_none() {
+        return Err(ClusterError::MavenMissing {
+            version: KAFKA_VERSION.into(),
+            dest: home,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -143,6 +143,12 @@ impl FromStr for FaultKind {
             ["delay", r, ms] => FaultKind::Delay { rate_ppm: parse_rate(r)?, ms: parse_ms(ms)? },
             ["reset", r] => FaultKind::Reset { rate_ppm: parse_rate(r)? },
             ["failover"] => FaultKind::Failover,
+            [""] => {
+                return Err(
+                    "empty fault part (hint: parts are joined with +, e.g. reject:1%+lose-ack:1%, with none before or after a +)"
+                        .to_string(),
+                )
+            }
             _ => {
                 return Err(format!(
                     "unknown fault {s:?} (expected none, reject:R%, lose-ack:R%, delay:R%:Nms, reset:R% or failover, mixed with +)"

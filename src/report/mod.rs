@@ -149,13 +149,14 @@ fn write_files(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<ReportFiles,
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_path_buf();
-        std::fs::create_dir_all(&parent).map_err(werr(&parent))?;
+        // Errors name the directory the user gave, not its parent.
+        std::fs::create_dir_all(&parent).map_err(werr(out_dir))?;
         parent
     };
     let staging = tempfile::Builder::new()
         .prefix(".report-")
         .tempdir_in(&staging_parent)
-        .map_err(werr(&staging_parent))?;
+        .map_err(werr(out_dir))?;
     for (name, bytes) in files {
         let p = staging.path().join(name);
         let mut f = std::fs::File::create(&p).map_err(werr(&p))?;

@@ -1,0 +1,172 @@
+//! Ctrl-C, SIGTERM and SIGHUP: the one signal handler of a process.
+//!
+//! A front end (the CLI, the Criterion bench) calls [`install`] once. The
+//! first signal only records itself: long operations poll [`requested`]
+//! (the suite between and inside cells, the local cluster while it starts)
+//! and stop within a few seconds, keeping what is finished. A second signal
+//! stops at once: every local broker of this process is killed
+//! ([`crate::cluster::kill_all_local`]) and the process exits with the
+//! first signal's code.
+//!
+//! Library code never installs a handler; it only asks [`requested`].
+
+use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+/// A stop request, by the signal that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT (Ctrl-C): exit status 130.
+    Interrupt,
+    /// SIGTERM (e.g. `kill`, a CI timeout): exit status 143.
+    Terminate,
+    /// SIGHUP (the terminal went away): exit status 129.
+    Hangup,
+}
+
+impl Signal {
+    fn from_raw(sig: i32) -> Option<Signal> {
+        match sig {
+            libc::SIGINT => Some(Signal::Interrupt),
+            libc::SIGTERM => Some(Signal::Terminate),
+            libc::SIGHUP => Some(Signal::Hangup),
+            _ => None,
+        }
+    }
+
+    /// The conventional exit status: 128 + the signal number.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => crate::exit::INTERRUPTED,
+            Signal::Terminate => crate::exit::TERMINATED,
+            Signal::Hangup => crate::exit::HANGUP,
+        }
+    }
+
+    /// One word for messages: "interrupted", "terminated", "hung up".
+    pub fn word(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted",
+            Signal::Terminate => "terminated",
+            Signal::Hangup => "hung up",
+        }
+    }
+
+    /// What the user is told when the first signal arrives.
+    pub fn first_notice(self) -> &'static str {
+        match self {
+            Signal::Interrupt => {
+                "interrupted: stopping after saving finished cells (Ctrl-C again to quit now)"
+            }
+            Signal::Terminate => {
+                "terminated (SIGTERM): stopping after saving finished cells (a second SIGTERM stops at once)"
+            }
+            Signal::Hangup => "hung up (SIGHUP): stopping after saving finished cells",
+        }
+    }
+}
+
+/// The first signal received (0: none yet).
+static FIRST: AtomicI32 = AtomicI32::new(0);
+/// Signals received so far.
+static COUNT: AtomicU32 = AtomicU32::new(0);
+/// Write end of the self-pipe the handler thread reads.
+static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    // Only async-signal-safe work here: atomics and write(2).
+    let _ = FIRST.compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+    COUNT.fetch_add(1, Ordering::SeqCst);
+    let fd = PIPE_WRITE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: writing one byte from a valid stack buffer to our own pipe.
+        unsafe {
+            libc::write(fd, &b as *const u8 as *const libc::c_void, 1);
+        }
+    }
+}
+
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP. Idempotent. It
+/// replaces any earlier handler of these signals (e.g. the `ctrlc` crate's).
+pub fn install() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe(2) into a two-element array.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return;
+        }
+        PIPE_WRITE.store(fds[1], Ordering::SeqCst);
+        let read_fd = fds[0];
+        let _ = std::thread::Builder::new()
+            .name("kob-signals".into())
+            .spawn(move || watch(read_fd));
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // SAFETY: a zeroed sigaction with a plain handler and SA_RESTART.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigemptyset(&mut sa.sa_mask);
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+    });
+}
+
+/// The handler thread: prints the notice of the first signal, and on the
+/// second stops every local broker and exits.
+fn watch(read_fd: libc::c_int) {
+    let mut seen = 0u32;
+    loop {
+        let mut b = 0u8;
+        // SAFETY: reading one byte into a valid buffer from our own pipe.
+        let n = unsafe { libc::read(read_fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        seen += 1;
+        let Some(first) = requested() else { continue };
+        if seen == 1 {
+            eprintln!("\n{}", first.first_notice());
+        } else {
+            let n = crate::cluster::kill_all_local();
+            if n > 0 {
+                eprintln!("{}: stopped {n} Kafka node(s)", first.word());
+            } else {
+                eprintln!("{}", first.word());
+            }
+            std::process::exit(first.exit_code());
+        }
+    }
+}
+
+/// The first stop request received, if any. Cheap: poll it in loops.
+pub fn requested() -> Option<Signal> {
+    Signal::from_raw(FIRST.load(Ordering::SeqCst))
+}
+
+/// How many signals arrived (a second one stops the process by itself).
+pub fn count() -> u32 {
+    COUNT.load(Ordering::SeqCst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_words() {
+        assert_eq!(Signal::Interrupt.exit_code(), 130);
+        assert_eq!(Signal::Terminate.exit_code(), 143);
+        assert_eq!(Signal::Hangup.exit_code(), 129);
+        assert_eq!(Signal::from_raw(libc::SIGTERM), Some(Signal::Terminate));
+        assert_eq!(Signal::from_raw(0), None);
+        assert!(Signal::Terminate.first_notice().contains("SIGTERM"));
+        assert!(!Signal::Terminate.first_notice().contains("Ctrl-C"));
+    }
+}
