@@ -86,7 +86,7 @@ fn main() {
         ..RunOptions::default()
     };
 
-    let cluster = match connect() {
+    let cluster = match connect(&workload) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("Error: {}", redact::scrub(&format!("{e:#}")));
@@ -209,7 +209,7 @@ fn filter_from_args() -> Vec<String> {
     out
 }
 
-fn connect() -> anyhow::Result<Box<dyn Cluster>> {
+fn connect(workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
     let props: Vec<(String, String)> = std::env::var("KOB_X")
         .unwrap_or_default()
         .split(';')
@@ -221,10 +221,11 @@ fn connect() -> anyhow::Result<Box<dyn Cluster>> {
         })
         .collect::<anyhow::Result<_>>()?;
     redact::register(&props);
-    suite::connect(
+    suite::connect_for_workload(
         std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().as_deref(),
         &props,
         3,
+        workload,
     )
 }
 

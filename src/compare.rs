@@ -1402,6 +1402,7 @@ mod tests {
                     ..Verdict::default()
                 },
                 criterion: None,
+                conditions: Default::default(),
             })),
         )
     }

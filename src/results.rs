@@ -237,6 +237,33 @@ pub struct Measurement {
     pub verdict: Verdict,
     /// Criterion's estimate, when the cell ran under `cargo bench`.
     pub criterion: Option<CriterionEstimate>,
+    /// What else was true while the cell was measured.
+    #[serde(default)]
+    pub conditions: Conditions,
+}
+
+/// The environment during a cell's rounds: a degraded cluster (for reasons
+/// other than the cell's own fault profile) or a machine loaded beyond its
+/// cores makes a cell's numbers doubtful; the report flags such cells and
+/// keeps them out of its conclusion.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conditions {
+    /// Brokers seen down during the cell's rounds, not caused by its faults.
+    pub degraded: Vec<crate::cluster::health::Degradation>,
+    /// The machine's load over each of the cell's rounds.
+    pub load: Vec<crate::machine::Load>,
+}
+
+impl Conditions {
+    /// True when the cluster was degraded while the cell ran.
+    pub fn degraded(&self) -> bool {
+        !self.degraded.is_empty()
+    }
+
+    /// Rounds during which something else loaded the machine beyond its cores.
+    pub fn busy_rounds(&self) -> usize {
+        self.load.iter().filter(|l| l.busy_beyond_cores).count()
+    }
 }
 
 /// One timed window: `records` delivery reports in steady state, timed from

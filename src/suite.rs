@@ -26,11 +26,12 @@ use std::time::{Duration, Instant, SystemTime};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
+use crate::cluster::health::{Degradation, Watch};
 use crate::cluster::{self, Cluster};
 use crate::grid::{Cell, Workload};
 use crate::path::{CellPath, Route};
 use crate::results::{
-    CellNetwork, CellResult, ClusterMeta, FixedLoad, Latency, MachineMeta, Measurement, Outcome, Results,
+    CellNetwork, CellResult, ClusterMeta, Conditions, FixedLoad, Latency, MachineMeta, Measurement, Outcome, Results,
     RunMeta, Throughput,
 };
 use crate::run::{Created, RoundSpec, Session};
@@ -82,6 +83,28 @@ pub fn connect(
     properties: &[(String, String)],
     brokers: u32,
 ) -> anyhow::Result<Box<dyn Cluster>> {
+    connect_for(bootstrap, properties, brokers, false)
+}
+
+/// [`connect`] for a workload: a local cluster started here gets emulated
+/// replication links when the workload's network asks for them.
+pub fn connect_for_workload(
+    bootstrap: Option<&str>,
+    properties: &[(String, String)],
+    brokers: u32,
+    workload: &Workload,
+) -> anyhow::Result<Box<dyn Cluster>> {
+    let n = &workload.network;
+    let replication = n.replication && n.emulates();
+    connect_for(bootstrap, properties, brokers, replication)
+}
+
+fn connect_for(
+    bootstrap: Option<&str>,
+    properties: &[(String, String)],
+    brokers: u32,
+    emulate_replication: bool,
+) -> anyhow::Result<Box<dyn Cluster>> {
     const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     if let Some(b) = bootstrap {
         return Ok(Box::new(cluster::ExternalCluster::connect(
@@ -102,6 +125,7 @@ pub fn connect(
     let local = cluster::LocalCluster::start(cluster::LocalOptions {
         brokers,
         properties: properties.to_vec(),
+        emulate_replication,
         ..cluster::LocalOptions::default()
     })?;
     eprintln!(
@@ -228,6 +252,9 @@ struct Live<'a> {
     path: CellPath<'a>,
     session: Box<Session>,
     fixed_load: Option<FixedLoad>,
+    /// When each of the cell's rounds ran, ms since the run's health watch started.
+    rounds_ms: Vec<(u64, u64)>,
+    load: Vec<crate::machine::Load>,
 }
 
 /// Where a cell stands.
@@ -290,7 +317,9 @@ pub fn run_workload_with(
         progress.advanced(1);
     }
 
-    // 2. Rounds.
+    // 2. Rounds, with the cluster's health watched throughout.
+    let watch_origin = Instant::now();
+    let watch = Watch::start(cluster);
     let schedule = Schedule::new(slots.len(), workload.fixed.rounds, workload.seed);
     for r in 0..schedule.rounds() {
         let planned: u64 = live(&slots).map(|l| l.spec.records()).sum();
@@ -304,13 +333,22 @@ pub fn run_workload_with(
             };
             progress.working(&l.cell);
             let records = l.spec.records();
+            let before = crate::machine::LoadSample::now();
+            let from = watch_origin.elapsed().as_millis() as u64;
             let outcome = run_round(l);
+            l.rounds_ms.push((from, watch_origin.elapsed().as_millis() as u64));
+            l.load.push(crate::machine::LoadSample::now().since(&before));
             progress.advanced(records);
             if let Err(message) = outcome {
+                let message = match watch.last().and_then(|h| h.down_message()) {
+                    Some(down) => format!("{message} ({down})"),
+                    None => message,
+                };
                 slots[i] = failed(&cells[i], &slots[i], message);
             }
         }
     }
+    let degradations = watch.stop();
 
     // 3. Latency at a fixed load.
     if !interrupted() && workload.fixed.latency_ms > 0 {
@@ -324,7 +362,8 @@ pub fn run_workload_with(
             Slot::Done(r) => r,
             Slot::Live(l) => {
                 progress.working(&l.cell);
-                check(cluster, &results.run, *l)
+                let conditions = conditions(&l, &degradations);
+                check(cluster, &results.run, *l, conditions)
             }
         };
         progress.advanced(1);
@@ -377,6 +416,8 @@ fn open<'a>(cluster: &'a dyn Cluster, meta: &RunMeta, cell: &Cell, route: Route)
             path,
             session,
             fixed_load: None,
+            rounds_ms: Vec::new(),
+            load: Vec::new(),
         })))
     })();
     opened.unwrap_or_else(|e| {
@@ -494,8 +535,24 @@ fn fixed_load_phase(
     }
 }
 
+/// What was true while a cell ran: brokers down during its rounds (a
+/// failover cell's own kills excepted) and the machine's load.
+fn conditions(l: &Live<'_>, degradations: &[Degradation]) -> Conditions {
+    let own_kills = l.cell.faults.needs_failover();
+    let degraded = degradations
+        .iter()
+        .filter(|_| !own_kills)
+        .filter(|d| l.rounds_ms.iter().any(|&(from, to)| d.from_ms <= to && d.to_ms >= from))
+        .cloned()
+        .collect();
+    Conditions {
+        degraded,
+        load: l.load.clone(),
+    }
+}
+
 /// Finishes a cell: the producer's totals, the settled log, the checker.
-fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>) -> CellResult {
+fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>, conditions: Conditions) -> CellResult {
     let Live {
         cell,
         topic,
@@ -535,6 +592,7 @@ fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>) -> CellResult {
             exposure,
             verdict,
             criterion: None,
+            conditions,
         })))
     })()
     .unwrap_or_else(|e| Outcome::Failed {

@@ -104,3 +104,18 @@ fn unreachable_cluster_fails_in_bounded_time_naming_the_address() {
         "no results for a run that never started"
     );
 }
+
+#[test]
+fn network_emulation_of_a_tls_cluster_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, err) = run(
+        &["--quick", "-X", "security.protocol=SASL_SSL", "--bootstrap", "127.0.0.1:1"],
+        &dir.path().join("out"),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("security.protocol=SASL_SSL: the suite's proxy"), "{err}");
+    let (code, err) = run(&["--quick", "--direct", "--rtt", "2ms"], &dir.path().join("out"));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--direct cannot emulate RTT [2.0] ms"), "{err}");
+    assert!(!dir.path().join("out").exists());
+}

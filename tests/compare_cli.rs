@@ -382,6 +382,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
                     ..Verdict::default()
                 },
                 criterion: None,
+                conditions: Default::default(),
             }))
         };
         results.cells.push(CellResult::new(&cell, CellNetwork::requested(&cell), outcome));

@@ -164,6 +164,7 @@ impl RunArgs {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = args.workload()?;
+    check_route(&args, &workload)?;
     interrupt::install();
     let c = &args.connect;
     let running_local = match &c.bootstrap {
@@ -181,7 +182,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         broker_bytes: Some(preflight::estimate_broker_bytes(&workload, rf)),
         ..Preflight::default()
     })?;
-    let cluster = suite::connect(c.bootstrap.as_deref(), &c.properties, c.brokers)?;
+    let cluster =
+        suite::connect_for_workload(c.bootstrap.as_deref(), &c.properties, c.brokers, &workload)?;
     let cells = workload.cells().len();
     let mut progress = Bar::new(cells);
     let options = suite::RunOptions {
@@ -230,15 +232,65 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
         .count();
-    if failed > 0 {
+    let degraded: Vec<&CellResult> = results
+        .cells
+        .iter()
+        .filter(|c| c.measurement().is_some_and(|m| m.conditions.degraded()))
+        .collect();
+    for c in &degraded {
+        if let Some(m) = c.measurement() {
+            let spans: Vec<String> = m.conditions.degraded.iter().map(|d| d.to_string()).collect();
+            eprintln!("{}: measured while the cluster was degraded: {}", c.id, spans.join("; "));
+        }
+    }
+    if failed > 0 || !degraded.is_empty() {
         eprintln!(
-            "{failed} of {} cells failed (exit status {}): see the FAILED lines above",
+            "{failed} of {} cells failed and {} were measured on a degraded cluster (exit status {})",
             results.cells.len(),
+            degraded.len(),
             exit::DEGRADED_OR_FAILED
         );
         return Ok(ExitCode::from(exit::DEGRADED_OR_FAILED as u8));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The proxy (network emulation, proxy faults) reads Kafka's wire protocol:
+/// refuse, before anything starts, what it cannot carry.
+fn check_route(args: &RunArgs, workload: &Workload) -> anyhow::Result<()> {
+    let n = &workload.network;
+    let shaped = n.emulates();
+    let proxy_faults = workload.faults.iter().find(|f| f.needs_proxy());
+    let protocol = args
+        .connect
+        .properties
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "security.protocol")
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.eq_ignore_ascii_case("plaintext"));
+    if let Some(p) = protocol {
+        if !args.direct {
+            anyhow::bail!(
+                "security.protocol={p}: the suite's proxy (network emulation, RTT {:?} ms, and proxy faults) needs a PLAINTEXT listener (hint: --direct --rtt 0 with only the none/failover profiles)",
+                n.rtt_ms
+            );
+        }
+    }
+    if args.direct {
+        if shaped {
+            anyhow::bail!(
+                "--direct cannot emulate RTT {:?} ms, jitter {} ms or bandwidth {} Mbit/s (hint: --rtt 0, or drop --direct)",
+                n.rtt_ms,
+                n.jitter_ms,
+                n.bandwidth_mbit
+            );
+        }
+        if let Some(f) = proxy_faults {
+            anyhow::bail!("--direct cannot inject {f}: it needs the proxy (hint: only none/failover with --direct)");
+        }
+    }
+    Ok(())
 }
 
 /// One line per cell: what an engineer reads before opening the report.

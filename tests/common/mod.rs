@@ -143,6 +143,7 @@ pub fn measurement(s: &ProducerSettings, spec: &Spec, records: u64) -> Measureme
         },
         verdict,
         criterion: None,
+        conditions: Default::default(),
     }
 }
 
