@@ -1643,6 +1643,7 @@ mod tests {
         let rejected = "rtt=0ms,inflight=10,acks=all,idem=true,faults=none";
         let m = measured(
             &Cell {
+                client: Default::default(),
                 rtt_us: 0,
                 settings: ProducerSettings {
                     max_in_flight: 10,

@@ -136,6 +136,70 @@ impl FromStr for Compression {
     }
 }
 
+/// The producer client a cell runs: librdkafka in-process, or the Apache
+/// Kafka Java client at a version fetched from Maven Central.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Client {
+    #[default]
+    Librdkafka,
+    Java(String),
+}
+
+impl Client {
+    /// The form used in cell ids: nothing for librdkafka (ids stay as they
+    /// were before there was a client axis), `java-4.1.1` for Java.
+    pub fn slug(&self) -> Option<String> {
+        match self {
+            Client::Librdkafka => None,
+            Client::Java(v) => Some(format!("java-{v}")),
+        }
+    }
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Client::Librdkafka => f.write_str("librdkafka"),
+            Client::Java(v) => write!(f, "java:{v}"),
+        }
+    }
+}
+
+impl FromStr for Client {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        match s.split_once(':') {
+            None if s == "librdkafka" => Ok(Client::Librdkafka),
+            None if s == "java" => Ok(Client::Java(DEFAULT_JAVA_CLIENT.into())),
+            Some(("java", v))
+                if !v.is_empty()
+                    && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')) =>
+            {
+                Ok(Client::Java(v.into()))
+            }
+            _ => Err(format!(
+                "unknown client {s:?} (expected librdkafka, java or java:VERSION, e.g. java:4.1.1)"
+            )),
+        }
+    }
+}
+
+impl Serialize for Client {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Client {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The Java client version `java` alone means: the broker's.
+pub const DEFAULT_JAVA_CLIENT: &str = "4.1.1";
+
 /// The three settings this suite is about: one point of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProducerSettings {
@@ -170,6 +234,13 @@ pub struct Axes {
     /// Values of `enable.idempotence`.
     #[serde(default = "default_idempotence")]
     pub idempotence: Vec<bool>,
+    /// Producer clients: `librdkafka`, `java:VERSION`.
+    #[serde(default = "default_clients")]
+    pub clients: Vec<Client>,
+}
+
+fn default_clients() -> Vec<Client> {
+    vec![Client::Librdkafka]
 }
 
 fn default_in_flight() -> Vec<u32> {
@@ -188,6 +259,7 @@ impl Default for Axes {
             max_in_flight: default_in_flight(),
             acks: default_acks(),
             idempotence: default_idempotence(),
+            clients: default_clients(),
         }
     }
 }
@@ -469,6 +541,9 @@ impl Default for Workload {
 /// One cell: a grid point under one fault profile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cell {
+    /// The producer client.
+    #[serde(default)]
+    pub client: Client,
     /// The emulated client↔broker round trip, microseconds (0: none).
     #[serde(default)]
     pub rtt_us: u64,
@@ -480,8 +555,9 @@ impl Cell {
     /// Stable, readable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     /// It doubles as a file name: it contains no `/`, space or `%`.
     pub fn id(&self) -> String {
+        let client = self.client.slug().map(|c| format!("client={c},")).unwrap_or_default();
         format!(
-            "rtt={},{},faults={}",
+            "{client}rtt={},{},faults={}",
             fmt_rtt(self.rtt_us),
             self.settings.id(),
             self.faults.slug()
@@ -496,7 +572,8 @@ impl Cell {
 
     /// The Criterion group of the cell: its network and fault profile.
     pub fn bench_group(&self) -> String {
-        format!("rtt={},faults={}", fmt_rtt(self.rtt_us), self.faults.slug())
+        let client = self.client.slug().map(|c| format!("client={c},")).unwrap_or_default();
+        format!("{client}rtt={},faults={}", fmt_rtt(self.rtt_us), self.faults.slug())
     }
 
     /// The round trips a record waits for before its acknowledgement,
@@ -532,6 +609,7 @@ impl Workload {
                 max_in_flight: vec![1, 5, 10],
                 acks: vec![Acks::One, Acks::All],
                 idempotence: vec![false, true],
+                clients: default_clients(),
             },
             fixed: Fixed {
                 rounds: 2,
@@ -603,6 +681,9 @@ impl Workload {
         {
             return bad("every axis needs at least one value");
         }
+        if self.axes.clients.is_empty() {
+            return bad("clients needs at least one value (librdkafka, java:VERSION)");
+        }
         if self.axes.max_in_flight.contains(&0) {
             return bad("max_in_flight must be at least 1");
         }
@@ -647,6 +728,7 @@ impl Workload {
     pub fn cells(&self) -> Vec<Cell> {
         let fault_rtts: Vec<u64> = self.network.fault_rtt_ms.iter().map(|&m| ms_to_us(m)).collect();
         let mut cells = Vec::new();
+        for client in &self.axes.clients {
         for rtt_us in self.network.rtt_ms.iter().map(|&m| ms_to_us(m)) {
             for faults in &self.faults {
                 if !faults.is_none() && !fault_rtts.is_empty() && !fault_rtts.contains(&rtt_us) {
@@ -656,6 +738,7 @@ impl Workload {
                     for &acks in &self.axes.acks {
                         for &max_in_flight in &self.axes.max_in_flight {
                             cells.push(Cell {
+                                client: client.clone(),
                                 rtt_us,
                                 settings: ProducerSettings {
                                     max_in_flight,
@@ -668,6 +751,7 @@ impl Workload {
                     }
                 }
             }
+        }
         }
         cells
     }
@@ -726,6 +810,7 @@ mod tests {
         let f = Fixed::default();
         let n = Network::default();
         let cell = |rtt_us, max_in_flight, acks| Cell {
+            client: Client::Librdkafka,
             rtt_us,
             settings: ProducerSettings {
                 max_in_flight,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::grid::{Cell, ProducerSettings, Workload};
+use crate::grid::{Cell, Client, ProducerSettings, Workload};
 use crate::verify::Verdict;
 
 /// Version of the schema below. Bump it on any change a reader could trip on.
@@ -138,6 +138,9 @@ pub struct CellResult {
     pub faults: String,
     /// The settings the grid asked for.
     pub requested: ProducerSettings,
+    /// The producer client (`librdkafka`, `java:4.1.1`).
+    #[serde(default)]
+    pub client: Client,
     /// The network the cell's links were given.
     pub network: CellNetwork,
     pub outcome: Outcome,
@@ -177,6 +180,7 @@ impl CellResult {
             id: cell.id(),
             faults: cell.faults.to_string(),
             requested: cell.settings,
+            client: cell.client.clone(),
             network,
             outcome,
         }
@@ -185,6 +189,7 @@ impl CellResult {
     /// The grid cell this result is of.
     pub fn cell(&self) -> Option<Cell> {
         Some(Cell {
+            client: self.client.clone(),
             rtt_us: self.network.rtt_us,
             settings: self.requested,
             faults: self.faults.parse().ok()?,

@@ -40,6 +40,9 @@ use crate::verify::Deliveries;
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// A producer driver outside this process failed (the Java client).
+    #[error("{message}")]
+    Driver { message: String },
     #[error("producer for topic {topic}: {source}")]
     Producer { topic: String, source: KafkaError },
     #[error("topic {topic}: {delivered} of {sent} records still undelivered after {waited_ms} ms (hint: is the cluster reachable? raise message_timeout_ms for slow clusters)")]

@@ -34,6 +34,7 @@ use crate::results::{
     CellNetwork, CellResult, ClusterMeta, Conditions, FixedLoad, Latency, MachineMeta, Measurement, Outcome, Results,
     RunMeta, Throughput,
 };
+use crate::driver::{CellProducer, Clients, Opened};
 use crate::run::{Created, RoundSpec, Session};
 use crate::schedule::Schedule;
 use crate::verify::{self, Checker};
@@ -250,7 +251,7 @@ struct Live<'a> {
     topic: String,
     spec: RoundSpec,
     path: CellPath<'a>,
-    session: Box<Session>,
+    session: Box<dyn CellProducer>,
     fixed_load: Option<FixedLoad>,
     /// When each of the cell's rounds ran, ms since the run's health watch started.
     rounds_ms: Vec<(u64, u64)>,
@@ -293,6 +294,8 @@ pub fn run_workload_with(
     options: &RunOptions,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<(Results, PathBuf)> {
+    // A Java client Maven cannot fetch fails here, before any cell runs.
+    let clients = Clients::prepare(&workload.axes.clients)?;
     let meta = run_meta(cluster, workload, driver);
     let dir = out_dir.join(&meta.run_id);
     let path = dir.join("results.json");
@@ -313,7 +316,7 @@ pub fn run_workload_with(
             break;
         }
         progress.working(cell);
-        slots.push(open(cluster, &results.run, cell, options.route));
+        slots.push(open(cluster, &clients, &results.run, cell, options.route));
         progress.advanced(1);
     }
 
@@ -387,7 +390,13 @@ fn live<'s, 'a>(slots: &'s [Slot<'a>]) -> impl Iterator<Item = &'s Live<'a>> {
 
 /// Opens a cell: its path, its producer, its topic, a warm-up. Never fails:
 /// what goes wrong is the cell's result.
-fn open<'a>(cluster: &'a dyn Cluster, meta: &RunMeta, cell: &Cell, route: Route) -> Slot<'a> {
+fn open<'a>(
+    cluster: &'a dyn Cluster,
+    clients: &Clients,
+    meta: &RunMeta,
+    cell: &Cell,
+    route: Route,
+) -> Slot<'a> {
     let topic = topic_name(&meta.run_id, cell);
     let workload = &meta.workload;
     let fixed = &workload.fixed;
@@ -397,15 +406,15 @@ fn open<'a>(cluster: &'a dyn Cluster, meta: &RunMeta, cell: &Cell, route: Route)
         base.set("bootstrap.servers", path.bootstrap());
         // The producer's configuration is checked before the topic exists:
         // a rejected cell costs nothing on the cluster.
-        let mut session = match Session::create(&base, &cell.settings, fixed, &topic, meta.run_tag)? {
-            Created::Rejected(message) => {
+        let mut session = match clients.open(cell, &base, fixed, &topic, meta.run_tag)? {
+            Opened::Rejected(message) => {
                 return Ok(Slot::Done(CellResult::new(
                     cell,
                     path.network().clone(),
                     Outcome::Rejected { message },
                 )))
             }
-            Created::Session(s) => s,
+            Opened::Producer(p) => p,
         };
         cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
         session.warm_up(fixed.warmup_records)?;

@@ -287,6 +287,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
             max_in_flight: vec![1, 5, 10],
             acks: vec![Acks::All],
             idempotence: vec![false, true],
+            clients: vec![kafka_order_bench::grid::Client::Librdkafka],
         },
         fixed: Fixed {
             rounds: 2,

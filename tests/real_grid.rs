@@ -11,7 +11,7 @@ use std::path::Path;
 
 use kafka_order_bench::cluster::{LocalCluster, LocalOptions};
 use kafka_order_bench::faults::FaultProfile;
-use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, Workload};
+use kafka_order_bench::grid::{Acks, Axes, Client, Fixed, Network, Workload};
 use kafka_order_bench::results::{CellResult, Measurement, Outcome, Results};
 use kafka_order_bench::suite::{self, Quiet};
 
@@ -99,6 +99,7 @@ fn faults(cluster: &LocalCluster, out: &Path) {
             max_in_flight: vec![5],
             acks: vec![Acks::All],
             idempotence: vec![false, true],
+            clients: vec![kafka_order_bench::grid::Client::Librdkafka],
         },
         fixed: Fixed {
             rounds: 2,
@@ -184,12 +185,68 @@ fn faults(cluster: &LocalCluster, out: &Path) {
     }
 }
 
+/// librdkafka and the Java client side by side on the same grid, faults and
+/// checker: the same kinds of verdict from the same planted faults, and the
+/// Java client's own refusals.
+fn clients(cluster: &LocalCluster, out: &Path) {
+    let java = Client::Java("4.1.1".into());
+    let workload = Workload {
+        axes: Axes {
+            max_in_flight: vec![5, 6],
+            acks: vec![Acks::All],
+            idempotence: vec![false, true],
+            clients: vec![Client::Librdkafka, java.clone()],
+        },
+        fixed: Fixed {
+            rounds: 2,
+            windows: 2,
+            max_records_per_window: 2_000,
+            warmup_records: 300,
+            latency_ms: 0,
+            ..Fixed::default()
+        },
+        network: Network::none(),
+        faults: ["reject:5%", "lose-ack:5%"]
+            .iter()
+            .map(|p| p.parse::<FaultProfile>().unwrap())
+            .collect(),
+        seed: 42,
+    };
+    let (results, path) = suite::run_workload(cluster, &workload, out, &mut Quiet).unwrap();
+    assert!(results.complete);
+    assert_eq!(Results::load(&path).unwrap(), results);
+    for prefix in ["", "client=java-4.1.1,"] {
+        let id = |rest: &str| format!("{prefix}rtt=0ms,{rest}");
+        // Refused with the client's own words.
+        let refused = cell(&results, &id("inflight=6,acks=all,idem=true,faults=reject-5pct"));
+        let Outcome::Rejected { message } = &refused.outcome else {
+            panic!("{} not rejected: {:?}", refused.id, refused.outcome)
+        };
+        if prefix.is_empty() {
+            assert!(message.contains("`enable.idempotence` is true"), "{message}");
+        } else {
+            assert!(message.contains("max.in.flight.requests.per.connection must be set to at most 5"), "{message}");
+        }
+        let plain = measured(cell(&results, &id("inflight=5,acks=all,idem=false,faults=reject-5pct")));
+        let idem = measured(cell(&results, &id("inflight=5,acks=all,idem=true,faults=reject-5pct")));
+        assert!(plain.exposure.faults_injected["reject"] > 0, "{prefix}{:?}", plain.exposure);
+        assert!(plain.verdict.reorders.count > 0, "{prefix}{:?}", plain.verdict);
+        assert_eq!(idem.verdict.violations(), 0, "{prefix}{:?}", idem.verdict);
+        let plain = measured(cell(&results, &id("inflight=5,acks=all,idem=false,faults=lose-ack-5pct")));
+        let idem = measured(cell(&results, &id("inflight=5,acks=all,idem=true,faults=lose-ack-5pct")));
+        assert!(plain.verdict.log_duplicates.count > 0, "{prefix}{:?}", plain.verdict);
+        assert_eq!(idem.verdict.log_duplicates.count, 0, "{prefix}{:?}", idem.verdict);
+        assert_eq!(idem.verdict.reorders.count, 0, "{prefix}{:?}", idem.verdict);
+    }
+}
+
 #[test]
 fn the_suite_on_a_real_cluster() {
     let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
     let out = tempfile::tempdir().unwrap();
     quick_grid(&cluster, out.path());
     faults(&cluster, out.path());
+    clients(&cluster, out.path());
     let pids: Vec<u32> = cluster.status().iter().filter_map(|n| n.pid).collect();
     drop(cluster);
     for pid in pids {

@@ -41,6 +41,9 @@ pub struct RunArgs {
     /// acks values, comma-separated (0, 1, all).
     #[arg(long, value_delimiter = ',', value_name = "ACKS,…", value_parser = parse_acks)]
     pub acks: Vec<Acks>,
+    /// Producer clients, comma-separated: librdkafka, java, java:VERSION (e.g. java:3.9.1,java:4.1.1).
+    #[arg(long = "client", value_delimiter = ',', value_name = "CLIENT,…", value_parser = parse_client)]
+    pub clients: Vec<kafka_order_bench::grid::Client>,
     /// enable.idempotence values, comma-separated (false, true).
     #[arg(long, value_delimiter = ',', value_name = "BOOL,…")]
     pub idempotence: Vec<bool>,
@@ -101,6 +104,9 @@ fn parse_acks(s: &str) -> Result<Acks, String> {
 fn parse_compression(s: &str) -> Result<Compression, String> {
     s.parse()
 }
+fn parse_client(s: &str) -> Result<kafka_order_bench::grid::Client, String> {
+    s.parse()
+}
 fn parse_rtt(s: &str) -> Result<u64, String> {
     kafka_order_bench::grid::parse_rtt(s)
 }
@@ -130,6 +136,9 @@ impl RunArgs {
         }
         if !self.acks.is_empty() {
             w.axes.acks = self.acks.clone();
+        }
+        if !self.clients.is_empty() {
+            w.axes.clients = self.clients.clone();
         }
         if !self.idempotence.is_empty() {
             w.axes.idempotence = self.idempotence.clone();

@@ -1,8 +1,243 @@
-//! Producer drivers other than the in-process librdkafka runner ([`crate::run`]).
+//! The producer of a cell, whichever client it is.
 //!
+//! The suite drives every client through one protocol ([`CellProducer`]):
+//! a warm-up, rounds of steady-state windows, a fixed-rate phase, then the
+//! totals. Two clients implement it:
+//!
+//! - [`crate::run::Session`]: librdkafka in-process;
 //! - [`java`]: the Apache Kafka Java client, built from `drivers/java/` with
 //!   Maven once per client version and driven as a subprocess over JSON lines.
 
 pub mod java;
 
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+use rdkafka::config::ClientConfig;
+
 pub use java::{DriverError, JavaClient, JavaDriver, JavaSession};
+
+use crate::grid::{Cell, Client, Fixed};
+use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
+use crate::run::{CellRun, Created, FixedRun, RoundSpec, RunError, Session};
+
+/// One cell's producer, as the suite drives it.
+pub trait CellProducer {
+    /// Sends `records` untimed records and waits for their delivery.
+    fn warm_up(&mut self, records: u64) -> Result<(), RunError>;
+    /// One round; returns its timed windows.
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError>;
+    /// Latency at a fixed rate.
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError>;
+    /// Every window so far.
+    fn samples(&self) -> &[Sample];
+    /// Records handed to the client so far.
+    fn sent_counter(&self) -> Arc<AtomicU64>;
+    /// Records acknowledged so far.
+    fn acked_counter(&self) -> Arc<AtomicU64>;
+    /// The totals; the producer is closed.
+    fn finish(self: Box<Self>) -> Result<CellRun, RunError>;
+}
+
+/// How creating a cell's producer ended.
+pub enum Opened {
+    Producer(Box<dyn CellProducer>),
+    /// The client refused the configuration; its message, verbatim.
+    Rejected(String),
+}
+
+/// The Java clients a run needs, prepared (fetched and built) once, before
+/// any cell runs, so a version Maven cannot fetch fails in seconds.
+#[derive(Default)]
+pub struct Clients {
+    java: std::collections::BTreeMap<String, JavaClient>,
+}
+
+impl Clients {
+    /// Prepares every Java client of `clients`.
+    pub fn prepare(clients: &[Client]) -> Result<Clients, DriverError> {
+        let mut out = Clients::default();
+        for c in clients {
+            if let Client::Java(v) = c {
+                if !out.java.contains_key(v) {
+                    out.java.insert(v.clone(), JavaDriver::prepare(v)?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Creates `cell`'s producer on `base` (bootstrap and `-X` properties).
+    pub fn open(
+        &self,
+        cell: &Cell,
+        base: &ClientConfig,
+        fixed: &Fixed,
+        topic: &str,
+        run_tag: u64,
+    ) -> Result<Opened, RunError> {
+        match &cell.client {
+            Client::Librdkafka => Ok(match Session::create(base, &cell.settings, fixed, topic, run_tag)? {
+                Created::Session(s) => Opened::Producer(s),
+                Created::Rejected(m) => Opened::Rejected(m),
+            }),
+            Client::Java(v) => {
+                let client = self.java.get(v).ok_or_else(|| driver_error(format!(
+                    "Java client {v} was not prepared"
+                )))?;
+                let base = java::base_from_rdkafka(base);
+                match JavaSession::create(client, &base, &cell.settings, fixed, topic, run_tag)
+                    .map_err(|e| driver_error(e.to_string()))?
+                {
+                    java::JavaCreated::Session(s) => Ok(Opened::Producer(Box::new(JavaProducer {
+                        session: *s,
+                        samples: Vec::new(),
+                        latency: Vec::new(),
+                        rounds: 0,
+                    }))),
+                    java::JavaCreated::Rejected { message, .. } => Ok(Opened::Rejected(message)),
+                }
+            }
+        }
+    }
+}
+
+fn driver_error(message: String) -> RunError {
+    RunError::Driver { message }
+}
+
+impl CellProducer for Session {
+    fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+        Session::warm_up(self, records)
+    }
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+        Session::round(self, spec)
+    }
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+        Session::fixed_rate(self, rate, records)
+    }
+    fn samples(&self) -> &[Sample] {
+        Session::samples(self)
+    }
+    fn sent_counter(&self) -> Arc<AtomicU64> {
+        Session::sent_counter(self)
+    }
+    fn acked_counter(&self) -> Arc<AtomicU64> {
+        Session::acked_counter(self)
+    }
+    fn finish(self: Box<Self>) -> Result<CellRun, RunError> {
+        Session::finish(*self)
+    }
+}
+
+/// The Java driver behind the common protocol.
+struct JavaProducer {
+    session: JavaSession,
+    samples: Vec<Sample>,
+    latency: Vec<Histogram<u64>>,
+    rounds: u32,
+}
+
+impl CellProducer for JavaProducer {
+    fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+        self.session
+            .round(records, 0, 0, 0)
+            .map(|_| ())
+            .map_err(|e| driver_error(e.to_string()))
+    }
+
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+        let windows = self
+            .session
+            .round(spec.warmup, spec.windows, spec.records_per_window, spec.tail)
+            .map_err(|e| driver_error(e.to_string()))?;
+        let round = self.rounds;
+        self.rounds += 1;
+        let mut out = Vec::with_capacity(windows.len());
+        for w in windows {
+            let sample = Sample {
+                round,
+                records: w.records,
+                bytes: w.bytes,
+                elapsed_ns: w.elapsed_ns.max(1),
+                p50_us: w.histogram.value_at_quantile(0.5),
+                p99_us: w.histogram.value_at_quantile(0.99),
+            };
+            self.latency.push(w.histogram);
+            self.samples.push(sample.clone());
+            out.push(sample);
+        }
+        Ok(out)
+    }
+
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+        let r = self
+            .session
+            .fixed_rate(rate as f64, records)
+            .map_err(|e| driver_error(e.to_string()))?;
+        Ok(FixedRun {
+            rate_per_sec: rate,
+            records: r.records,
+            elapsed_ns: r.elapsed_ns,
+            latency: r.histogram,
+            send_delay: r.send_delay,
+        })
+    }
+
+    fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    fn sent_counter(&self) -> Arc<AtomicU64> {
+        self.session.sent_counter()
+    }
+
+    fn acked_counter(&self) -> Arc<AtomicU64> {
+        self.session.acked_counter()
+    }
+
+    fn finish(self: Box<Self>) -> Result<CellRun, RunError> {
+        let JavaProducer {
+            session,
+            samples,
+            latency,
+            ..
+        } = *self;
+        let effective = session.effective().clone();
+        let done = session.finish().map_err(|e| driver_error(e.to_string()))?;
+        let mut total = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
+        for h in &latency {
+            // A Java histogram with other bounds is skipped rather than
+            // failing the cell; its window figures are kept.
+            let _ = total.add(h);
+        }
+        let mut delivery = DeliveryCounts::default();
+        for s in &done.deliveries.streams {
+            delivery.sent += s.sent;
+            delivery.acked += s.acked.count();
+            delivery.failed += s.failed.count();
+        }
+        delivery.failed_by_error = done.failed_by_exception.clone();
+        let metric = |k: &str| done.metrics.get(k).copied().unwrap_or(0.0) as u64;
+        let client = ClientCounters {
+            requests: metric("request-total"),
+            retries: metric("record-retry-total"),
+            records_transmitted: metric("record-send-total"),
+            records_resent: metric("record-retry-total"),
+            request_errors: metric("record-error-total"),
+            ..ClientCounters::default()
+        };
+        let mut effective_all = effective;
+        effective_all.extend(done.effective);
+        Ok(CellRun {
+            samples,
+            latency: Latency::from_histogram(&total),
+            delivery,
+            deliveries: done.deliveries,
+            client,
+            effective: effective_all,
+            acked_end_offsets: done.acked_end_offsets,
+        })
+    }
+}

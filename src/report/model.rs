@@ -251,8 +251,15 @@ impl<'a> Model<'a> {
         rtts.sort_unstable();
         rtts.dedup();
         let several_rtts = rtts.len() > 1;
+        let mut clients: Vec<String> = results.cells.iter().map(|c| c.client.to_string()).collect();
+        clients.sort();
+        clients.dedup();
+        let several_clients = clients.len() > 1;
         for c in &results.cells {
-            let condition = condition(&c.faults, c.network.rtt_us, several_rtts);
+            let mut condition = condition(&c.faults, c.network.rtt_us, several_rtts);
+            if several_clients {
+                condition = format!("{} · {condition}", c.client);
+            }
             if !fault_profiles.contains(&condition) {
                 fault_profiles.push(condition.clone());
                 condition_rtt_us.insert(condition.clone(), c.network.rtt_us);

@@ -195,6 +195,7 @@ pub fn mixed() -> Results {
             max_in_flight: vec![1, 5, 10],
             acks: vec![Acks::One, Acks::All],
             idempotence: vec![false, true],
+            clients: vec![kafka_order_bench::grid::Client::Librdkafka],
         },
         fixed: Fixed {
             warmup_records: 2_000,
