@@ -14,6 +14,16 @@ bench:
 quick:
 	KOB_QUICK=1 $(CARGO) bench --bench tradeoff
 
+# The network figures: in-flight 1, 2, 5, 10 at RTT 2 and 20 ms, with and
+# without idempotence, acks=all, librdkafka and the Java client.
+.PHONY: bench-network bench-failover
+bench-network:
+	$(CARGO) run --release -- run --workload workloads/network.toml
+
+# Repeated leader failovers (one per round) over acks and in-flight.
+bench-failover:
+	$(CARGO) run --release -- run --workload workloads/failover.toml
+
 # The same grid through the CLI (per-sample statistics instead of Criterion's).
 run:
 	$(CARGO) run --release -- run
@@ -24,8 +34,10 @@ cluster-up:
 cluster-down:
 	$(CARGO) run --release -- cluster down
 
-# Every test, then the benches compiled (not run: they need minutes and a cluster).
+# Every test (the Java driver's own with Maven), then the benches compiled
+# (not run: they need minutes and a cluster).
 test:
+	cd drivers/java && mvn -q -B test
 	$(CARGO) test --release --no-fail-fast
 	$(CARGO) bench --no-run
 

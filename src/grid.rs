@@ -244,10 +244,10 @@ fn default_clients() -> Vec<Client> {
 }
 
 fn default_in_flight() -> Vec<u32> {
-    vec![1, 2, 5, 10, 50, 100]
+    vec![1, 5, 100]
 }
 fn default_acks() -> Vec<Acks> {
-    Acks::ALL_VALUES.to_vec()
+    vec![Acks::One, Acks::All]
 }
 fn default_idempotence() -> Vec<bool> {
     vec![false, true]
@@ -325,9 +325,9 @@ impl Default for Fixed {
             record_bytes: 1024,
             rounds: 3,
             windows: 3,
-            window_ms: 300,
+            window_ms: 250,
             min_records_per_window: 200,
-            max_records_per_window: 5_000,
+            max_records_per_window: 3_000,
             warmup_records: 1_000,
             linger_ms: 5,
             batch_bytes: 16_384,
@@ -513,11 +513,12 @@ pub struct Workload {
     pub seed: u64,
 }
 
-/// No faults (throughput and latency), then one of each mechanism that
-/// breaks ordering: a refused request, a lost acknowledgement, a leader
-/// failover.
+/// No faults (throughput and latency), then the two proxy mechanisms that
+/// break ordering: a refused request and a lost acknowledgement. Leader
+/// failover (a broker restart per round) has its own workload,
+/// `workloads/failover.toml`.
 fn default_faults() -> Vec<FaultProfile> {
-    ["none", "reject:1%", "lose-ack:1%", "failover"]
+    ["none", "reject:1%", "lose-ack:1%"]
         .iter()
         .map(|p| p.parse().expect("built-in profiles parse"))
         .collect()
@@ -845,7 +846,7 @@ mod tests {
         assert_eq!(w.axes.idempotence, vec![false, true]);
         assert_eq!(w.fixed.record_bytes, 512);
         assert_eq!(w.fixed.rounds, Fixed::default().rounds);
-        assert_eq!(w.cells().len(), 8 * 3 + 8 * 3);
+        assert_eq!(w.cells().len(), 8 * 3 + 8 * 2);
     }
 
     #[test]

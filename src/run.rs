@@ -767,8 +767,9 @@ impl Session {
             match code {
                 None => break,
                 Some(RDKafkaErrorCode::QueueFull) => {
-                    // The local queue is full: serve delivery reports until there is room.
-                    self.producer.poll(Duration::from_millis(1));
+                    // The local queue is full: serve delivery reports until
+                    // there is room (10 ms: see `wait_delivered`).
+                    self.producer.poll(Duration::from_millis(10));
                 }
                 Some(code) => {
                     let e = KafkaError::MessageProduction(code);
@@ -791,13 +792,18 @@ impl Session {
 
     /// Polls until every record handed to the client has a delivery report.
     /// Short polls, not `flush()`: `flush` polls in 100 ms steps and would
-    /// quantise every sample's duration.
+    /// quantise every window's end.
     fn wait_delivered(&mut self, since: Instant) -> Result<(), RunError> {
         // Each record gets its report within message.timeout.ms; allow that
         // plus a margin before calling the cell stalled.
         let limit = self.message_timeout + Duration::from_secs(30);
         while self.producer.in_flight_count() > 0 {
-            self.producer.poll(Duration::from_micros(200));
+            // rdkafka's poll serves events until its deadline, asking
+            // librdkafka to block for the remaining whole milliseconds: the
+            // last millisecond of every poll is a busy loop. A 10 ms poll
+            // blocks for 9 of them (reports are still served the moment
+            // they arrive) instead of spinning a core the brokers need.
+            self.producer.poll(Duration::from_millis(10));
             if since.elapsed() > limit {
                 let sent: u64 = self.next_seq.iter().sum();
                 let t = self.tally();
