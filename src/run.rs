@@ -79,6 +79,10 @@ pub fn producer_config(
     .set("batch.size", fixed.batch_bytes.to_string())
     .set("compression.type", fixed.compression.as_config())
     .set("message.timeout.ms", fixed.message_timeout_ms.to_string())
+    // TCP_NODELAY, as the Java client always sets: with Nagle on, a
+    // request's last partial segment waits for the ACK of the ones before,
+    // which on the proxy's loopback hop is a delayed ACK, not the network.
+    .set("socket.nagle.disable", "true")
     // A session idles between its rounds while the other cells run, and a
     // run holds a session per cell: once a second is cheap at that count,
     // and `finish` only needs one snapshot taken after the last delivery.
@@ -113,6 +117,7 @@ pub const EFFECTIVE_KEYS: &[&str] = &[
     "max.in.flight",
     "security.protocol",
     "partitioner",
+    "socket.nagle.disable",
 ];
 
 /// The monotonic clock of a session, expressed in nanoseconds since the Unix

@@ -245,6 +245,10 @@ impl fmt::Display for Degradation {
 #[derive(Default)]
 struct WatchState {
     open: BTreeMap<i32, u64>,
+    /// Brokers missing from one sample only, and since when: a broker is
+    /// down once two consecutive samples miss it (a single sample taken
+    /// while another broker died can miss them all for a moment).
+    suspect: BTreeMap<i32, u64>,
     closed: Vec<Degradation>,
     addresses: BTreeMap<i32, String>,
     last: Option<Health>,
@@ -279,9 +283,31 @@ impl Watch {
                     let at = started.elapsed().as_millis() as u64;
                     {
                         let mut st = st2.lock().unwrap_or_else(|p| p.into_inner());
+                        // A sample whose metadata request failed (a broker
+                        // dying mid-request) says nothing about which
+                        // brokers are down: seen as all three down for a
+                        // few ms when one was killed. Keep it as the last
+                        // health, but not as evidence.
+                        if h.metadata_error.is_some() {
+                            st.last = Some(h);
+                            drop(st);
+                            std::thread::sleep(Duration::from_millis(20));
+                            continue;
+                        }
                         st.addresses = h.addresses.clone();
+                        let suspects = std::mem::take(&mut st.suspect);
                         for id in &h.missing {
-                            st.open.entry(*id).or_insert(at);
+                            if st.open.contains_key(id) {
+                                continue;
+                            }
+                            match suspects.get(id) {
+                                Some(&since) => {
+                                    st.open.insert(*id, since);
+                                }
+                                None => {
+                                    st.suspect.insert(*id, at);
+                                }
+                            }
                         }
                         let back: Vec<i32> = st
                             .open

@@ -540,7 +540,9 @@ impl JavaSession {
             "topic": topic,
             "partitions": fixed.partitions,
             "record_bytes": fixed.record_bytes,
-            "run_tag": run_tag,
+            // The stamp's run id is 64 bits; Java has no u64, and its JSON
+            // reader takes a long: the same bits, read as signed.
+            "run_tag": run_tag as i64,
             "config": java_config(base, settings, fixed),
         });
         let reply = session.call("create", &request)?;

@@ -147,7 +147,7 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
         super::header(
             root,
             m,
-            "Throughput vs max.in.flight, one panel per fault profile",
+            "Throughput vs max.in.flight, one panel per fault profile and RTT, with the model ceiling",
         )?;
         let (w, _) = root.dim_in_pixel();
         let body = root.margin(75, 10, 0, 0);
@@ -204,17 +204,48 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
                 }
                 draw_series_line(root, &chart, &pts, acks, idem)?;
             }
+            // The model ceiling of each acks value, dashed, where the
+            // condition has a round trip to wait for.
+            for acks in m.acks.iter().copied() {
+                let ceiling: Vec<(i32, i32)> = m
+                    .in_flights
+                    .iter()
+                    .filter_map(|&f| {
+                        let c = ceiling(m, faults, f, acks)?;
+                        Some(chart.backend_coord(&(x_of(f, acks, false), c.min(y_max))))
+                    })
+                    .collect();
+                for pair in ceiling.windows(2).step_by(1) {
+                    draw::dashed(root, pair[0], pair[1], draw::series_colour(acks, false))?;
+                }
+            }
         }
         legend(
             root,
             m,
             &[
-                "Marker: median throughput of the cell's samples; bar: its 95% bootstrap confidence interval.".into(),
+                "Marker: median of the cell's windows; bar: its 95% interval (two-level bootstrap over rounds and windows).".into(),
+                "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
                 "Hollow marker: no fault reached the cell.".into(),
             ],
         )?;
         Ok(())
     })
+}
+
+/// The model ceiling of a setting under a condition, records/s: `None`
+/// without a round trip to wait for.
+fn ceiling(m: &Model, condition: &str, in_flight: u32, acks: Acks) -> Option<f64> {
+    let view = m
+        .cells
+        .iter()
+        .find(|c| c.faults == condition && c.settings.acks == acks && c.settings.max_in_flight == in_flight)?;
+    let mut cell = view.result.cell()?;
+    cell.settings.idempotence = false;
+    let w = &m.results.run.workload;
+    let mut network = w.network.clone();
+    network.replication = view.result.network.replication_rtt_us > 0;
+    cell.ceiling_records_per_sec(&w.fixed, &network)
 }
 
 fn series_points<'m>(
@@ -248,7 +279,7 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
         super::header(
             root,
             m,
-            "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 per fault profile",
+            "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 at a fixed load (or at saturation, where said)",
         )?;
         let (w, _) = root.dim_in_pixel();
         let body = root.margin(75, 10, 0, 0);
@@ -281,10 +312,14 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
             .collect();
         let (xr, keys) = x_range(m);
         for (r, faults) in m.fault_profiles.iter().enumerate() {
+            // Latency at the fixed load where the condition had that phase;
+            // else at saturation, and the caption says so.
+            let fixed = m.measured_in(faults).any(|(_, x)| x.fixed_load.is_some());
             for (q, (qname, qf)) in quantiles.iter().enumerate() {
                 let area = &panels[r * 3 + q];
+                let how = if fixed { "fixed load" } else { "at saturation" };
                 let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
-                    .caption(format!("{qname} · faults: {faults}"), draw::bold(18.0))
+                    .caption(format!("{qname} {how} · {faults}"), draw::bold(18.0))
                     .x_label_area_size(50)
                     .y_label_area_size(if q == 0 { 80 } else { 45 })
                     .build_cartesian_2d(
@@ -307,9 +342,16 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
                 }
                 mesh.draw()?;
                 for (acks, idem) in super::series_present(m) {
-                    let pts = series_points(m, faults, acks, idem, |x| {
-                        (qf(x).max(1) as f64 / 1000.0).log10()
+                    let mut pts = series_points(m, faults, acks, idem, |x| {
+                        let us = match (&x.fixed_load, fixed) {
+                            (Some(f), true) => qf(&Meas { p50_us: f.p50_us, p99_us: f.p99_us, p999_us: f.p999_us, ..x.clone() }),
+                            _ => qf(x),
+                        };
+                        (us.max(1) as f64 / 1000.0).log10()
                     });
+                    if fixed {
+                        pts.retain(|(_, _, x)| x.fixed_load.is_some());
+                    }
                     draw_series_line(root, &chart, &pts, acks, idem)?;
                 }
             }
@@ -327,13 +369,6 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
 }
 
 fn latency_note(m: &Model) -> String {
-    let rate = m.results.run.workload.fixed.rate_per_sec;
-    if rate > 0 {
-        format!(
-            "Latency: from each record's intended send time at {} records/s to its delivery report (coordinated omission corrected).",
-            fmt::int(rate)
-        )
-    } else {
-        "Latency: from send() to the delivery report; records were sent as fast as the client accepted them.".into()
-    }
+    let _ = m;
+    "Fixed load: from each record's intended send time to its acknowledgement at a rate common to the cells of one RTT (coordinated omission corrected). At saturation: from send() to the acknowledgement with records sent as fast as the client took them, the client's own queue included.".into()
 }

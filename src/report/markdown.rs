@@ -47,6 +47,9 @@ pub fn render(m: &Model) -> String {
     s.push_str("## Conclusion\n\n");
     conclusion(&mut s, m);
 
+    s.push_str("\n## Across the network\n\n");
+    network_section(&mut s, m);
+
     s.push_str("\n## Charts\n\n");
     for (file, alt) in CHARTS {
         let _ = writeln!(s, "![{alt}]({file})\n");
@@ -116,7 +119,125 @@ fn kinds_text(x: &Meas) -> String {
 }
 
 fn conclusion(s: &mut String, m: &Model) {
-    conclusion_with(s, m, crate::stats::DEFAULT_MIN_EVENTS);
+    conclusion_with(s, m, m.results.run.workload.fixed.min_events);
+}
+
+/// Per RTT, what `max.in.flight` bought with `acks=all`, without idempotence
+/// and with it, against the model ceiling; and the precision of the run.
+fn network_section(s: &mut String, m: &Model) {
+    let w = &m.results.run.workload;
+    let mut any = false;
+    for (condition, &rtt) in &m.condition_rtt_us {
+        if !condition.starts_with("none") {
+            continue;
+        }
+        let mut line = String::new();
+        for idem in [false, true] {
+            let mut pts: Vec<(u32, f64, f64, f64)> = m
+                .measured_in(condition)
+                .filter(|(c, _)| c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem)
+                .map(|(c, x)| (c.settings.max_in_flight, x.rps, x.ci_low, x.ci_high))
+                .collect();
+            pts.sort_by_key(|p| p.0);
+            let Some(&(first_f, first, _, _)) = pts.first() else {
+                continue;
+            };
+            let steps: Vec<String> = pts
+                .iter()
+                .map(|&(f, r, lo, hi)| {
+                    let ceiling = m
+                        .cells
+                        .iter()
+                        .find(|c| c.faults == *condition && c.settings.max_in_flight == f && c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem)
+                        .and_then(|c| c.result.cell())
+                        .and_then(|cell| {
+                            let mut n = w.network.clone();
+                            n.replication = m.cells.iter().any(|c| c.faults == *condition && c.result.network.replication_rtt_us > 0);
+                            cell.ceiling_records_per_sec(&w.fixed, &n)
+                        });
+                    let vs = ceiling
+                        .map(|c| format!(", {:.0}% of the ceiling {}", 100.0 * r / c, fmt::int(c.round() as u64)))
+                        .unwrap_or_default();
+                    format!("{f}: {} ({}–{}{vs})", fmt::int(r.round() as u64), fmt::int(lo.round() as u64), fmt::int(hi.round() as u64))
+                })
+                .collect();
+            let last = pts.last().expect("non-empty");
+            let _ = write!(
+                line,
+                "{}: {}; in-flight {} → {} bought ×{:.2}. ",
+                if idem { "idempotent" } else { "not idempotent" },
+                steps.join(", "),
+                first_f,
+                last.0,
+                if first > 0.0 { last.1 / first } else { 0.0 }
+            );
+        }
+        if !line.is_empty() {
+            any = true;
+            let _ = writeln!(
+                s,
+                "- **RTT {}**, `acks=all`, records/s (95% interval): {}",
+                crate::grid::fmt_rtt(rtt),
+                line.trim_end()
+            );
+        }
+    }
+    if any {
+        s.push_str("
+Ceiling: `max.in.flight × batch records ÷ ack RTT`, the ack RTT being the client's plus, with `acks=all` and emulated replication, a follower's.
+");
+    }
+    let widths: Vec<f64> = m
+        .cells
+        .iter()
+        .filter(|c| c.faults.starts_with("none"))
+        .filter_map(|c| c.measured())
+        .map(|x| x.ci_half_width_pct)
+        .collect();
+    if !widths.is_empty() {
+        let mut sorted = widths.clone();
+        sorted.sort_by(f64::total_cmp);
+        let _ = writeln!(
+            s,
+            "
+Precision: the 95% interval of a no-fault cell's throughput is ±{:.1}% for the median cell and ±{:.1}% at worst; {} of {} are within ±5% ({}).",
+            crate::stats::median(&sorted),
+            sorted.last().copied().unwrap_or(0.0),
+            sorted.iter().filter(|w| **w <= 5.0).count(),
+            sorted.len(),
+            crate::results::THROUGHPUT_ESTIMATOR
+        );
+    }
+    let fixed: Vec<String> = m
+        .cells
+        .iter()
+        .filter_map(|c| c.measured().and_then(|x| x.fixed_load.as_ref()).map(|f| (c, f)))
+        .map(|(c, f)| {
+            format!(
+                "| {} | {} | {} | {} | {} | {} |",
+                c.faults,
+                md(&c.setting_text()),
+                fmt::int(f.rate),
+                fmt::ms(f.p50_us),
+                fmt::ms(f.p99_us),
+                fmt::ms(f.p999_us)
+            )
+        })
+        .collect();
+    if !fixed.is_empty() {
+        s.push_str("
+### Latency at a fixed load
+
+From each record's intended send time to its acknowledgement (coordinated omission corrected), at a rate common to the cells of one RTT.
+
+| condition | setting | records/s | p50 ms | p99 ms | p99.9 ms |
+|---|---|---:|---:|---:|---:|
+");
+        for l in fixed {
+            s.push_str(&l);
+            s.push('\n');
+        }
+    }
 }
 
 /// The conclusion with `min_events` fault events required before a cell is
