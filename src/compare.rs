@@ -1793,7 +1793,11 @@ mod tests {
         let worst: Vec<&str> = c.worst_regressions(5).iter().map(|(id, _)| *id).collect();
         assert_eq!(
             worst,
-            [IDEM, PLAIN, "rtt=0ms,inflight=1,acks=1,idem=false,faults=none"]
+            [
+                IDEM,
+                PLAIN,
+                "rtt=0ms,inflight=1,acks=1,idem=false,faults=none"
+            ]
         );
         let md = render_markdown(&c);
         assert!(

@@ -174,7 +174,8 @@ impl FromStr for Client {
             None if s == "java" => Ok(Client::Java(DEFAULT_JAVA_CLIENT.into())),
             Some(("java", v))
                 if !v.is_empty()
-                    && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')) =>
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')) =>
             {
                 Ok(Client::Java(v.into()))
             }
@@ -193,7 +194,9 @@ impl Serialize for Client {
 
 impl<'de> Deserialize<'de> for Client {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -441,7 +444,10 @@ impl Network {
             }
         }
         if !self.jitter_ms.is_finite() || self.jitter_ms < 0.0 {
-            return Err(format!("network.jitter_ms {} must be 0 or more", self.jitter_ms));
+            return Err(format!(
+                "network.jitter_ms {} must be 0 or more",
+                self.jitter_ms
+            ));
         }
         if !self.bandwidth_mbit.is_finite() || self.bandwidth_mbit < 0.0 {
             return Err(format!(
@@ -556,7 +562,11 @@ impl Cell {
     /// Stable, readable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     /// It doubles as a file name: it contains no `/`, space or `%`.
     pub fn id(&self) -> String {
-        let client = self.client.slug().map(|c| format!("client={c},")).unwrap_or_default();
+        let client = self
+            .client
+            .slug()
+            .map(|c| format!("client={c},"))
+            .unwrap_or_default();
         format!(
             "{client}rtt={},{},faults={}",
             fmt_rtt(self.rtt_us),
@@ -573,8 +583,16 @@ impl Cell {
 
     /// The Criterion group of the cell: its network and fault profile.
     pub fn bench_group(&self) -> String {
-        let client = self.client.slug().map(|c| format!("client={c},")).unwrap_or_default();
-        format!("{client}rtt={},faults={}", fmt_rtt(self.rtt_us), self.faults.slug())
+        let client = self
+            .client
+            .slug()
+            .map(|c| format!("client={c},"))
+            .unwrap_or_default();
+        format!(
+            "{client}rtt={},faults={}",
+            fmt_rtt(self.rtt_us),
+            self.faults.slug()
+        )
     }
 
     /// The round trips a record waits for before its acknowledgement,
@@ -701,7 +719,9 @@ impl Workload {
             return bad("window_ms must be at least 1");
         }
         if f.min_records_per_window == 0 || f.min_records_per_window > f.max_records_per_window {
-            return bad("records per window: need 1 <= min_records_per_window <= max_records_per_window");
+            return bad(
+                "records per window: need 1 <= min_records_per_window <= max_records_per_window",
+            );
         }
         if !(f.latency_rate_fraction > 0.0 && f.latency_rate_fraction <= 1.0) {
             return bad("latency_rate_fraction must be in (0, 1]");
@@ -727,32 +747,38 @@ impl Workload {
     /// lists them. Fault profiles other than `none` run only at the
     /// network's `fault_rtt_ms` (all RTTs when that is empty).
     pub fn cells(&self) -> Vec<Cell> {
-        let fault_rtts: Vec<u64> = self.network.fault_rtt_ms.iter().map(|&m| ms_to_us(m)).collect();
+        let fault_rtts: Vec<u64> = self
+            .network
+            .fault_rtt_ms
+            .iter()
+            .map(|&m| ms_to_us(m))
+            .collect();
         let mut cells = Vec::new();
         for client in &self.axes.clients {
-        for rtt_us in self.network.rtt_ms.iter().map(|&m| ms_to_us(m)) {
-            for faults in &self.faults {
-                if !faults.is_none() && !fault_rtts.is_empty() && !fault_rtts.contains(&rtt_us) {
-                    continue;
-                }
-                for &idempotence in &self.axes.idempotence {
-                    for &acks in &self.axes.acks {
-                        for &max_in_flight in &self.axes.max_in_flight {
-                            cells.push(Cell {
-                                client: client.clone(),
-                                rtt_us,
-                                settings: ProducerSettings {
-                                    max_in_flight,
-                                    acks,
-                                    idempotence,
-                                },
-                                faults: faults.clone(),
-                            });
+            for rtt_us in self.network.rtt_ms.iter().map(|&m| ms_to_us(m)) {
+                for faults in &self.faults {
+                    if !faults.is_none() && !fault_rtts.is_empty() && !fault_rtts.contains(&rtt_us)
+                    {
+                        continue;
+                    }
+                    for &idempotence in &self.axes.idempotence {
+                        for &acks in &self.axes.acks {
+                            for &max_in_flight in &self.axes.max_in_flight {
+                                cells.push(Cell {
+                                    client: client.clone(),
+                                    rtt_us,
+                                    settings: ProducerSettings {
+                                        max_in_flight,
+                                        acks,
+                                        idempotence,
+                                    },
+                                    faults: faults.clone(),
+                                });
+                            }
                         }
                     }
                 }
             }
-        }
         }
         cells
     }
@@ -795,8 +821,13 @@ mod tests {
         assert_eq!(parse_rtt("500us"), Ok(500));
         assert_eq!(parse_rtt("20"), Ok(20_000));
         assert_eq!(parse_rtt("1s"), Ok(1_000_000));
-        assert_eq!(parse_rtt("-2ms"), Err("RTT \"-2ms\" must be 0 or more".into()));
-        assert!(parse_rtt("fast").unwrap_err().contains("\"fast\" is not a duration"));
+        assert_eq!(
+            parse_rtt("-2ms"),
+            Err("RTT \"-2ms\" must be 0 or more".into())
+        );
+        assert!(parse_rtt("fast")
+            .unwrap_err()
+            .contains("\"fast\" is not a duration"));
         assert_eq!(fmt_rtt(200), "0.2ms");
         assert_eq!(fmt_rtt(20_000), "20ms");
         assert_eq!(fmt_rtt(0), "0ms");
@@ -830,7 +861,10 @@ mod tests {
         assert_eq!(f.records_per_window(&mid, &n), f.max_records_per_window);
         let loopback = cell(0, 1, Acks::One);
         assert_eq!(loopback.ceiling_records_per_sec(&f, &n), None);
-        assert_eq!(f.records_per_window(&loopback, &n), f.max_records_per_window);
+        assert_eq!(
+            f.records_per_window(&loopback, &n),
+            f.max_records_per_window
+        );
         assert!(f.tail_records(&mid, &n) >= 5 * 16);
     }
 

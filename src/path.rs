@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cluster::{Cluster, LocalCluster};
-use crate::faults::failover::{with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule};
+use crate::faults::failover::{
+    with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule,
+};
 use crate::faults::{FaultEvent, FaultPlan, Link, Proxy, ProxyConfig};
 use crate::grid::{Cell, Workload};
 use crate::results::{CellNetwork, Exposure, Sample};
@@ -42,7 +44,11 @@ pub trait Shaper {
     /// acts during a round (a failover) wraps the call; `sent` counts the
     /// records handed to the client so far, for shapers that act at a
     /// planned record.
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _progress: &Progress) -> RoundResult {
+    fn round(
+        &mut self,
+        round: &mut dyn FnMut() -> RoundResult,
+        _progress: &Progress,
+    ) -> RoundResult {
         round()
     }
 
@@ -125,7 +131,10 @@ impl<'a> CellPath<'a> {
                 };
                 network.replication_rtt_us = cell.rtt_us;
                 network.links.push("replication".into());
-                shapers.push(Box::new(Replication { cluster: local, link }));
+                shapers.push(Box::new(Replication {
+                    cluster: local,
+                    link,
+                }));
             }
         }
         if cell.faults.needs_failover() {
@@ -156,7 +165,11 @@ impl<'a> CellPath<'a> {
     }
 
     /// Runs one round through every shaper, outermost first.
-    pub fn round(&mut self, progress: &Progress, mut body: impl FnMut() -> RoundResult) -> RoundResult {
+    pub fn round(
+        &mut self,
+        progress: &Progress,
+        mut body: impl FnMut() -> RoundResult,
+    ) -> RoundResult {
         fn nest(
             shapers: &mut [Box<dyn Shaper + '_>],
             progress: &Progress,
@@ -210,7 +223,11 @@ impl Wire {
             );
         }
         let n = &workload.network;
-        let plan = FaultPlan::new(&cell.faults, workload.seed, workload.fixed.records_per_batch());
+        let plan = FaultPlan::new(
+            &cell.faults,
+            workload.seed,
+            workload.fixed.records_per_batch(),
+        );
         let config = ProxyConfig {
             link: Link {
                 rtt: Duration::from_micros(cell.rtt_us),
@@ -251,7 +268,11 @@ struct Replication<'a> {
 }
 
 impl Shaper for Replication<'_> {
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, _progress: &Progress) -> RoundResult {
+    fn round(
+        &mut self,
+        round: &mut dyn FnMut() -> RoundResult,
+        _progress: &Progress,
+    ) -> RoundResult {
         self.cluster.set_replication_link(self.link);
         round()
     }
@@ -270,7 +291,12 @@ struct Failover<'a> {
 }
 
 impl<'a> Failover<'a> {
-    fn new(cluster: &'a LocalCluster, topic: &str, spec: RoundSpec, workload: &Workload) -> Failover<'a> {
+    fn new(
+        cluster: &'a LocalCluster,
+        topic: &str,
+        spec: RoundSpec,
+        workload: &Workload,
+    ) -> Failover<'a> {
         Failover {
             cluster,
             topic: topic.into(),
@@ -285,13 +311,23 @@ impl<'a> Failover<'a> {
 }
 
 impl Shaper for Failover<'_> {
-    fn round(&mut self, round: &mut dyn FnMut() -> RoundResult, progress: &Progress) -> RoundResult {
+    fn round(
+        &mut self,
+        round: &mut dyn FnMut() -> RoundResult,
+        progress: &Progress,
+    ) -> RoundResult {
         use std::sync::atomic::Ordering;
         // One kill inside the round's windows, at a point drawn from the
         // seed and the round: the same records in every run of the seed.
         let start = progress.sent.load(Ordering::Relaxed) + self.spec.warmup;
         let timed = u64::from(self.spec.windows) * self.spec.records_per_window;
-        let drawn = FailoverSchedule::new(self.seed ^ u64::from(self.rounds), 1, start, start + timed, Duration::from_secs(3));
+        let drawn = FailoverSchedule::new(
+            self.seed ^ u64::from(self.rounds),
+            1,
+            start,
+            start + timed,
+            Duration::from_secs(3),
+        );
         let plan: FailoverPlan = drawn.plan(0).expect("one kill point");
         let schedule = FailoverSchedule {
             kill_points: vec![plan.kill_after],
@@ -302,7 +338,8 @@ impl Shaper for Failover<'_> {
             acked: Some(Arc::clone(&progress.acked)),
         };
         self.rounds += 1;
-        let (out, report) = with_failovers(self.cluster, &self.topic, 0, &schedule, counters, round);
+        let (out, report) =
+            with_failovers(self.cluster, &self.topic, 0, &schedule, counters, round);
         if let Some(e) = &report.error {
             self.error.get_or_insert_with(|| e.clone());
         }
@@ -312,7 +349,10 @@ impl Shaper for Failover<'_> {
 
     fn record(&self, exposure: &mut Exposure) {
         let kills: u64 = self.reports.iter().map(|r| r.kills).sum();
-        *exposure.faults_injected.entry("failover".into()).or_insert(0) += kills;
+        *exposure
+            .faults_injected
+            .entry("failover".into())
+            .or_insert(0) += kills;
         exposure
             .failovers
             .extend(self.reports.iter().flat_map(|r| r.outcomes.iter().cloned()));

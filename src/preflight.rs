@@ -192,8 +192,12 @@ const CLUSTER_WARMUP_RECORDS: u64 = 50_000;
 pub fn estimate_broker_bytes(workload: &Workload, replication_factor: u32) -> u64 {
     let f = &workload.fixed;
     let record = f.record_bytes as u64 + 70; // header, key, batch overhead
-    // Every cell's topic lives until the end of the run (rounds interleave).
-    let records: u64 = workload.cells().iter().map(|c| workload.records_per_cell(c)).sum();
+                                             // Every cell's topic lives until the end of the run (rounds interleave).
+    let records: u64 = workload
+        .cells()
+        .iter()
+        .map(|c| workload.records_per_cell(c))
+        .sum();
     let grid = records
         .saturating_mul(record)
         .saturating_mul(u64::from(replication_factor.max(1)));

@@ -320,7 +320,10 @@ impl Throughput {
     pub fn from_samples(samples: &[Sample], record_bytes: usize) -> Throughput {
         let mut by_round: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
         for s in samples {
-            by_round.entry(s.round).or_default().push(s.records_per_sec());
+            by_round
+                .entry(s.round)
+                .or_default()
+                .push(s.records_per_sec());
         }
         let groups: Vec<Vec<f64>> = by_round.into_values().collect();
         let rates: Vec<f64> = groups.iter().flatten().copied().collect();

@@ -633,7 +633,8 @@ impl Session {
         }
         let waited = self.wait_delivered(start);
         let elapsed = start.elapsed();
-        let Timing::Fixed(latency) = std::mem::replace(&mut self.tally().timing, Timing::Off) else {
+        let Timing::Fixed(latency) = std::mem::replace(&mut self.tally().timing, Timing::Off)
+        else {
             unreachable!("the phase's timing is set above")
         };
         waited?;

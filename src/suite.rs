@@ -28,13 +28,13 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::cluster::health::{Degradation, Watch};
 use crate::cluster::{self, Cluster};
+use crate::driver::{CellProducer, Clients, Opened};
 use crate::grid::{Cell, Workload};
 use crate::path::{CellPath, Route};
 use crate::results::{
-    CellNetwork, CellResult, ClusterMeta, Conditions, FixedLoad, Latency, MachineMeta, Measurement, Outcome, Results,
-    RunMeta, Throughput,
+    CellNetwork, CellResult, ClusterMeta, Conditions, FixedLoad, Latency, MachineMeta, Measurement,
+    Outcome, Results, RunMeta, Throughput,
 };
-use crate::driver::{CellProducer, Clients, Opened};
 use crate::run::{Created, RoundSpec, Session};
 use crate::schedule::Schedule;
 use crate::verify::{self, Checker};
@@ -282,7 +282,14 @@ pub fn run_workload(
     out_dir: &Path,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<(Results, PathBuf)> {
-    run_workload_with(cluster, workload, out_dir, "cli", &RunOptions::default(), progress)
+    run_workload_with(
+        cluster,
+        workload,
+        out_dir,
+        "cli",
+        &RunOptions::default(),
+        progress,
+    )
 }
 
 /// [`run_workload`] with the front end's name and options.
@@ -304,7 +311,12 @@ pub fn run_workload_with(
     let cells: Vec<Cell> = workload
         .cells()
         .into_iter()
-        .filter(|c| options.filter.iter().all(|f| c.bench_id().contains(f.as_str())))
+        .filter(|c| {
+            options
+                .filter
+                .iter()
+                .all(|f| c.bench_id().contains(f.as_str()))
+        })
         .collect();
     let mut results = Results::new(meta);
 
@@ -339,8 +351,10 @@ pub fn run_workload_with(
             let before = crate::machine::LoadSample::now();
             let from = watch_origin.elapsed().as_millis() as u64;
             let outcome = run_round(l);
-            l.rounds_ms.push((from, watch_origin.elapsed().as_millis() as u64));
-            l.load.push(crate::machine::LoadSample::now().since(&before));
+            l.rounds_ms
+                .push((from, watch_origin.elapsed().as_millis() as u64));
+            l.load
+                .push(crate::machine::LoadSample::now().since(&before));
             progress.advanced(records);
             if let Err(message) = outcome {
                 let message = match watch.last().and_then(|h| h.down_message()) {
@@ -487,14 +501,18 @@ fn fixed_load_phase(
     let mut plans = Vec::new();
     for members in groups.values() {
         let (rate, basis) = if fixed.rate_per_sec > 0 {
-            (fixed.rate_per_sec, "set with --rate / rate_per_sec".to_string())
+            (
+                fixed.rate_per_sec,
+                "set with --rate / rate_per_sec".to_string(),
+            )
         } else {
             let slowest = members
                 .iter()
                 .filter_map(|&i| match &slots[i] {
-                    Slot::Live(l) => {
-                        Some(Throughput::from_samples(l.session.samples(), fixed.record_bytes).records_per_sec)
-                    }
+                    Slot::Live(l) => Some(
+                        Throughput::from_samples(l.session.samples(), fixed.record_bytes)
+                            .records_per_sec,
+                    ),
                     Slot::Done(_) => None,
                 })
                 .fold(f64::INFINITY, f64::min);
@@ -551,7 +569,11 @@ fn conditions(l: &Live<'_>, degradations: &[Degradation]) -> Conditions {
     let degraded = degradations
         .iter()
         .filter(|_| !own_kills)
-        .filter(|d| l.rounds_ms.iter().any(|&(from, to)| d.from_ms <= to && d.to_ms >= from))
+        .filter(|d| {
+            l.rounds_ms
+                .iter()
+                .any(|&(from, to)| d.from_ms <= to && d.to_ms >= from)
+        })
         .cloned()
         .collect();
     Conditions {
@@ -575,16 +597,25 @@ fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>, conditions: Conditi
         let fixed = &meta.workload.fixed;
         let run = session.finish()?;
         let direct = cluster.client_config();
-        let end_offsets =
-            settled_end_offsets(&direct, &topic, fixed.partitions as i32, &run.acked_end_offsets)?;
+        let end_offsets = settled_end_offsets(
+            &direct,
+            &topic,
+            fixed.partitions as i32,
+            &run.acked_end_offsets,
+        )?;
         let checker = Checker::new(
             Some(meta.run_tag),
             Some(&run.deliveries),
             verify::permitted(&cell.settings),
         )
         .with_events(path.events());
-        let verdict =
-            verify::read_topic(&direct, &topic, Some(&end_offsets), checker, Duration::from_secs(120))?;
+        let verdict = verify::read_topic(
+            &direct,
+            &topic,
+            Some(&end_offsets),
+            checker,
+            Duration::from_secs(120),
+        )?;
         let mut exposure = path.exposure();
         exposure.client_retries = run.client.retries;
         exposure.records_resent = run.client.records_resent;

@@ -67,13 +67,22 @@ fn bad_rtt_values_are_named_before_any_cell_runs() {
         ("-2ms", "RTT \"-2ms\" must be 0 or more"),
         ("fast", "RTT \"fast\" is not a duration"),
     ] {
-        let (code, err) = run(&["--quick", &format!("--rtt={rtt}")], &dir.path().join("out"));
+        let (code, err) = run(
+            &["--quick", &format!("--rtt={rtt}")],
+            &dir.path().join("out"),
+        );
         assert_eq!(code, 2, "{err}");
         assert!(err.contains(needle), "{needle:?} not in {err:?}");
     }
-    let (code, err) = run(&["--quick", "--bandwidth-mbit", "0"], &dir.path().join("out"));
+    let (code, err) = run(
+        &["--quick", "--bandwidth-mbit", "0"],
+        &dir.path().join("out"),
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bandwidth \"0\" must be a number of Mbit/s above 0"), "{err}");
+    assert!(
+        err.contains("bandwidth \"0\" must be a number of Mbit/s above 0"),
+        "{err}"
+    );
     assert!(!dir.path().join("out").exists());
 }
 
@@ -109,13 +118,28 @@ fn unreachable_cluster_fails_in_bounded_time_naming_the_address() {
 fn network_emulation_of_a_tls_cluster_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let (code, err) = run(
-        &["--quick", "-X", "security.protocol=SASL_SSL", "--bootstrap", "127.0.0.1:1"],
+        &[
+            "--quick",
+            "-X",
+            "security.protocol=SASL_SSL",
+            "--bootstrap",
+            "127.0.0.1:1",
+        ],
         &dir.path().join("out"),
     );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("security.protocol=SASL_SSL: the suite's proxy"), "{err}");
-    let (code, err) = run(&["--quick", "--direct", "--rtt", "2ms"], &dir.path().join("out"));
+    assert!(
+        err.contains("security.protocol=SASL_SSL: the suite's proxy"),
+        "{err}"
+    );
+    let (code, err) = run(
+        &["--quick", "--direct", "--rtt", "2ms"],
+        &dir.path().join("out"),
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--direct cannot emulate RTT [2.0] ms"), "{err}");
+    assert!(
+        err.contains("--direct cannot emulate RTT [2.0] ms"),
+        "{err}"
+    );
     assert!(!dir.path().join("out").exists());
 }

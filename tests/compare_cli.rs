@@ -15,8 +15,8 @@ use std::process::{Command, Output};
 use kafka_order_bench::compare::Comparison;
 use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, Workload};
 use kafka_order_bench::results::{
-    CellResult, ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency, MachineMeta,
-    CellNetwork, Measurement, Outcome, Results, RunMeta, Sample, Throughput,
+    CellNetwork, CellResult, ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency,
+    MachineMeta, Measurement, Outcome, Results, RunMeta, Sample, Throughput,
 };
 use kafka_order_bench::verify::{permitted, Verdict};
 
@@ -386,7 +386,11 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
                 conditions: Default::default(),
             }))
         };
-        results.cells.push(CellResult::new(&cell, CellNetwork::requested(&cell), outcome));
+        results.cells.push(CellResult::new(
+            &cell,
+            CellNetwork::requested(&cell),
+            outcome,
+        ));
     }
     results.complete = true;
     results

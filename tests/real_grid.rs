@@ -61,7 +61,8 @@ fn quick_grid(cluster: &LocalCluster, out: &Path) {
                 );
                 let windowed = u64::from(f.rounds * f.windows) * spec.records_per_window;
                 assert_eq!(m.latency.count, windowed, "{}", c.id);
-                let sent = f.warmup_records + u64::from(f.rounds) * spec.records() + fixed_load.records;
+                let sent =
+                    f.warmup_records + u64::from(f.rounds) * spec.records() + fixed_load.records;
                 assert_eq!(m.delivery.sent, sent, "{}", c.id);
                 assert_eq!(m.delivery.acked, sent, "{}", c.id);
                 // No faults: nothing reorders, nothing is lost, and the cell
@@ -218,24 +219,61 @@ fn clients(cluster: &LocalCluster, out: &Path) {
     for prefix in ["", "client=java-4.1.1,"] {
         let id = |rest: &str| format!("{prefix}rtt=0ms,{rest}");
         // Refused with the client's own words.
-        let refused = cell(&results, &id("inflight=6,acks=all,idem=true,faults=reject-5pct"));
+        let refused = cell(
+            &results,
+            &id("inflight=6,acks=all,idem=true,faults=reject-5pct"),
+        );
         let Outcome::Rejected { message } = &refused.outcome else {
             panic!("{} not rejected: {:?}", refused.id, refused.outcome)
         };
         if prefix.is_empty() {
-            assert!(message.contains("`enable.idempotence` is true"), "{message}");
+            assert!(
+                message.contains("`enable.idempotence` is true"),
+                "{message}"
+            );
         } else {
-            assert!(message.contains("max.in.flight.requests.per.connection must be set to at most 5"), "{message}");
+            assert!(
+                message.contains("max.in.flight.requests.per.connection must be set to at most 5"),
+                "{message}"
+            );
         }
-        let plain = measured(cell(&results, &id("inflight=5,acks=all,idem=false,faults=reject-5pct")));
-        let idem = measured(cell(&results, &id("inflight=5,acks=all,idem=true,faults=reject-5pct")));
-        assert!(plain.exposure.faults_injected["reject"] > 0, "{prefix}{:?}", plain.exposure);
-        assert!(plain.verdict.reorders.count > 0, "{prefix}{:?}", plain.verdict);
+        let plain = measured(cell(
+            &results,
+            &id("inflight=5,acks=all,idem=false,faults=reject-5pct"),
+        ));
+        let idem = measured(cell(
+            &results,
+            &id("inflight=5,acks=all,idem=true,faults=reject-5pct"),
+        ));
+        assert!(
+            plain.exposure.faults_injected["reject"] > 0,
+            "{prefix}{:?}",
+            plain.exposure
+        );
+        assert!(
+            plain.verdict.reorders.count > 0,
+            "{prefix}{:?}",
+            plain.verdict
+        );
         assert_eq!(idem.verdict.violations(), 0, "{prefix}{:?}", idem.verdict);
-        let plain = measured(cell(&results, &id("inflight=5,acks=all,idem=false,faults=lose-ack-5pct")));
-        let idem = measured(cell(&results, &id("inflight=5,acks=all,idem=true,faults=lose-ack-5pct")));
-        assert!(plain.verdict.log_duplicates.count > 0, "{prefix}{:?}", plain.verdict);
-        assert_eq!(idem.verdict.log_duplicates.count, 0, "{prefix}{:?}", idem.verdict);
+        let plain = measured(cell(
+            &results,
+            &id("inflight=5,acks=all,idem=false,faults=lose-ack-5pct"),
+        ));
+        let idem = measured(cell(
+            &results,
+            &id("inflight=5,acks=all,idem=true,faults=lose-ack-5pct"),
+        ));
+        assert!(
+            plain.verdict.log_duplicates.count > 0,
+            "{prefix}{:?}",
+            plain.verdict
+        );
+        assert_eq!(
+            idem.verdict.log_duplicates.count, 0,
+            "{prefix}{:?}",
+            idem.verdict
+        );
         assert_eq!(idem.verdict.reorders.count, 0, "{prefix}{:?}", idem.verdict);
     }
 }

@@ -218,7 +218,11 @@ fn latency_has_three_quantiles_per_fault_profile() {
     for q in ["p50", "p99", "p99.9"] {
         for f in ["none", common::FAULTS] {
             // The fixture has no fixed-load phase: latency at saturation, said so.
-            assert_eq!(count(&texts, &format!("{q} at saturation · {f}")), 1, "{q} {f}");
+            assert_eq!(
+                count(&texts, &format!("{q} at saturation · {f}")),
+                1,
+                "{q} {f}"
+            );
         }
     }
     assert!(has(&texts, "p50 latency (ms, log)"));

@@ -113,7 +113,9 @@ fn parse_rtt(s: &str) -> Result<u64, String> {
 fn parse_bandwidth(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("bandwidth {s:?} must be a number of Mbit/s above 0")),
+        _ => Err(format!(
+            "bandwidth {s:?} must be a number of Mbit/s above 0"
+        )),
     }
 }
 
@@ -248,8 +250,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect();
     for c in &degraded {
         if let Some(m) = c.measurement() {
-            let spans: Vec<String> = m.conditions.degraded.iter().map(|d| d.to_string()).collect();
-            eprintln!("{}: measured while the cluster was degraded: {}", c.id, spans.join("; "));
+            let spans: Vec<String> = m
+                .conditions
+                .degraded
+                .iter()
+                .map(|d| d.to_string())
+                .collect();
+            eprintln!(
+                "{}: measured while the cluster was degraded: {}",
+                c.id,
+                spans.join("; ")
+            );
         }
     }
     if failed > 0 || !degraded.is_empty() {

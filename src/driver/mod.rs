@@ -78,14 +78,17 @@ impl Clients {
         run_tag: u64,
     ) -> Result<Opened, RunError> {
         match &cell.client {
-            Client::Librdkafka => Ok(match Session::create(base, &cell.settings, fixed, topic, run_tag)? {
-                Created::Session(s) => Opened::Producer(s),
-                Created::Rejected(m) => Opened::Rejected(m),
-            }),
+            Client::Librdkafka => Ok(
+                match Session::create(base, &cell.settings, fixed, topic, run_tag)? {
+                    Created::Session(s) => Opened::Producer(s),
+                    Created::Rejected(m) => Opened::Rejected(m),
+                },
+            ),
             Client::Java(v) => {
-                let client = self.java.get(v).ok_or_else(|| driver_error(format!(
-                    "Java client {v} was not prepared"
-                )))?;
+                let client = self
+                    .java
+                    .get(v)
+                    .ok_or_else(|| driver_error(format!("Java client {v} was not prepared")))?;
                 let base = java::base_from_rdkafka(base);
                 match JavaSession::create(client, &base, &cell.settings, fixed, topic, run_tag)
                     .map_err(|e| driver_error(e.to_string()))?
@@ -150,7 +153,12 @@ impl CellProducer for JavaProducer {
     fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
         let windows = self
             .session
-            .round(spec.warmup, spec.windows, spec.records_per_window, spec.tail)
+            .round(
+                spec.warmup,
+                spec.windows,
+                spec.records_per_window,
+                spec.tail,
+            )
             .map_err(|e| driver_error(e.to_string()))?;
         let round = self.rounds;
         self.rounds += 1;

@@ -31,8 +31,8 @@ pub mod plan;
 mod profile;
 pub mod proxy;
 
-pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use events::{FaultEvent, RecordSpan};
+pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
     records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
     NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,

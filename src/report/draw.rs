@@ -273,7 +273,12 @@ pub fn nice_above(v: f64) -> f64 {
 }
 
 /// A dashed straight line from `a` to `b` (8 px on, 6 px off).
-pub fn dashed(root: &Area, a: (i32, i32), b: (i32, i32), colour: RGBColor) -> Result<(), Box<dyn std::error::Error>> {
+pub fn dashed(
+    root: &Area,
+    a: (i32, i32),
+    b: (i32, i32),
+    colour: RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
     let (dx, dy) = ((b.0 - a.0) as f64, (b.1 - a.1) as f64);
     let len = (dx * dx + dy * dy).sqrt();
     if len < 1.0 {
@@ -283,7 +288,12 @@ pub fn dashed(root: &Area, a: (i32, i32), b: (i32, i32), colour: RGBColor) -> Re
     let mut t = 0.0;
     while t < len {
         let e = (t + on).min(len);
-        let p = |d: f64| (a.0 + (dx * d / len).round() as i32, a.1 + (dy * d / len).round() as i32);
+        let p = |d: f64| {
+            (
+                a.0 + (dx * d / len).round() as i32,
+                a.1 + (dy * d / len).round() as i32,
+            )
+        };
         root.draw(&PathElement::new(vec![p(t), p(e)], colour.stroke_width(1)))?;
         t += period;
     }

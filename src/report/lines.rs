@@ -236,10 +236,9 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
 /// The model ceiling of a setting under a condition, records/s: `None`
 /// without a round trip to wait for.
 fn ceiling(m: &Model, condition: &str, in_flight: u32, acks: Acks) -> Option<f64> {
-    let view = m
-        .cells
-        .iter()
-        .find(|c| c.faults == condition && c.settings.acks == acks && c.settings.max_in_flight == in_flight)?;
+    let view = m.cells.iter().find(|c| {
+        c.faults == condition && c.settings.acks == acks && c.settings.max_in_flight == in_flight
+    })?;
     let mut cell = view.result.cell()?;
     cell.settings.idempotence = false;
     let w = &m.results.run.workload;
@@ -344,7 +343,12 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
                 for (acks, idem) in super::series_present(m) {
                     let mut pts = series_points(m, faults, acks, idem, |x| {
                         let us = match (&x.fixed_load, fixed) {
-                            (Some(f), true) => qf(&Meas { p50_us: f.p50_us, p99_us: f.p99_us, p999_us: f.p999_us, ..x.clone() }),
+                            (Some(f), true) => qf(&Meas {
+                                p50_us: f.p50_us,
+                                p99_us: f.p99_us,
+                                p999_us: f.p999_us,
+                                ..x.clone()
+                            }),
                             _ => qf(x),
                         };
                         (us.max(1) as f64 / 1000.0).log10()

@@ -135,7 +135,9 @@ fn network_section(s: &mut String, m: &Model) {
         for idem in [false, true] {
             let mut pts: Vec<(u32, f64, f64, f64)> = m
                 .measured_in(condition)
-                .filter(|(c, _)| c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem)
+                .filter(|(c, _)| {
+                    c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem
+                })
                 .map(|(c, x)| (c.settings.max_in_flight, x.rps, x.ci_low, x.ci_high))
                 .collect();
             pts.sort_by_key(|p| p.0);
@@ -148,17 +150,35 @@ fn network_section(s: &mut String, m: &Model) {
                     let ceiling = m
                         .cells
                         .iter()
-                        .find(|c| c.faults == *condition && c.settings.max_in_flight == f && c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem)
+                        .find(|c| {
+                            c.faults == *condition
+                                && c.settings.max_in_flight == f
+                                && c.settings.acks == crate::grid::Acks::All
+                                && c.settings.idempotence == idem
+                        })
                         .and_then(|c| c.result.cell())
                         .and_then(|cell| {
                             let mut n = w.network.clone();
-                            n.replication = m.cells.iter().any(|c| c.faults == *condition && c.result.network.replication_rtt_us > 0);
+                            n.replication = m.cells.iter().any(|c| {
+                                c.faults == *condition && c.result.network.replication_rtt_us > 0
+                            });
                             cell.ceiling_records_per_sec(&w.fixed, &n)
                         });
                     let vs = ceiling
-                        .map(|c| format!(", {:.0}% of the ceiling {}", 100.0 * r / c, fmt::int(c.round() as u64)))
+                        .map(|c| {
+                            format!(
+                                ", {:.0}% of the ceiling {}",
+                                100.0 * r / c,
+                                fmt::int(c.round() as u64)
+                            )
+                        })
                         .unwrap_or_default();
-                    format!("{f}: {} ({}–{}{vs})", fmt::int(r.round() as u64), fmt::int(lo.round() as u64), fmt::int(hi.round() as u64))
+                    format!(
+                        "{f}: {} ({}–{}{vs})",
+                        fmt::int(r.round() as u64),
+                        fmt::int(lo.round() as u64),
+                        fmt::int(hi.round() as u64)
+                    )
                 })
                 .collect();
             let last = pts.last().expect("non-empty");
@@ -211,7 +231,11 @@ Precision: the 95% interval of a no-fault cell's throughput is ±{:.1}% for the 
     let fixed: Vec<String> = m
         .cells
         .iter()
-        .filter_map(|c| c.measured().and_then(|x| x.fixed_load.as_ref()).map(|f| (c, f)))
+        .filter_map(|c| {
+            c.measured()
+                .and_then(|x| x.fixed_load.as_ref())
+                .map(|f| (c, f))
+        })
         .map(|(c, f)| {
             format!(
                 "| {} | {} | {} | {} | {} | {} |",
