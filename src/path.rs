@@ -124,11 +124,7 @@ impl<'a> CellPath<'a> {
         // cell, RTT 0 included: cells of other RTTs run in between.
         if workload.network.replication && route == Route::Proxy {
             if let Some(local) = cluster.local().filter(|l| l.replication_link().is_some()) {
-                let link = Link {
-                    rtt: Duration::from_micros(cell.rtt_us),
-                    jitter: Duration::from_micros((workload.network.jitter_ms * 1e3) as u64),
-                    bandwidth_bytes_per_sec: workload.network.bandwidth_bytes_per_sec(),
-                };
+                let link = link(cell, &workload.network);
                 network.replication_rtt_us = cell.rtt_us;
                 network.links.push("replication".into());
                 shapers.push(Box::new(Replication {
@@ -203,6 +199,15 @@ impl<'a> CellPath<'a> {
     }
 }
 
+/// The emulated link of a cell, the same for its client and replication links.
+fn link(cell: &Cell, network: &crate::grid::Network) -> Link {
+    Link {
+        rtt: Duration::from_micros(cell.rtt_us),
+        jitter: Duration::from_micros((network.jitter_ms * 1e3) as u64),
+        bandwidth_bytes_per_sec: network.bandwidth_bytes_per_sec(),
+    }
+}
+
 /// The client↔broker wire: the proxy, carrying the cell's network link and
 /// its fault plan.
 struct Wire {
@@ -229,11 +234,7 @@ impl Wire {
             workload.fixed.records_per_batch(),
         );
         let config = ProxyConfig {
-            link: Link {
-                rtt: Duration::from_micros(cell.rtt_us),
-                jitter: Duration::from_micros((n.jitter_ms * 1e3) as u64),
-                bandwidth_bytes_per_sec: n.bandwidth_bytes_per_sec(),
-            },
+            link: link(cell, n),
             ..ProxyConfig::default()
         };
         let proxy = Proxy::start_with(&cluster.bootstrap(), plan, config)?;

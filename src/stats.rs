@@ -55,7 +55,7 @@ pub fn bootstrap_median_ci(values: &[f64], confidence: f64, seed: u64) -> (f64, 
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut buf = vec![0.0; values.len()];
-    let mut medians: Vec<f64> = (0..RESAMPLES)
+    let medians: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             for slot in buf.iter_mut() {
                 *slot = values[rng.gen_range(0..values.len())];
@@ -63,11 +63,16 @@ pub fn bootstrap_median_ci(values: &[f64], confidence: f64, seed: u64) -> (f64, 
             median(&buf)
         })
         .collect();
-    medians.sort_by(f64::total_cmp);
+    percentile_interval(medians, confidence)
+}
+
+/// The central `confidence` interval of bootstrap replicates.
+fn percentile_interval(mut replicates: Vec<f64>, confidence: f64) -> (f64, f64) {
+    replicates.sort_by(f64::total_cmp);
     let tail = (1.0 - confidence) / 2.0;
     (
-        quantile_sorted(&medians, tail),
-        quantile_sorted(&medians, 1.0 - tail),
+        quantile_sorted(&replicates, tail),
+        quantile_sorted(&replicates, 1.0 - tail),
     )
 }
 
@@ -87,7 +92,7 @@ pub fn bootstrap_median_ci_grouped(groups: &[Vec<f64>], confidence: f64, seed: u
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut buf = Vec::new();
-    let mut medians: Vec<f64> = (0..RESAMPLES)
+    let medians: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
             buf.clear();
             for _ in 0..groups.len() {
@@ -99,12 +104,7 @@ pub fn bootstrap_median_ci_grouped(groups: &[Vec<f64>], confidence: f64, seed: u
             median(&buf)
         })
         .collect();
-    medians.sort_by(f64::total_cmp);
-    let tail = (1.0 - confidence) / 2.0;
-    (
-        quantile_sorted(&medians, tail),
-        quantile_sorted(&medians, 1.0 - tail),
-    )
+    percentile_interval(medians, confidence)
 }
 
 /// Percentile-bootstrap confidence interval of the relative change of
