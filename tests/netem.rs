@@ -197,6 +197,46 @@ fn tcp_delay_delays_pipelines_keeps_order_and_changes_at_run_time() {
     line.shutdown();
 }
 
+/// The median of `n` one-byte round trips on `conn`, spaced out so that
+/// each crosses an idle line.
+fn median_round_trip(conn: &mut TcpStream, n: usize) -> Duration {
+    let mut took = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = std::time::Instant::now();
+        conn.write_all(b"p").unwrap();
+        assert_eq!(read_exact_timed(conn, 1), b"p");
+        took.push(started.elapsed());
+        std::thread::sleep(Duration::from_micros(700));
+    }
+    took.sort();
+    took[n / 2]
+}
+
+/// A delay line is accurate to a fraction of a millisecond: a line set to
+/// RTT 0 adds well under a millisecond to a round trip, and a 2 ms line
+/// takes 2 ms plus that. (Timers that round up to the next millisecond, as
+/// tokio's do, made these 2.4 ms and 4.5 ms.) Medians, so that a busy
+/// machine's outliers do not decide.
+#[test]
+fn tcp_delay_is_accurate_to_a_fraction_of_a_millisecond() {
+    let (echo, _server) = echo_server();
+    let mut direct = TcpStream::connect(echo).unwrap();
+    direct.set_nodelay(true).unwrap();
+    let base = median_round_trip(&mut direct, 100);
+    for rtt in [Duration::ZERO, Duration::from_millis(2)] {
+        let line = TcpDelay::start(echo, Link::rtt(rtt)).unwrap();
+        let mut conn = TcpStream::connect(line.addr()).unwrap();
+        conn.set_nodelay(true).unwrap();
+        let took = median_round_trip(&mut conn, 200);
+        eprintln!("RTT {rtt:?}: median round trip {took:?} (direct {base:?})");
+        assert!(took >= rtt, "{took:?} under the RTT {rtt:?}");
+        assert!(
+            took < rtt + base + Duration::from_micros(800),
+            "RTT {rtt:?}: median round trip {took:?}, direct {base:?}"
+        );
+    }
+}
+
 /// A target that is not listening closes the accepted connection, and the
 /// line keeps accepting: once the target is back, connections work.
 #[test]
