@@ -13,8 +13,11 @@ use std::time::Instant;
 pub struct LoadSample {
     /// 1-minute load average (`/proc/loadavg`).
     pub loadavg_1m: f64,
-    /// CPU time of this process plus its waited-for children, in clock ticks
-    /// (`/proc/self/stat`: utime + stime + cutime + cstime).
+    /// CPU time of the suite in clock ticks: this process, its waited-for
+    /// children, and its live descendants (the local cluster's brokers and
+    /// the Java driver), each `utime + stime + cutime + cstime` from
+    /// `/proc/<pid>/stat`. A cluster started apart (`cluster up`, or an
+    /// external one) is not the suite's: it counts as other processes.
     pub self_ticks: u64,
     /// Busy ticks of the whole machine, all cores (`/proc/stat`, `cpu` line,
     /// everything but idle and iowait).
@@ -56,10 +59,7 @@ impl LoadSample {
             .ok()
             .and_then(|s| parse_loadavg(&s))
             .unwrap_or(0.0);
-        let self_ticks = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| parse_self_ticks(&s))
-            .unwrap_or(0);
+        let self_ticks = suite_ticks();
         let (busy_ticks, total_ticks) = std::fs::read_to_string("/proc/stat")
             .ok()
             .and_then(|s| parse_cpu_line(&s))
@@ -128,9 +128,44 @@ fn parse_loadavg(s: &str) -> Option<f64> {
     s.split_whitespace().next()?.parse().ok()
 }
 
-/// utime + stime + cutime + cstime: fields 14..=17 of `/proc/<pid>/stat`,
-/// counted after the parenthesised command name (which may hold spaces).
-fn parse_self_ticks(s: &str) -> Option<u64> {
+/// This process's ticks plus those of its live descendants.
+fn suite_ticks() -> u64 {
+    let read = |path: String| std::fs::read_to_string(path).ok();
+    let own = read("/proc/self/stat".into())
+        .and_then(|s| parse_stat(&s))
+        .map_or(0, |(_, ticks)| ticks);
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return own;
+    };
+    let procs: Vec<(u32, u32, u64)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let (ppid, ticks) = parse_stat(&read(format!("/proc/{pid}/stat"))?)?;
+            Some((pid, ppid, ticks))
+        })
+        .collect();
+    own + descendant_ticks(std::process::id(), &procs)
+}
+
+/// The ticks of every descendant of `root` among `(pid, ppid, ticks)`.
+fn descendant_ticks(root: u32, procs: &[(u32, u32, u64)]) -> u64 {
+    let mut parents = vec![root];
+    let mut total = 0;
+    while let Some(parent) = parents.pop() {
+        for &(pid, ppid, ticks) in procs {
+            if ppid == parent && pid != root {
+                total += ticks;
+                parents.push(pid);
+            }
+        }
+    }
+    total
+}
+
+/// (ppid, utime + stime + cutime + cstime) from `/proc/<pid>/stat`: fields
+/// 4 and 14..=17, counted after the parenthesised command name (which may
+/// hold spaces).
+fn parse_stat(s: &str) -> Option<(u32, u64)> {
     let (_, rest) = s.rsplit_once(')')?;
     // rest starts with the state (field 3).
     let f: Vec<&str> = rest.split_whitespace().collect();
@@ -138,7 +173,8 @@ fn parse_self_ticks(s: &str) -> Option<u64> {
         let v: i64 = f.get(n - 3)?.parse().ok()?;
         Some(v.max(0) as u64)
     };
-    Some(field(14)? + field(15)? + field(16)? + field(17)?)
+    let ppid = u32::try_from(field(4)?).ok()?;
+    Some((ppid, field(14)? + field(15)? + field(16)? + field(17)?))
 }
 
 /// (busy, total) ticks from the aggregate `cpu` line of `/proc/stat`.
@@ -177,7 +213,7 @@ mod tests {
     fn parses_proc_files() {
         assert_eq!(parse_loadavg("2.50 1.00 0.50 3/200 1234\n"), Some(2.5));
         let stat = "1234 (kafka order (bench)) S 1 2 3 4 5 6 7 8 9 10 100 20 30 4 20 0 1";
-        assert_eq!(parse_self_ticks(stat), Some(154));
+        assert_eq!(parse_stat(stat), Some((1, 154)));
         let cpu = "cpu  100 10 50 800 40 0 0 0 0 0\ncpu0 1 2 3 4\n";
         assert_eq!(parse_cpu_line(cpu), Some((160, 1000)));
     }
@@ -201,6 +237,41 @@ mod tests {
         assert!(!b.between(&a, 2).busy_beyond_cores);
         // No ticks elapsed: nothing to judge.
         assert!(!a.between(&a, 2).busy_beyond_cores);
+    }
+
+    #[test]
+    fn descendants_are_the_suites_and_strangers_are_not() {
+        // 10 is the suite; 11 a broker it started, 12 that broker's child;
+        // 20 a stranger with a child 21.
+        let procs = [
+            (10, 1, 1000),
+            (11, 10, 300),
+            (12, 11, 40),
+            (20, 1, 500),
+            (21, 20, 7),
+        ];
+        assert_eq!(descendant_ticks(10, &procs), 340);
+        assert_eq!(descendant_ticks(20, &procs), 7);
+        assert_eq!(descendant_ticks(12, &procs), 0);
+    }
+
+    /// A child process burning CPU counts as the suite's.
+    #[test]
+    fn a_busy_child_is_counted_as_the_suite() {
+        let before = LoadSample::now();
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let during = LoadSample::now();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            during.self_ticks >= before.self_ticks + 20,
+            "a child busy for a second added {} ticks",
+            during.self_ticks - before.self_ticks
+        );
     }
 
     #[test]
