@@ -320,7 +320,7 @@ public final class Driver {
                 sendOne(clock.nowNs(), rw);
             }
             if (!rw.await(completionTimeoutMs)) {
-                throw new IllegalStateException("round: " + rw.completed() + " of " + rw.total()
+                throw new IllegalStateException("round: " + rw.completedSoFar() + " of " + rw.total()
                         + " records completed after " + completionTimeoutMs + " ms");
             }
         } finally {

@@ -8,30 +8,20 @@ import org.HdrHistogram.Histogram;
  * (coordinated omission corrected); how late send() got to it is recorded
  * apart, by the sending thread.
  */
-final class FixedRatePhase implements Phase {
-    private final long total;
+final class FixedRatePhase extends Phase {
     private final Histogram latency = Histograms.create();
     private final Histogram sendDelay = Histograms.create();
-    private long completed;
     private long lastNs;
 
     FixedRatePhase(long records) {
-        this.total = records;
-    }
-
-    long total() {
-        return total;
+        super(records);
     }
 
     @Override
-    public synchronized void complete(long nowNs, long stampNs, boolean ok) {
-        completed++;
+    protected void completed(long n, long nowNs, long stampNs, boolean ok) {
         lastNs = Math.max(lastNs, nowNs);
         if (ok) {
             Histograms.recordNs(latency, nowNs - stampNs);
-        }
-        if (completed == total) {
-            notifyAll();
         }
     }
 
@@ -40,18 +30,6 @@ final class FixedRatePhase implements Phase {
         synchronized (sendDelay) {
             Histograms.recordNs(sendDelay, ns);
         }
-    }
-
-    synchronized boolean await(long timeoutMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (completed < total) {
-            long left = deadline - System.currentTimeMillis();
-            if (left <= 0) {
-                return false;
-            }
-            wait(left);
-        }
-        return true;
     }
 
     synchronized long lastCompletionNs() {

@@ -14,7 +14,7 @@ import org.HdrHistogram.Histogram;
  * window i; the latency of those acknowledged goes into its histogram.
  * Completions count failures too, so a window always closes.
  */
-final class RoundWindows implements Phase {
+final class RoundWindows extends Phase {
     /** One finished window. */
     static final class Window {
         final long records;
@@ -33,24 +33,16 @@ final class RoundWindows implements Phase {
     private final long warmup;
     private final int windows;
     private final long perWindow;
-    private final long total;
     /** boundaryNs[i]: when window i opened; boundaryNs[windows]: when the last closed. */
     private final long[] boundaryNs;
     private final long[] failed;
     private final Histogram[] histograms;
-    private long completed;
 
     RoundWindows(long warmup, int windows, long perWindow, long tail, long startNs) {
-        if (warmup < 0 || windows < 0 || perWindow < 0 || tail < 0) {
-            throw new IllegalArgumentException("round counts must not be negative");
-        }
-        if (windows > 0 && perWindow == 0) {
-            throw new IllegalArgumentException("records_per_window must be positive when windows > 0");
-        }
+        super(checkedTotal(warmup, windows, perWindow, tail));
         this.warmup = warmup;
         this.windows = windows;
         this.perWindow = perWindow;
-        this.total = warmup + windows * perWindow + tail;
         this.boundaryNs = new long[windows + 1];
         this.failed = new long[windows];
         this.histograms = new Histogram[windows];
@@ -62,14 +54,18 @@ final class RoundWindows implements Phase {
         }
     }
 
-    /** Records the round sends. */
-    long total() {
-        return total;
+    private static long checkedTotal(long warmup, int windows, long perWindow, long tail) {
+        if (warmup < 0 || windows < 0 || perWindow < 0 || tail < 0) {
+            throw new IllegalArgumentException("round counts must not be negative");
+        }
+        if (windows > 0 && perWindow == 0) {
+            throw new IllegalArgumentException("records_per_window must be positive when windows > 0");
+        }
+        return warmup + windows * perWindow + tail;
     }
 
     @Override
-    public synchronized void complete(long nowNs, long stampNs, boolean ok) {
-        long n = ++completed;
+    protected void completed(long n, long nowNs, long stampNs, boolean ok) {
         if (n > warmup && n <= warmup + windows * perWindow) {
             int w = (int) ((n - warmup - 1) / perWindow);
             if (ok) {
@@ -84,26 +80,6 @@ final class RoundWindows implements Phase {
         } else if (past > 0 && perWindow > 0 && past % perWindow == 0 && past / perWindow <= windows) {
             boundaryNs[(int) (past / perWindow)] = nowNs;
         }
-        if (n == total) {
-            notifyAll();
-        }
-    }
-
-    synchronized long completed() {
-        return completed;
-    }
-
-    /** Waits until every record of the round completed; false on timeout. */
-    synchronized boolean await(long timeoutMs) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + timeoutMs;
-        while (completed < total) {
-            long left = deadline - System.currentTimeMillis();
-            if (left <= 0) {
-                return false;
-            }
-            wait(left);
-        }
-        return true;
     }
 
     /** The windows; call after every record completed. */

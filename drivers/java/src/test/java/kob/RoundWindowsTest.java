@@ -68,7 +68,7 @@ class RoundWindowsTest {
         t.start();
         assertEquals(true, rw.await(10_000));
         t.join();
-        assertEquals(2, rw.completed());
+        assertEquals(2, rw.completedSoFar());
     }
 
     @Test
