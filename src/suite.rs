@@ -42,13 +42,6 @@ use crate::verify::{self, Checker};
 /// Records sent to a throwaway topic before the first cell of a run.
 pub const CLUSTER_WARMUP_RECORDS: u64 = 50_000;
 
-/// Installs the one signal handler ([`crate::interrupt`]): the first
-/// Ctrl-C or SIGTERM asks the run to stop after saving what it has; a
-/// second stops at once, leaving no broker behind.
-pub fn install_interrupt_handler() {
-    crate::interrupt::install();
-}
-
 /// True once the user asked the run to stop.
 pub fn interrupted() -> bool {
     crate::interrupt::requested().is_some()

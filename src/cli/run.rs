@@ -176,7 +176,6 @@ impl RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = args.workload()?;
     check_route(&args, &workload)?;
-    interrupt::install();
     let c = &args.connect;
     let running_local = match &c.bootstrap {
         Some(_) => false,
