@@ -72,7 +72,7 @@ fn main() {
         println!("tradeoff: skipped outside `cargo bench` (it runs the grid on a cluster)");
         return;
     }
-    kafka_order_bench::interrupt::install();
+    kafka_order_bench::interrupt::install(quit_now);
     let workload = workload();
     let mut criterion = Criterion::default()
         // Replaying measured windows takes no time: the shortest settings
@@ -160,6 +160,13 @@ fn main() {
     }
 }
 
+/// The second Ctrl-C or SIGTERM: no broker left behind, and the first
+/// signal's exit status.
+fn quit_now(first: kafka_order_bench::interrupt::Signal) {
+    kafka_order_bench::interrupt::kill_local_clusters(first);
+    std::process::exit(first.exit_code());
+}
+
 /// The workload: `KOB_WORKLOAD`, `KOB_QUICK`, or the default grid.
 fn workload() -> Workload {
     let w = if let Some(path) = std::env::var_os("KOB_WORKLOAD") {
@@ -221,12 +228,12 @@ fn connect(workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
         })
         .collect::<anyhow::Result<_>>()?;
     redact::register(&props);
-    suite::connect_for_workload(
+    Ok(suite::connect_for_workload(
         std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok().as_deref(),
         &props,
         3,
         workload,
-    )
+    )?)
 }
 
 /// Criterion's estimate of a cell, converted from time per record to records/s.

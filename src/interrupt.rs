@@ -4,11 +4,12 @@
 //! first signal only records itself: long operations poll [`requested`]
 //! (the suite between and inside cells, the local cluster while it starts)
 //! and stop within a few seconds, keeping what is finished. A second signal
-//! stops at once: every local broker of this process is killed
-//! ([`crate::cluster::kill_all_local`]) and the process exits with the
+//! runs the front end's action, which stops at once: it kills every local
+//! broker of this process ([`kill_local_clusters`]) and exits with the
 //! first signal's code.
 //!
-//! Library code never installs a handler; it only asks [`requested`].
+//! Library code never installs a handler and never exits; it only asks
+//! [`requested`].
 
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -87,9 +88,11 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
-/// Installs the handler for SIGINT, SIGTERM and SIGHUP. Idempotent. It
-/// replaces any earlier handler of these signals (e.g. the `ctrlc` crate's).
-pub fn install() {
+/// Installs the handler for SIGINT, SIGTERM and SIGHUP; `on_second` runs
+/// (on the handler's thread) when a second signal arrives, with the first
+/// one; a front end exits there. Idempotent: the first call's action is
+/// kept. It replaces any earlier handler of these signals.
+pub fn install(on_second: fn(Signal)) {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let mut fds = [0 as libc::c_int; 2];
@@ -101,7 +104,7 @@ pub fn install() {
         let read_fd = fds[0];
         let _ = std::thread::Builder::new()
             .name("kob-signals".into())
-            .spawn(move || watch(read_fd));
+            .spawn(move || watch(read_fd, on_second));
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
             // SAFETY: a zeroed sigaction with a plain handler and SA_RESTART.
             unsafe {
@@ -115,9 +118,9 @@ pub fn install() {
     });
 }
 
-/// The handler thread: prints the notice of the first signal, and on the
-/// second stops every local broker and exits.
-fn watch(read_fd: libc::c_int) {
+/// The handler thread: prints the notice of the first signal, and runs
+/// `on_second` on every later one.
+fn watch(read_fd: libc::c_int, on_second: fn(Signal)) {
     let mut seen = 0u32;
     loop {
         let mut b = 0u8;
@@ -134,14 +137,20 @@ fn watch(read_fd: libc::c_int) {
         if seen == 1 {
             eprintln!("\n{}", first.first_notice());
         } else {
-            let n = crate::cluster::kill_all_local();
-            if n > 0 {
-                eprintln!("{}: stopped {n} Kafka node(s)", first.word());
-            } else {
-                eprintln!("{}", first.word());
-            }
-            std::process::exit(first.exit_code());
+            on_second(first);
         }
+    }
+}
+
+/// What a second signal does before the front end exits: kills every local
+/// broker this process started ([`crate::cluster::kill_all_local`]) and
+/// says so.
+pub fn kill_local_clusters(first: Signal) {
+    let n = crate::cluster::kill_all_local();
+    if n > 0 {
+        eprintln!("{}: stopped {n} Kafka node(s)", first.word());
+    } else {
+        eprintln!("{}", first.word());
     }
 }
 

@@ -12,6 +12,11 @@ fn main() -> ExitCode {
     // Before anything can print a property: every message passes through it.
     let properties = args.properties();
     redact::register(&properties);
+    // Only commands that poll for a stop request get the handler: the
+    // others keep the default, which ends them at the first Ctrl-C.
+    if args.stops_gracefully() {
+        interrupt::install(quit_now);
+    }
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
@@ -23,6 +28,13 @@ fn main() -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// The second Ctrl-C or SIGTERM: no broker left behind, and the first
+/// signal's exit status.
+fn quit_now(first: interrupt::Signal) {
+    interrupt::kill_local_clusters(first);
+    std::process::exit(first.exit_code());
 }
 
 /// `{:#}` of an anyhow error, each cause printed once: a cause whose text

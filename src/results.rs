@@ -76,10 +76,15 @@ pub struct RunMeta {
     pub driver: String,
 }
 
+/// [`ClusterMeta::kind`] of librdkafka's mock cluster: a run for tests,
+/// whose numbers are not results (the mock ignores acks and does not check
+/// idempotent sequences).
+pub const MOCK_KIND: &str = "mock";
+
 /// The cluster a run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMeta {
-    /// `local` (started by this suite) or `external`.
+    /// `local` (started by this suite), `external` or [`MOCK_KIND`].
     pub kind: String,
     /// Apache Kafka version, when known (always for local clusters).
     pub broker_version: Option<String>,

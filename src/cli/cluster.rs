@@ -51,7 +51,6 @@ fn up(connect: super::ConnectArgs, heap_mb: u32) -> anyhow::Result<ExitCode> {
             "`cluster up` starts a local cluster, but --bootstrap (or KAFKA_BOOTSTRAP_SERVERS) names {b} (hint: unset it, or use that cluster without `cluster up`)"
         );
     }
-    kafka_order_bench::interrupt::install();
     let cache = cluster::cache_dir();
     kafka_order_bench::preflight::check(&kafka_order_bench::preflight::Preflight {
         properties: &connect.properties,

@@ -70,6 +70,15 @@ impl Cli {
         };
         connect.properties.clone()
     }
+
+    /// Whether the command stops cleanly on a first Ctrl-C (it polls
+    /// `interrupt::requested`), and so wants the signal handler.
+    pub fn stops_gracefully(&self) -> bool {
+        matches!(
+            self.command,
+            Command::Run(_) | Command::Cluster(cluster::ClusterCommand::Up { .. })
+        )
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

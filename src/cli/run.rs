@@ -7,10 +7,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use kafka_order_bench::cluster::{Cluster, MockCluster};
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Compression, Workload};
 use kafka_order_bench::preflight::{self, Preflight};
-use kafka_order_bench::results::{CellResult, Outcome};
+use kafka_order_bench::results::{CellResult, Outcome, MOCK_KIND};
 use kafka_order_bench::suite::{self, Progress};
 use kafka_order_bench::{exit, interrupt, redact};
 
@@ -20,6 +21,12 @@ use super::ConnectArgs;
 pub struct RunArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// What the cells run on: kafka (the local cluster, the `cluster up`
+    /// one, or --bootstrap), or mock: librdkafka's in-process mock cluster,
+    /// for tests; its numbers are not results (the mock ignores acks and
+    /// does not check idempotent sequences).
+    #[arg(long, value_enum, default_value_t = ClusterKind::Kafka)]
+    pub cluster: ClusterKind,
     /// Workload file (TOML); see workloads/default.toml.
     #[arg(long, value_name = "FILE")]
     pub workload: Option<PathBuf>,
@@ -93,6 +100,15 @@ pub struct RunArgs {
     /// Skip the SVG/Markdown report.
     #[arg(long)]
     pub no_report: bool,
+}
+
+/// The value of `--cluster`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterKind {
+    /// Apache Kafka: local, `cluster up`'s, or --bootstrap.
+    Kafka,
+    /// librdkafka's in-process mock cluster: for tests, never results.
+    Mock,
 }
 
 fn parse_profile(s: &str) -> Result<FaultProfile, String> {
@@ -176,25 +192,7 @@ impl RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = args.workload()?;
     check_route(&args, &workload)?;
-    interrupt::install();
-    let c = &args.connect;
-    let running_local = match &c.bootstrap {
-        Some(_) => false,
-        None => kafka_order_bench::cluster::daemon::running_local_bootstrap()?.is_some(),
-    };
-    let needs_local_cluster = c.bootstrap.is_none() && !running_local;
-    let rf = kafka_order_bench::cluster::replication_factor(c.brokers) as u32;
-    preflight::check(&Preflight {
-        out_dir: Some(&args.out),
-        workload: Some(&workload),
-        properties: &c.properties,
-        bootstrap: c.bootstrap.as_deref(),
-        needs_local_cluster,
-        broker_bytes: Some(preflight::estimate_broker_bytes(&workload, rf)),
-        ..Preflight::default()
-    })?;
-    let cluster =
-        suite::connect_for_workload(c.bootstrap.as_deref(), &c.properties, c.brokers, &workload)?;
+    let cluster = connect(&args, &workload)?;
     let cells = workload.cells().len();
     let mut progress = Bar::new(cells);
     let options = suite::RunOptions {
@@ -227,6 +225,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing the report into {}", dir.display()))?;
         println!("report:  {}", dir.join("REPORT.md").display());
     }
+    if results.run.cluster.kind == MOCK_KIND {
+        eprintln!("measured on librdkafka's mock cluster: these numbers are not results");
+    }
     if !results.complete {
         let signal = interrupt::requested().unwrap_or(interrupt::Signal::Interrupt);
         eprintln!(
@@ -238,13 +239,17 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(signal.exit_code() as u8));
     }
-    let failed = results
-        .cells
+    Ok(exit_status(&results.cells))
+}
+
+/// Success, or [`exit::DEGRADED_OR_FAILED`] when a cell failed or was
+/// measured on a degraded cluster (each is named on stderr).
+fn exit_status(cells: &[CellResult]) -> ExitCode {
+    let failed = cells
         .iter()
         .filter(|c| matches!(c.outcome, Outcome::Failed { .. }))
         .count();
-    let degraded: Vec<&CellResult> = results
-        .cells
+    let degraded: Vec<&CellResult> = cells
         .iter()
         .filter(|c| c.measurement().is_some_and(|m| m.conditions.degraded()))
         .collect();
@@ -266,13 +271,63 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if failed > 0 || !degraded.is_empty() {
         eprintln!(
             "{failed} of {} cells failed and {} were measured on a degraded cluster (exit status {})",
-            results.cells.len(),
+            cells.len(),
             degraded.len(),
             exit::DEGRADED_OR_FAILED
         );
-        return Ok(ExitCode::from(exit::DEGRADED_OR_FAILED as u8));
+        return ExitCode::from(exit::DEGRADED_OR_FAILED as u8);
     }
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
+}
+
+/// The cluster `args` name, after the checks that need no cluster.
+fn connect(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
+    let c = &args.connect;
+    if args.cluster == ClusterKind::Mock {
+        return connect_mock(args, workload);
+    }
+    let running_local = match &c.bootstrap {
+        Some(_) => false,
+        None => kafka_order_bench::cluster::daemon::running_local_bootstrap()?.is_some(),
+    };
+    let needs_local_cluster = c.bootstrap.is_none() && !running_local;
+    let rf = kafka_order_bench::cluster::replication_factor(c.brokers) as u32;
+    preflight::check(&Preflight {
+        out_dir: Some(&args.out),
+        workload: Some(workload),
+        properties: &c.properties,
+        bootstrap: c.bootstrap.as_deref(),
+        needs_local_cluster,
+        broker_bytes: Some(preflight::estimate_broker_bytes(workload, rf)),
+        ..Preflight::default()
+    })?;
+    Ok(suite::connect_for_workload(
+        c.bootstrap.as_deref(),
+        &c.properties,
+        c.brokers,
+        workload,
+    )?)
+}
+
+/// librdkafka's mock cluster, in this process: no broker to reach, no
+/// node to kill, no Java client.
+fn connect_mock(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
+    let c = &args.connect;
+    if let Some(b) = &c.bootstrap {
+        anyhow::bail!("--cluster mock runs in this process, but --bootstrap (or KAFKA_BOOTSTRAP_SERVERS) names {b} (hint: drop one of them)");
+    }
+    if let Some(f) = workload.faults.iter().find(|f| f.needs_failover()) {
+        anyhow::bail!("--cluster mock cannot inject {f}: it needs a local cluster whose nodes this process can kill (hint: drop that profile)");
+    }
+    suite::check_clients(MOCK_KIND, workload)?;
+    preflight::check(&Preflight {
+        out_dir: Some(&args.out),
+        workload: Some(workload),
+        properties: &c.properties,
+        ..Preflight::default()
+    })?;
+    eprintln!("on librdkafka's mock cluster: for tests only, its numbers are not results");
+    Ok(Box::new(MockCluster::start(c.brokers, &c.properties)?))
 }
 
 /// The proxy (network emulation, proxy faults) reads Kafka's wire protocol:

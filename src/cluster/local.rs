@@ -142,8 +142,8 @@ impl DataDir {
 /// Unless started `detached`, each JVM is spawned with
 /// `PR_SET_PDEATHSIG=SIGKILL` by a spawner thread that lives as long as the
 /// process, so a panicking or SIGKILLed owner leaves no JVM behind; call
-/// [`super::install_interrupt_handler`] (or [`super::kill_all_local`] from
-/// your own handler) so Ctrl-C also removes the data directories.
+/// [`crate::interrupt::install`] with a second-signal action that calls
+/// [`super::kill_all_local`] so Ctrl-C also removes the data directories.
 pub struct LocalCluster {
     nodes: Mutex<Vec<Node>>,
     bootstrap: String,

@@ -1,5 +1,6 @@
 //! Where cells run: a real Apache Kafka cluster, either local (started by
-//! this suite from Apache Kafka's jars) or external (`--bootstrap`).
+//! this suite from Apache Kafka's jars) or external (`--bootstrap`), or,
+//! for tests, librdkafka's in-process mock cluster.
 //!
 //! - [`Cluster`] is what the rest of the suite sees: a bootstrap address, a
 //!   broker count and a [`ClientConfig`] carrying every `-X` property.
@@ -8,8 +9,11 @@
 //!   partition's leader, which is how leader failover is injected. Its JVMs
 //!   die with their owner (see [`LocalCluster`] for how).
 //! - [`ExternalCluster`] is an existing cluster, checked reachable on connect.
-//! - [`create_topic`] / [`delete_topic`]: the suite's topics all start with
-//!   [`TOPIC_PREFIX`], and the suite never deletes any other topic.
+//! - [`MockCluster`] is librdkafka's mock cluster: no JVM, starts in
+//!   milliseconds, for tests of the whole pipeline; its numbers are not
+//!   results (it ignores `acks` and does not check idempotent sequences).
+//! - [`create_topic`] / [`delete_topic`] (in `topics`): the suite's topics
+//!   all start with [`TOPIC_PREFIX`], and the suite never deletes any other.
 //! - [`daemon`]: the detached cluster of `kafka-order-bench cluster up`, its
 //!   state file, and [`daemon::running_local_bootstrap`] for other commands.
 
@@ -18,22 +22,27 @@ pub mod daemon;
 mod dist;
 pub mod health;
 mod local;
+mod mock;
 mod proc;
+mod topics;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::metadata::Metadata;
-use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::producer::Producer;
 
 pub use dist::{
     cache_dir, find_java, resolve_kafka, resolve_kafka_version, version_from_jars, Java, KafkaDist,
     KAFKA_VERSION,
 };
 pub use local::{LocalCluster, LocalOptions, NodeStatus};
+pub use mock::MockCluster;
+pub use topics::{
+    admin_create, admin_delete, create_topic, delete_topic, partition_state, replication_factor,
+    topic_name, PartitionState, TopicSpec,
+};
+use topics::{block_on, delete_topic_inner, fetch_metadata, metadata_client, partition_state_with};
 
 /// Every topic the suite creates starts with this; [`delete_topic`] refuses others.
 pub const TOPIC_PREFIX: &str = "kob-";
@@ -49,7 +58,7 @@ pub trait Cluster: Send + Sync {
     fn brokers(&self) -> u32;
     /// Broker release, e.g. `4.1.1`, when known (local clusters only).
     fn broker_version(&self) -> Option<String>;
-    /// `"local"` or `"external"`; recorded in the results.
+    /// `"local"`, `"external"` or `"mock"`; recorded in the results.
     fn kind(&self) -> &'static str;
     /// A client configuration with `bootstrap.servers` and every `-X` property;
     /// callers add their own settings (acks, …) on top.
@@ -58,6 +67,23 @@ pub trait Cluster: Send + Sync {
     /// (leader failover), when it is.
     fn local(&self) -> Option<&LocalCluster> {
         None
+    }
+    /// Whether a run first warms the brokers up on a throwaway topic: a
+    /// JVM broker measures cold until its JIT has compiled the produce path.
+    fn needs_warm_up(&self) -> bool {
+        true
+    }
+    /// Makes the topic `spec` describes, returning once it can be written;
+    /// [`create_topic`] checks the name and calls it. The default goes
+    /// through the Admin API ([`admin_create`]).
+    fn make_topic(&self, spec: &TopicSpec) -> Result<(), ClusterError> {
+        admin_create(&self.client_config(), spec)
+    }
+    /// Removes a topic of the suite, returning once brokers stop listing
+    /// it; [`delete_topic`] checks the name and calls it. The default goes
+    /// through the Admin API ([`admin_delete`]).
+    fn remove_topic(&self, name: &str) -> Result<(), ClusterError> {
+        admin_delete(&self.client_config(), name, true)
     }
 }
 
@@ -130,6 +156,8 @@ pub enum ClusterError {
     Interrupted { signal: crate::interrupt::Signal },
     #[error("{path} is not a readable cluster state file: {message} (hint: `kafka-order-bench cluster down` removes it)")]
     BadState { path: PathBuf, message: String },
+    #[error("librdkafka's mock cluster: {op} failed: {message}")]
+    Mock { op: String, message: String },
 }
 
 /// An existing cluster reached through a bootstrap address.
@@ -257,259 +285,6 @@ pub fn client_config(bootstrap: &str, properties: &[(String, String)]) -> Client
     cfg
 }
 
-fn metadata_client(cfg: &ClientConfig) -> Result<BaseProducer, ClusterError> {
-    let mut cfg = cfg.clone();
-    // Reconnect quickly to a restarted node rather than backing off for seconds.
-    cfg.set("reconnect.backoff.max.ms", "500");
-    cfg.create()
-        .map_err(|e| ClusterError::ClientConfig(e.to_string()))
-}
-
-fn admin_client(cluster: &dyn Cluster) -> Result<AdminClient<DefaultClientContext>, ClusterError> {
-    let mut cfg = cluster.client_config();
-    cfg.set("reconnect.backoff.max.ms", "500");
-    cfg.create()
-        .map_err(|e| ClusterError::ClientConfig(e.to_string()))
-}
-
-/// Runs an rdkafka admin future to completion from synchronous code, also
-/// when called from inside a tokio runtime.
-fn block_on<F: std::future::Future + Send>(fut: F) -> F::Output
-where
-    F::Output: Send,
-{
-    let run = move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("cannot build a tokio runtime")
-            .block_on(fut)
-    };
-    if tokio::runtime::Handle::try_current().is_ok() {
-        std::thread::scope(|s| s.spawn(run).join().expect("admin thread panicked"))
-    } else {
-        run()
-    }
-}
-
-/// A topic as [`create_topic`] made it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicSpec {
-    pub name: String,
-    pub partitions: i32,
-    pub replication_factor: i32,
-    /// Set on the topic when the replication factor is 3; otherwise the broker default.
-    pub min_insync_replicas: Option<i32>,
-}
-
-/// Replication factor for a cluster of `brokers`: `min(3, brokers)`.
-pub fn replication_factor(brokers: u32) -> i32 {
-    brokers.clamp(1, 3) as i32
-}
-
-/// A legal topic name for the suite: [`TOPIC_PREFIX`] followed by `parts`
-/// joined with `.`, where `=` becomes `-` and any other character Kafka does
-/// not allow becomes `_` (so a cell id like `inflight=5,acks=all` fits).
-pub fn topic_name(parts: &[&str]) -> String {
-    let body: String = parts
-        .join(".")
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '_' | '-' => c,
-            '=' => '-',
-            ',' => '.',
-            _ => '_',
-        })
-        .collect();
-    let mut name = format!("{TOPIC_PREFIX}{body}");
-    name.truncate(249);
-    name
-}
-
-fn check_topic_name(name: &str) -> Result<(), ClusterError> {
-    let bad = |reason: &str| ClusterError::BadTopicName {
-        name: name.to_string(),
-        reason: reason.to_string(),
-    };
-    if !name.starts_with(TOPIC_PREFIX) {
-        return Err(bad(&format!(
-            "the suite's topics start with {TOPIC_PREFIX:?} (hint: build names with cluster::topic_name)"
-        )));
-    }
-    if name.len() > 249 {
-        return Err(bad("longer than 249 characters"));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-    {
-        return Err(bad(
-            "Kafka allows only ASCII letters, digits, '.', '_' and '-'",
-        ));
-    }
-    Ok(())
-}
-
-/// Creates `name` with `partitions` partitions, replication factor
-/// `min(3, brokers)` and `min.insync.replicas=2` when that factor is 3, then
-/// waits until every partition has a leader and a full ISR.
-pub fn create_topic(
-    cluster: &dyn Cluster,
-    name: &str,
-    partitions: i32,
-) -> Result<TopicSpec, ClusterError> {
-    check_topic_name(name)?;
-    if partitions < 1 {
-        return Err(ClusterError::BadTopicName {
-            name: name.to_string(),
-            reason: format!("{partitions} partitions; a topic needs at least 1"),
-        });
-    }
-    let rf = replication_factor(cluster.brokers());
-    let min_isr = (rf == 3).then_some(2);
-    let admin = admin_client(cluster)?;
-    let min_isr_text = min_isr.map(|m| m.to_string());
-    let mut topic = NewTopic::new(name, partitions, TopicReplication::Fixed(rf));
-    if let Some(m) = &min_isr_text {
-        topic = topic.set("min.insync.replicas", m);
-    }
-    let opts = AdminOptions::new()
-        .request_timeout(Some(OP_TIMEOUT))
-        .operation_timeout(Some(OP_TIMEOUT));
-    let admin_err = |message: String| ClusterError::Admin {
-        op: "creating topic",
-        topic: name.to_string(),
-        message,
-    };
-    let results =
-        block_on(admin.create_topics([&topic], &opts)).map_err(|e| admin_err(e.to_string()))?;
-    for r in results {
-        r.map_err(|(_, code)| admin_err(code.to_string()))?;
-    }
-    let client = metadata_client(&cluster.client_config())?;
-    wait_for(
-        &format!("topic {name} to have a leader and {rf} in-sync replicas"),
-        OP_TIMEOUT,
-        || {
-            let md = client
-                .client()
-                .fetch_metadata(Some(name), Duration::from_secs(5))
-                .ok()?;
-            let t = md.topics().iter().find(|t| t.name() == name)?;
-            let ready = t.error().is_none()
-                && t.partitions().len() == partitions as usize
-                && t.partitions().iter().all(|p| {
-                    p.error().is_none() && p.leader() >= 0 && p.isr().len() == rf as usize
-                });
-            ready.then_some(())
-        },
-    )?;
-    Ok(TopicSpec {
-        name: name.to_string(),
-        partitions,
-        replication_factor: rf,
-        min_insync_replicas: min_isr,
-    })
-}
-
-/// Deletes a topic the suite created, and waits until brokers stop listing it.
-/// Names without [`TOPIC_PREFIX`] are refused; a topic already gone is fine.
-pub fn delete_topic(cluster: &dyn Cluster, name: &str) -> Result<(), ClusterError> {
-    delete_topic_inner(cluster, name, true)
-}
-
-fn delete_topic_inner(cluster: &dyn Cluster, name: &str, wait: bool) -> Result<(), ClusterError> {
-    if !name.starts_with(TOPIC_PREFIX) {
-        return Err(ClusterError::ForeignTopic(name.to_string()));
-    }
-    let admin = admin_client(cluster)?;
-    let opts = AdminOptions::new()
-        .request_timeout(Some(OP_TIMEOUT))
-        .operation_timeout(Some(OP_TIMEOUT));
-    let admin_err = |message: String| ClusterError::Admin {
-        op: "deleting topic",
-        topic: name.to_string(),
-        message,
-    };
-    let results =
-        block_on(admin.delete_topics(&[name], &opts)).map_err(|e| admin_err(e.to_string()))?;
-    for r in results {
-        match r {
-            Ok(_) => {}
-            Err((_, rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)) => return Ok(()),
-            Err((_, code)) => return Err(admin_err(code.to_string())),
-        }
-    }
-    if !wait {
-        return Ok(());
-    }
-    let client = metadata_client(&cluster.client_config())?;
-    wait_for(&format!("topic {name} to disappear"), OP_TIMEOUT, || {
-        let md = client
-            .client()
-            .fetch_metadata(Some(name), Duration::from_secs(5))
-            .ok()?;
-        let gone = md
-            .topics()
-            .iter()
-            .all(|t| t.name() != name || t.error().is_some());
-        gone.then_some(())
-    })
-}
-
-/// One partition as the brokers currently describe it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionState {
-    /// Leader's node id, None while the partition has no leader.
-    pub leader: Option<i32>,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
-}
-
-/// Fetches one partition's leader, replicas and ISR; Ok(None) when the topic
-/// or partition does not exist.
-pub fn partition_state(
-    cluster: &dyn Cluster,
-    topic: &str,
-    partition: i32,
-) -> Result<Option<PartitionState>, ClusterError> {
-    let client = metadata_client(&cluster.client_config())?;
-    partition_state_with(&client, topic, partition)
-}
-
-fn partition_state_with(
-    client: &BaseProducer,
-    topic: &str,
-    partition: i32,
-) -> Result<Option<PartitionState>, ClusterError> {
-    let md = fetch_metadata(client, Some(topic))?;
-    Ok(find_partition(&md, topic, partition))
-}
-
-fn fetch_metadata(client: &BaseProducer, topic: Option<&str>) -> Result<Metadata, ClusterError> {
-    client
-        .client()
-        .fetch_metadata(topic, Duration::from_secs(10))
-        .map_err(|e| ClusterError::Admin {
-            op: "fetching metadata for",
-            topic: topic.unwrap_or("all topics").to_string(),
-            message: e.to_string(),
-        })
-}
-
-fn find_partition(md: &Metadata, topic: &str, partition: i32) -> Option<PartitionState> {
-    let t = md.topics().iter().find(|t| t.name() == topic)?;
-    if t.error().is_some() {
-        return None;
-    }
-    let p = t.partitions().iter().find(|p| p.id() == partition)?;
-    Some(PartitionState {
-        leader: (p.leader() >= 0).then_some(p.leader()),
-        replicas: p.replicas().to_vec(),
-        isr: p.isr().to_vec(),
-    })
-}
-
 /// Polls `probe` every 100 ms until it returns Some, for at most `timeout`.
 pub(crate) fn wait_for<T>(
     what: &str,
@@ -533,15 +308,9 @@ pub(crate) fn wait_for<T>(
 }
 
 /// Stops every local cluster this process owns (SIGKILL, then removes their
-/// data): what a second Ctrl-C does (see [`crate::interrupt`]).
+/// data): what a front end does on a second Ctrl-C (see [`crate::interrupt`]).
 pub fn kill_all_local() -> usize {
     proc::kill_registered()
-}
-
-/// Installs the process's signal handler ([`crate::interrupt::install`]).
-/// Kept for callers of the earlier API; new code calls `interrupt::install`.
-pub fn install_interrupt_handler() {
-    crate::interrupt::install();
 }
 
 /// [`ClusterError::Interrupted`] when a stop was requested (Ctrl-C, SIGTERM):
@@ -592,37 +361,6 @@ mod tests {
             let e = check_bootstrap(bad).unwrap_err().to_string();
             assert!(e.contains("hint: expected HOST:PORT"), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn topic_names_are_prefixed_and_legal() {
-        assert_eq!(
-            topic_name(&["r1", "inflight=5,acks=all,idem=true"]),
-            "kob-r1.inflight-5.acks-all.idem-true"
-        );
-        assert_eq!(topic_name(&["a b/c"]), "kob-a_b_c");
-        assert!(check_topic_name(&topic_name(&["x"; 300])).is_ok());
-        assert!(check_topic_name("orders")
-            .unwrap_err()
-            .to_string()
-            .contains("start with \"kob-\""));
-        assert!(check_topic_name("kob-a b").is_err());
-    }
-
-    #[test]
-    fn replication_factor_is_min_3() {
-        assert_eq!(replication_factor(1), 1);
-        assert_eq!(replication_factor(2), 2);
-        assert_eq!(replication_factor(3), 3);
-        assert_eq!(replication_factor(9), 3);
-    }
-
-    #[test]
-    fn delete_refuses_foreign_topics_without_contacting_anyone() {
-        let c = ExternalCluster::unchecked("127.0.0.1:1", &[], 3);
-        let e = delete_topic(&c, "orders").unwrap_err();
-        assert!(matches!(e, ClusterError::ForeignTopic(_)));
-        assert!(e.to_string().contains("only deletes topics it created"));
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub fn render(m: &Model) -> String {
     let r = m.results;
     let run = &r.run;
     let _ = writeln!(s, "# kafka-order-bench report: run {}\n", run.run_id);
+    if run.cluster.kind == crate::results::MOCK_KIND {
+        s.push_str("> **Not a result: this run is on librdkafka's mock cluster**, a test fixture that ignores `acks` and does not check idempotent sequences. Its throughput, latency and verdicts test the suite, not Kafka.\n\n");
+    }
     let measured = m.count(|c| c.measured().is_some());
     let rejected = m.count(|c| matches!(c.state, State::Rejected { .. }));
     let failed = m.count(|c| matches!(c.state, State::Failed { .. }));
