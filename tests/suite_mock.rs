@@ -95,3 +95,42 @@ fn the_java_client_is_a_typed_error_on_the_mock() {
     assert!(e.to_string().contains("hint: --client librdkafka"), "{e}");
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// What a cell was exposed to: records sent and faults injected by kind.
+fn exposures(results: &Results) -> Vec<(String, u64, Vec<(String, u64)>)> {
+    results
+        .cells
+        .iter()
+        .map(|c| {
+            let m = c.measurement().expect("measured");
+            let sent = m.samples.iter().map(|s| s.records).sum::<u64>();
+            let faults = m.exposure.faults_injected.clone().into_iter().collect();
+            (c.id.clone(), sent, faults)
+        })
+        .collect()
+}
+
+/// The same seed and workload give every cell the same exposure (records
+/// timed, faults injected) in two runs, and whichever front end drives the
+/// suite: the CLI's and Criterion's runs differ only by their driver name.
+#[test]
+fn exposure_is_the_same_across_runs_and_front_ends() {
+    let mock = MockCluster::start(3, &[]).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload();
+    let run = |driver: &str| {
+        let options = suite::RunOptions::default();
+        let (results, _) =
+            suite::run_workload_with(&mock, &w, tmp.path(), driver, &options, &mut suite::Quiet)
+                .unwrap();
+        assert_eq!(results.run.driver, driver);
+        exposures(&results)
+    };
+    let cli = run("cli");
+    assert!(
+        cli.iter().any(|(_, _, f)| f.iter().any(|(_, n)| *n > 0)),
+        "{cli:?}"
+    );
+    assert_eq!(run("cli"), cli, "two runs of the same seed");
+    assert_eq!(run("criterion"), cli, "the CLI and Criterion");
+}
