@@ -328,7 +328,7 @@ impl Regression {
                 } else {
                     "a guarantee this configuration promises no longer holds"
                 };
-                format!("{} 0 → {count} ({why})", anomaly_name(*anomaly))
+                format!("{} 0 → {count} ({why})", anomaly.plural())
             }
             Regression::StatusChanged { from, to, message } => {
                 let mut s = format!("{} → {}", from.as_str(), to.as_str());
@@ -742,19 +742,10 @@ fn metric_change(
     })
 }
 
-const ALL_KINDS: [AnomalyKind; 6] = [
-    AnomalyKind::Reorder,
-    AnomalyKind::LogDuplicate,
-    AnomalyKind::Loss,
-    AnomalyKind::Redelivery,
-    AnomalyKind::Gap,
-    AnomalyKind::PossiblyPersisted,
-];
-
 fn ordering_change(base: &Measurement, new: &Measurement) -> OrderingChange {
-    let kinds = ALL_KINDS
-        .iter()
-        .map(|&k| {
+    let kinds = AnomalyKind::ALL
+        .into_iter()
+        .map(|k| {
             (
                 k,
                 KindCounts {
@@ -771,18 +762,6 @@ fn ordering_change(base: &Measurement, new: &Measurement) -> OrderingChange {
         kinds,
         base_faults_injected: base.exposure.total_faults(),
         new_faults_injected: new.exposure.total_faults(),
-    }
-}
-
-/// The report's word for an anomaly kind.
-fn anomaly_name(k: AnomalyKind) -> &'static str {
-    match k {
-        AnomalyKind::Reorder => "reorders",
-        AnomalyKind::LogDuplicate => "log duplicates",
-        AnomalyKind::Redelivery => "redeliveries",
-        AnomalyKind::Loss => "losses",
-        AnomalyKind::Gap => "gaps",
-        AnomalyKind::PossiblyPersisted => "possibly persisted",
     }
 }
 
@@ -999,7 +978,7 @@ pub fn render_markdown(c: &Comparison) -> String {
                 let kinds: Vec<String> = o
                     .kinds
                     .iter()
-                    .map(|(k, n)| format!("{} {}→{}", anomaly_name(*k), n.base, n.new))
+                    .map(|(k, n)| format!("{} {}→{}", k.plural(), n.base, n.new))
                     .collect();
                 if !kinds.is_empty() {
                     let _ = write!(s, " ({})", kinds.join(", "));
@@ -1173,7 +1152,7 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
                     .filter(|r| r.is_ordering())
                     .map(|r| match r {
                         Regression::NewAnomaly { anomaly, count, .. } => {
-                            format!("{} 0→{count}", anomaly_name(*anomaly))
+                            format!("{} 0→{count}", anomaly.plural())
                         }
                         Regression::StatusChanged { from, to, .. } => {
                             format!("{}→{}", from.as_str(), to.as_str())

@@ -379,7 +379,44 @@ impl AnomalyKind {
         AnomalyKind::PossiblyPersisted,
     ];
 
-    /// The kind's name as it appears in the JSON and the reports.
+    /// The kinds that break an ordering guarantee (the rest are a consumer
+    /// matter or a failure the client reported).
+    pub const VIOLATIONS: [AnomalyKind; 3] = [
+        AnomalyKind::Reorder,
+        AnomalyKind::LogDuplicate,
+        AnomalyKind::Loss,
+    ];
+
+    /// True for the kinds in [`AnomalyKind::VIOLATIONS`].
+    pub fn is_violation(self) -> bool {
+        AnomalyKind::VIOLATIONS.contains(&self)
+    }
+
+    /// The kind's name in prose, singular: `log duplicate`.
+    pub fn label(self) -> &'static str {
+        match self {
+            AnomalyKind::Reorder => "reorder",
+            AnomalyKind::LogDuplicate => "log duplicate",
+            AnomalyKind::Redelivery => "redelivery",
+            AnomalyKind::Loss => "loss",
+            AnomalyKind::Gap => "gap",
+            AnomalyKind::PossiblyPersisted => "possibly persisted",
+        }
+    }
+
+    /// The kind's name in prose, plural: `log duplicates`.
+    pub fn plural(self) -> &'static str {
+        match self {
+            AnomalyKind::Reorder => "reorders",
+            AnomalyKind::LogDuplicate => "log duplicates",
+            AnomalyKind::Redelivery => "redeliveries",
+            AnomalyKind::Loss => "losses",
+            AnomalyKind::Gap => "gaps",
+            AnomalyKind::PossiblyPersisted => "possibly persisted",
+        }
+    }
+
+    /// The kind's name as it appears in the JSON (its serde name).
     pub fn as_str(self) -> &'static str {
         match self {
             AnomalyKind::Reorder => "reorder",

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::events::{FaultEvent, RecordSpan};
+use super::profile::FaultName;
 use crate::cluster::{Cluster, LocalCluster};
 
 /// Kills per cell by default.
@@ -169,7 +170,7 @@ impl FailoverOutcome {
             .collect();
         FaultEvent {
             id,
-            kind: "failover".into(),
+            kind: FaultName::Failover.as_str().into(),
             request_index: None,
             at_ms: self.at_ms,
             records,

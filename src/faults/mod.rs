@@ -37,5 +37,5 @@ pub use plan::{
     records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
     NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 };
-pub use profile::{FaultKind, FaultProfile};
+pub use profile::{FaultKind, FaultName, FaultProfile};
 pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};

@@ -61,7 +61,7 @@ use std::fmt;
 use std::ops::Range;
 
 use super::frame::PartitionRecords;
-use super::profile::{FaultKind, FaultProfile};
+use super::profile::{FaultKind, FaultName, FaultProfile};
 
 /// Requests (request plans), or full batches per stream (record plans),
 /// left alone at the start of every cell.
@@ -111,11 +111,16 @@ impl FaultAction {
     /// The kind's name as counted in exposure: `reject`, `lose-ack`, `delay`
     /// or `reset`.
     pub fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The fault kind this action injects.
+    pub fn kind(&self) -> FaultName {
         match self {
-            FaultAction::Reject { .. } => "reject",
-            FaultAction::LoseAck { .. } => "lose-ack",
-            FaultAction::Delay { .. } => "delay",
-            FaultAction::Reset => "reset",
+            FaultAction::Reject { .. } => FaultName::Reject,
+            FaultAction::LoseAck { .. } => FaultName::LoseAck,
+            FaultAction::Delay { .. } => FaultName::Delay,
+            FaultAction::Reset => FaultName::Reset,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::grid::ProducerSettings;
+use crate::verify::AnomalyKind;
 
 use super::fmt;
 use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
@@ -102,15 +103,13 @@ fn rate_ci(x: &Meas) -> String {
 
 fn kinds_text(x: &Meas) -> String {
     let mut parts = Vec::new();
-    for (name, n) in [
-        ("reorders", x.reorders),
-        ("log duplicates", x.duplicates),
-        ("losses", x.losses),
-    ] {
+    for kind in AnomalyKind::VIOLATIONS {
+        let n = x.count(kind);
         if n > 0 {
             parts.push(format!(
-                "{} {name} ({}/M)",
+                "{} {} ({}/M)",
                 fmt::int(n),
+                kind.plural(),
                 fmt::sig3(x.per_million(n))
             ));
         }
@@ -372,11 +371,7 @@ pub fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
                 let permits = if x.permitted.is_empty() {
                     "permits no reorder, duplicate or loss".to_string()
                 } else {
-                    let names: Vec<String> = x
-                        .permitted
-                        .iter()
-                        .map(|k| k.as_str().replace('_', " ") + "s")
-                        .collect();
+                    let names: Vec<&str> = x.permitted.iter().map(|k| k.plural()).collect();
                     format!("permits {}", names.join(", "))
                 };
                 let _ = write!(
@@ -409,11 +404,7 @@ pub fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
                 let unexpected = if x.unexpected.is_empty() {
                     String::new()
                 } else {
-                    let names: Vec<String> = x
-                        .unexpected
-                        .iter()
-                        .map(|k| format!("{k:?}").to_lowercase())
-                        .collect();
+                    let names: Vec<&str> = x.unexpected.iter().map(|k| k.label()).collect();
                     format!(
                         " **Not allowed by this configuration ({})**: a client or broker bug, or a checker bug.",
                         names.join(", ")
