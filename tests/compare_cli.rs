@@ -271,6 +271,50 @@ fn bad_input_exits_2_and_names_the_file() {
 }
 
 #[test]
+fn pairs_combine_into_one_verdict_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, new) = (fixture("base.json"), fixture("new-regressed.json"));
+    let run = |pairs: &[(&Path, &Path)], out: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kafka-order-bench"));
+        cmd.arg("compare").arg("--out").arg(out);
+        for (b, n) in pairs {
+            cmd.arg("--pair").arg(b).arg(n);
+        }
+        cmd.output().expect("run kafka-order-bench")
+    };
+    // A regression in both pairs: the combined verdict regressed, exit 1.
+    let out = dir.path().join("regressed");
+    let o = run(&[(&base, &new), (&base, &new)], &out);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("pairs.md")).unwrap();
+    assert!(md.contains("- **Result: REGRESSED**"), "{md}");
+    assert!(out.join("pair-1/compare.md").is_file() && out.join("pair-2/compare.json").is_file());
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("pairs.json")).unwrap()).unwrap();
+    assert_eq!(json["throughput"]["regressed"], 1);
+    assert_eq!(json["ordering_regressions"], 1);
+    // The throughput drop in one pair only is inconsistent, not a regression;
+    // the new reorder still counts from the one pair that has it.
+    let out = dir.path().join("mixed");
+    let o = run(&[(&base, &new), (&base, &base)], &out);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("pairs.json")).unwrap()).unwrap();
+    assert_eq!(json["throughput"]["regressed"], 0);
+    assert_eq!(json["throughput"]["inconsistent"], 1);
+    assert_eq!(json["ordering_regressions"], 1);
+    // Identical pairs: exit 0.
+    let out = dir.path().join("same");
+    let o = run(&[(&base, &base), (&new, &new)], &out);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("Result: no regression"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
 fn bad_noise_is_refused_by_the_parser() {
     let dir = tempfile::tempdir().unwrap();
     let base = fixture("base.json");

@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 use crate::grid::ProducerSettings;
 use crate::verify::AnomalyKind;
 
-use super::fmt;
 use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
 use super::profiles_chart::{profile_cells, violations_text};
+use super::{fmt, markup};
 
 /// The chart files REPORT.md embeds, with their alt text.
 pub const CHARTS: [(&str, &str); 5] = [
@@ -81,10 +81,6 @@ fn plural(n: usize) -> &'static str {
     } else {
         "s"
     }
-}
-
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// `in-flight 5, acks=all, idempotent` in bold.
@@ -239,7 +235,7 @@ Precision: the 95% interval of a no-fault cell's throughput is ±{:.1}% for the 
             format!(
                 "| {} | {} | {} | {} | {} | {} |",
                 c.faults,
-                md(&c.setting_text()),
+                markup::cell(&c.setting_text()),
                 fmt::int(f.rate),
                 fmt::ms(f.p50_us),
                 fmt::ms(f.p99_us),
@@ -525,7 +521,7 @@ pub fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
             s,
             "- {n} cell{} rejected by the client with \"{}\": {}.",
             plural(n),
-            md(msg),
+            markup::cell(msg),
             names.join("; ")
         );
     }
@@ -536,7 +532,7 @@ pub fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
                 "- {} under `{}` failed: {}",
                 setting_text(&c.settings),
                 c.faults,
-                md(message)
+                markup::cell(message)
             );
         }
     }
@@ -628,7 +624,7 @@ fn environment(s: &mut String, m: &Model) {
     ];
     s.push_str("| | |\n|---|---|\n");
     for (k, v) in rows {
-        let _ = writeln!(s, "| {k} | {} |", md(&v));
+        let _ = writeln!(s, "| {k} | {} |", markup::cell(&v));
     }
 }
 
@@ -686,10 +682,10 @@ fn cell_table(s: &mut String, m: &Model) {
                 )
                 }
                 State::Rejected { message, .. } => {
-                    format!("| rejected: {} | | | | | | | | | |", md(message))
+                    format!("| rejected: {} | | | | | | | | | |", markup::cell(message))
                 }
                 State::Failed { message, .. } => {
-                    format!("| failed: {} | | | | | | | | | |", md(message))
+                    format!("| failed: {} | | | | | | | | | |", markup::cell(message))
                 }
             };
         let _ = writeln!(s, "{head}{row}");
@@ -727,9 +723,9 @@ fn profile_table(s: &mut String, m: &Model) {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | `{f}` | {} | {} | {} |",
-                md(&p.sector),
-                md(&p.use_case),
-                md(&p.company),
+                markup::cell(&p.sector),
+                markup::cell(&p.use_case),
+                markup::cell(&p.company),
                 p.in_flight_text(),
                 p.idempotence,
                 span(meas.iter().map(|x| x.rps).collect(), &fmt::rate),
@@ -737,7 +733,7 @@ fn profile_table(s: &mut String, m: &Model) {
                     meas.iter().map(|x| x.p99_us as f64).collect(),
                     &|v| fmt::ms(v as u64)
                 ),
-                md(&violations_text(m, &cells)),
+                markup::cell(&violations_text(m, &cells)),
             );
         }
     }

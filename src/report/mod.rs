@@ -10,11 +10,12 @@
 //! reads the clock, iterates a hash map or depends on installed fonts (text
 //! is SVG `<text>` in the generic `sans-serif` family).
 
-mod draw;
-mod fmt;
+pub(crate) mod draw;
+pub(crate) mod fmt;
 mod heatmap;
 mod lines;
 mod markdown;
+pub(crate) mod markup;
 mod model;
 pub mod profiles;
 mod profiles_chart;
