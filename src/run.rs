@@ -393,10 +393,37 @@ impl ProducerContext for Recorder {
     }
 }
 
+/// The key of a failure in `failed_by_error`: the client's name for the
+/// error code ([`error_code_name`]), or `other` for errors without a code.
 fn error_name(e: &KafkaError) -> String {
-    match e {
-        KafkaError::MessageProduction(code) => format!("{code:?}"),
-        other => other.to_string(),
+    e.rdkafka_error_code()
+        .map_or_else(|| "other".to_string(), error_code_name)
+}
+
+/// librdkafka's own name of an error code (`rd_kafka_err2name`), lowercase
+/// and without the leading `_` of local errors: `_MSG_TIMED_OUT` becomes
+/// `msg_timed_out`. Stable across rdkafka crate versions, unlike the Rust
+/// enum's `Debug` text.
+pub fn error_code_name(code: rdkafka::types::RDKafkaErrorCode) -> String {
+    let mut descs: *const rdkafka_sys::rd_kafka_err_desc = std::ptr::null();
+    let mut n: usize = 0;
+    // SAFETY: librdkafka hands out a pointer to its static table of `n`
+    // descriptions, valid for the life of the process; names are static
+    // NUL-terminated strings or null.
+    let name = unsafe {
+        rdkafka_sys::rd_kafka_get_err_descs(&mut descs, &mut n);
+        (0..n)
+            .map(|i| &*descs.add(i))
+            .find(|d| d.code as i32 == code as i32 && !d.name.is_null())
+            .map(|d| {
+                std::ffi::CStr::from_ptr(d.name)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+    };
+    match name {
+        Some(name) => name.trim_start_matches('_').to_ascii_lowercase(),
+        None => format!("error_{}", code as i32),
     }
 }
 
@@ -864,4 +891,21 @@ fn effective_config<C: ProducerContext>(producer: &BaseProducer<C>) -> BTreeMap<
 /// librdkafka's version string, e.g. `2.12.1`.
 pub fn librdkafka_version() -> String {
     rdkafka::util::get_rdkafka_version().1
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn error_names_are_librdkafkas_codes() {
+        assert_eq!(
+            super::error_code_name(RDKafkaErrorCode::MessageTimedOut),
+            "msg_timed_out"
+        );
+        assert_eq!(
+            super::error_code_name(RDKafkaErrorCode::NotEnoughReplicas),
+            "not_enough_replicas"
+        );
+    }
 }

@@ -32,8 +32,8 @@ use crate::driver::{CellProducer, Clients, Opened};
 use crate::grid::{Cell, Workload};
 use crate::path::{CellPath, Route};
 use crate::results::{
-    CellNetwork, CellResult, ClusterMeta, Conditions, FixedLoad, Latency, MachineMeta, Measurement,
-    Outcome, Results, RunMeta, Throughput,
+    CellNetwork, CellResult, ClusterMeta, Conditions, Driver, FixedLoad, Latency, MachineMeta,
+    Measurement, Outcome, Results, RunMeta, Throughput,
 };
 use crate::run::{Created, RoundSpec, Session};
 use crate::schedule::Schedule;
@@ -138,7 +138,7 @@ fn connect_for(
 }
 
 /// A new run's metadata.
-pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: &str) -> RunMeta {
+pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: Driver) -> RunMeta {
     let now = SystemTime::now();
     let tag: u64 = rand::random();
     RunMeta {
@@ -150,14 +150,14 @@ pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: &str) -> Run
         librdkafka_version: crate::run::librdkafka_version(),
         rdkafka_crate_version: RDKAFKA_CRATE_VERSION.into(),
         cluster: ClusterMeta {
-            kind: cluster.kind().into(),
+            kind: cluster.kind(),
             broker_version: cluster.broker_version(),
             brokers: cluster.brokers(),
             bootstrap: cluster.bootstrap(),
         },
         machine: MachineMeta::current(),
         workload: workload.clone(),
-        driver: driver.into(),
+        driver,
     }
 }
 
@@ -286,7 +286,7 @@ pub fn run_workload(
         cluster,
         workload,
         out_dir,
-        "cli",
+        Driver::Cli,
         &RunOptions::default(),
         progress,
     )
@@ -297,7 +297,7 @@ pub fn run_workload_with(
     cluster: &dyn Cluster,
     workload: &Workload,
     out_dir: &Path,
-    driver: &str,
+    driver: Driver,
     options: &RunOptions,
     progress: &mut dyn Progress,
 ) -> anyhow::Result<(Results, PathBuf)> {

@@ -209,7 +209,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         cluster.as_ref(),
         &workload,
         &args.out,
-        "cli",
+        kafka_order_bench::results::Driver::Cli,
         &options,
         &mut progress,
     )?;

@@ -131,8 +131,13 @@ pub fn connect_running_local(
     let running =
         read_state(&cache_dir())?.filter(|s| s.ready && s.nodes.iter().any(NodeState::alive));
     match running {
-        Some(state) => ExternalCluster::connect_as(&state.bootstrap, properties, timeout, "local")
-            .map(|c| Some(c.with_broker_version(state.broker_version))),
+        Some(state) => ExternalCluster::connect_as(
+            &state.bootstrap,
+            properties,
+            timeout,
+            crate::results::ClusterKind::Local,
+        )
+        .map(|c| Some(c.with_broker_version(state.broker_version))),
         None => Ok(None),
     }
 }

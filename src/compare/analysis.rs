@@ -127,7 +127,7 @@ fn comparability(base: &Results, new: &Results) -> Vec<Difference> {
     let (bw, nw) = (&base.run.workload, &new.run.workload);
     check("workload.seed", bw.seed.to_string(), nw.seed.to_string());
     let (bc, nc) = (&base.run.cluster, &new.run.cluster);
-    check("cluster.kind", bc.kind.clone(), nc.kind.clone());
+    check("cluster.kind", bc.kind.to_string(), nc.kind.to_string());
     check(
         "cluster.brokers",
         bc.brokers.to_string(),

@@ -190,7 +190,7 @@ pub struct CellComparison {
     /// The cell id, fault profile included.
     pub id: String,
     /// The fault profile, in its text form.
-    pub faults: String,
+    pub faults: crate::faults::FaultProfile,
     pub base_status: Status,
     pub new_status: Status,
     /// The client's or the runner's message, for a rejected or failed baseline cell.

@@ -3,8 +3,8 @@
 use super::*;
 use crate::grid::{Acks, Cell, ProducerSettings, Workload};
 use crate::results::{
-    CellNetwork, CellResult, ClientCounters, ClusterMeta, DeliveryCounts, Exposure, Latency,
-    MachineMeta, Measurement, Results, RunMeta, Sample, Throughput,
+    CellNetwork, CellResult, ClientCounters, ClusterKind, ClusterMeta, DeliveryCounts, Driver,
+    Exposure, Latency, MachineMeta, Measurement, Results, RunMeta, Sample, Throughput,
 };
 use crate::verify::{permitted, Verdict};
 
@@ -21,7 +21,7 @@ fn run(librdkafka: &str) -> RunMeta {
         librdkafka_version: librdkafka.into(),
         rdkafka_crate_version: "0.39.0".into(),
         cluster: ClusterMeta {
-            kind: "local".into(),
+            kind: ClusterKind::Local,
             broker_version: Some("4.0.0".into()),
             brokers: 3,
             bootstrap: "127.0.0.1:9092".into(),
@@ -38,7 +38,7 @@ fn run(librdkafka: &str) -> RunMeta {
             network: crate::grid::Network::none(),
             ..Workload::quick()
         },
-        driver: "cli".into(),
+        driver: Driver::Cli,
     }
 }
 
@@ -438,7 +438,7 @@ fn seed_and_disjoint_grids_are_refused() {
     let base = results("2.3.0");
     let mut new = results("2.3.0");
     new.run.workload.seed = 43;
-    new.cells.retain(|c| c.faults == "none");
+    new.cells.retain(|c| c.faults.is_none());
     for c in &mut new.cells {
         c.id = c.id.replace("faults=none", "faults=failover");
     }
@@ -451,7 +451,7 @@ fn seed_and_disjoint_grids_are_refused() {
 fn different_librdkafka_and_subset_grid_are_comparable_and_noted() {
     let base = results("2.3.0");
     let mut new = results("2.10.0");
-    new.cells.retain(|c| c.faults == "none");
+    new.cells.retain(|c| c.faults.is_none());
     new.run.workload.faults.truncate(1);
     new.complete = false;
     new.run.machine.cores = 4;

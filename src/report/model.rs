@@ -267,7 +267,7 @@ impl<'a> Model<'a> {
         clients.dedup();
         let several_clients = clients.len() > 1;
         for c in &results.cells {
-            let mut condition = condition(&c.faults, c.network.rtt_us, several_rtts);
+            let mut condition = condition(&c.faults.to_string(), c.network.rtt_us, several_rtts);
             if several_clients {
                 condition = format!("{} · {condition}", c.client);
             }
