@@ -15,8 +15,10 @@
 //! - [`run`]: produces one cell's records and measures throughput, latency,
 //!   delivery reports and the client's counters.
 //! - [`driver`]: the Java client as a producer subprocess, measured like [`run`].
-//! - [`verify`]: the checker; reads a cell's topic back and classifies every
-//!   record (reorders, log duplicates, losses, …).
+//! - [`delivery`]: what the client reported about each record, the hand-off
+//!   from [`run`] and [`driver`] to [`verify`].
+//! - [`verify`]: the checker, which classifies every record (reorders, log
+//!   duplicates, losses, …), and the reader that feeds it a cell's topic.
 //! - [`results`]: the versioned results schema, written after every cell.
 //! - [`suite`]: chains the stages for each cell of a run; the CLI and
 //!   `cargo bench` are thin shells over it.
@@ -30,6 +32,7 @@
 
 pub mod cluster;
 pub mod compare;
+pub mod delivery;
 pub mod driver;
 pub mod exit;
 pub mod faults;

@@ -35,7 +35,7 @@ use crate::grid::{Fixed, ProducerSettings};
 use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
-use crate::verify::Deliveries;
+use crate::delivery::Deliveries;
 
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
