@@ -28,7 +28,11 @@
 //! Around the stages: [`preflight`] checks what can be checked before any
 //! work, [`redact`] keeps secrets out of every message, [`interrupt`] is the
 //! one signal handler, [`machine`] samples the machine's load, and [`exit`]
-//! defines every exit status.
+//! defines every exit status. All `unsafe` code (librdkafka and libc calls)
+//! is in one private module, `ffi`, behind safe functions; the rest of the
+//! crate denies it.
+
+#![deny(unsafe_code)]
 
 pub mod cluster;
 pub mod compare;
@@ -36,6 +40,8 @@ pub mod delivery;
 pub mod driver;
 pub mod exit;
 pub mod faults;
+#[allow(unsafe_code)]
+mod ffi;
 pub mod grid;
 pub mod interrupt;
 pub mod machine;

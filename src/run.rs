@@ -1,7 +1,7 @@
 //! The runner: produce one cell's records and measure what the client saw.
 //!
 //! A [`Session`] owns one producer for one cell. Every record goes through one
-//! ordered send path (`BaseProducer::send` on the session's thread, delivery
+//! ordered send path (`rd_kafka_produce` on the session's thread, delivery
 //! callbacks served by the same thread's polls), so the order of `send()` calls
 //! is the order of sequence numbers: any reorder the checker finds happened in
 //! the client's retries or the broker, not in the harness.
@@ -19,7 +19,6 @@
 //! steady state, with the pipeline full at both ends.
 
 use std::collections::BTreeMap;
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -36,6 +35,7 @@ use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
 use crate::delivery::Deliveries;
+use crate::ffi::librdkafka::{self, possibly_persisted, TopicHandle};
 
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
@@ -365,11 +365,7 @@ impl ProducerContext for Recorder {
                 stream.failed.set(stamp.seq);
                 t.counts.failed += 1;
                 *t.counts.failed_by_error.entry(error_name(e)).or_insert(0) += 1;
-                // SAFETY: the message pointer is valid for the duration of the callback.
-                let status = unsafe { rdkafka_sys::rd_kafka_message_status(message.ptr()) };
-                if status
-                    == rdkafka_sys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED
-                {
+                if possibly_persisted(message) {
                     t.counts.possibly_persisted += 1;
                 }
             }
@@ -397,49 +393,6 @@ fn error_name(e: &KafkaError) -> String {
     match e {
         KafkaError::MessageProduction(code) => format!("{code:?}"),
         other => other.to_string(),
-    }
-}
-
-/// librdkafka's handle on the session's topic, taken once.
-///
-/// `BaseProducer::send` with `BaseRecord::to(topic)` copies the topic name
-/// into a new C string and looks the topic up by name on every record; with
-/// the handle, a send is librdkafka's `rd_kafka_produce` and nothing else.
-struct TopicHandle(*mut rdkafka_sys::rd_kafka_topic_t);
-
-// SAFETY: librdkafka topic handles are thread-safe and reference counted.
-unsafe impl Send for TopicHandle {}
-unsafe impl Sync for TopicHandle {}
-
-impl TopicHandle {
-    fn new(producer: &BaseProducer<Recorder>, topic: &str) -> Result<TopicHandle, KafkaError> {
-        let name = std::ffi::CString::new(topic)?;
-        // SAFETY: a live client and a NUL-terminated name; a NULL topic
-        // configuration means the client's default one.
-        let rkt = unsafe {
-            rdkafka_sys::rd_kafka_topic_new(
-                producer.client().native_ptr(),
-                name.as_ptr(),
-                std::ptr::null_mut(),
-            )
-        };
-        if rkt.is_null() {
-            // SAFETY: reads the calling thread's last librdkafka error.
-            let code = unsafe { rdkafka_sys::rd_kafka_last_error() };
-            return Err(KafkaError::ClientCreation(format!(
-                "cannot create a handle for topic {topic}: {:?}",
-                RDKafkaErrorCode::from(code)
-            )));
-        }
-        Ok(TopicHandle(rkt))
-    }
-}
-
-impl Drop for TopicHandle {
-    fn drop(&mut self) {
-        // SAFETY: created by rd_kafka_topic_new, destroyed once, before the
-        // client (Session declares it before the producer).
-        unsafe { rdkafka_sys::rd_kafka_topic_destroy(self.0) }
     }
 }
 
@@ -665,7 +618,9 @@ impl Session {
         while !fresh() && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(20));
         }
-        let effective = effective_config(&self.producer);
+        // What librdkafka runs with, after its defaults and its own
+        // derivations (e.g. idempotence forcing `acks=all`).
+        let effective = librdkafka::effective_config(&self.producer, EFFECTIVE_KEYS);
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
         let sent: u64 = self.next_seq.iter().sum();
@@ -745,39 +700,16 @@ impl Session {
         }
         .write(&mut self.payload);
         loop {
-            // What `BaseProducer::send` does (a copied value, no key, no
-            // opaque, so the delivery callback sees the same message), minus
-            // the per-record topic lookup.
-            // SAFETY: a live topic handle; librdkafka copies the payload
-            // (F_COPY) before returning.
-            let rc = unsafe {
-                rdkafka_sys::rd_kafka_produce(
-                    self.rkt.0,
-                    stream as i32,
-                    rdkafka_sys::RD_KAFKA_MSG_F_COPY,
-                    self.payload.as_ptr() as *mut std::ffi::c_void,
-                    self.payload.len(),
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                )
-            };
-            let code = if rc == 0 {
-                None
-            } else {
-                // SAFETY: reads the calling thread's last librdkafka error.
-                Some(RDKafkaErrorCode::from(unsafe {
-                    rdkafka_sys::rd_kafka_last_error()
-                }))
-            };
-            match code {
-                None => break,
-                Some(RDKafkaErrorCode::QueueFull) => {
+            // `rd_kafka_produce` on the topic handle: a copied value, no
+            // key, no opaque, and no per-record topic lookup.
+            match self.rkt.produce(stream as i32, &self.payload) {
+                Ok(()) => break,
+                Err(RDKafkaErrorCode::QueueFull) => {
                     // The local queue is full: serve delivery reports until
                     // there is room (10 ms: see `wait_delivered`).
                     self.producer.poll(Duration::from_millis(10));
                 }
-                Some(code) => {
+                Err(code) => {
                     let e = KafkaError::MessageProduction(code);
                     // Refused before it entered the queue: a failure the
                     // checker must see as such (a gap if absent).
@@ -826,39 +758,6 @@ impl Session {
         self.drained_at = Instant::now();
         Ok(())
     }
-}
-
-/// The configuration librdkafka runs with, after its defaults and its own
-/// derivations (e.g. idempotence forcing `acks=all`), limited to
-/// [`EFFECTIVE_KEYS`].
-fn effective_config<C: ProducerContext>(producer: &BaseProducer<C>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    // SAFETY: rd_kafka_conf returns the client's own configuration, valid while
-    // the producer lives; the dump is a copy freed below.
-    unsafe {
-        let conf = rdkafka_sys::rd_kafka_conf(producer.client().native_ptr()) as *mut _;
-        let mut collect = |arr: *mut *const std::os::raw::c_char, cnt: usize| {
-            let entries = std::slice::from_raw_parts(arr, cnt);
-            for pair in entries.chunks_exact(2) {
-                let key = CStr::from_ptr(pair[0]).to_string_lossy();
-                if EFFECTIVE_KEYS.contains(&key.as_ref()) {
-                    let value = CStr::from_ptr(pair[1]).to_string_lossy().into_owned();
-                    out.insert(key.into_owned(), value);
-                }
-            }
-            rdkafka_sys::rd_kafka_conf_dump_free(arr, cnt);
-        };
-        let mut cnt = 0usize;
-        let arr = rdkafka_sys::rd_kafka_conf_dump(conf, &mut cnt);
-        collect(arr, cnt);
-        let topic_conf = rdkafka_sys::rd_kafka_conf_get_default_topic_conf(conf);
-        if !topic_conf.is_null() {
-            let mut cnt = 0usize;
-            let arr = rdkafka_sys::rd_kafka_topic_conf_dump(topic_conf, &mut cnt);
-            collect(arr, cnt);
-        }
-    }
-    out
 }
 
 /// librdkafka's version string, e.g. `2.12.1`.
