@@ -124,15 +124,6 @@ pub fn render_with(
     write_files(out_dir, &files)
 }
 
-/// Renders one exporter's bytes in memory (for tests and previews).
-pub fn render_file(results: &Results, file_name: &str) -> Option<Result<Vec<u8>, ReportError>> {
-    let model = Model::new(results);
-    exporters()
-        .into_iter()
-        .find(|e| e.file_name() == file_name)
-        .map(|e| e.export(&model))
-}
-
 /// Writes every file into a temporary directory beside (or inside) `out_dir`,
 /// then moves them into place: a new directory appears whole, an existing
 /// one gets whole files, and an error leaves no partial file behind.
