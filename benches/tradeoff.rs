@@ -97,7 +97,7 @@ fn main() {
         cluster.as_ref(),
         &workload,
         Path::new("reports"),
-        "criterion",
+        kafka_order_bench::results::Driver::Criterion,
         &options,
         &mut Lines,
     );

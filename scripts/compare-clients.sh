@@ -61,7 +61,6 @@ abspath() { case "$1" in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$ROOT" "$1" 
 
 # ---- checks before anything slow --------------------------------------------
 need "$CARGO" "install Rust with https://rustup.rs, or set CARGO"
-need jq "it reads the comparisons; e.g. apt-get install jq"
 need tar "it copies the crate for the older build"
 for v in "$OLD_RDKAFKA" "$OLD_RDKAFKA_SYS"; do
     [[ $v =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "expected a version such as 0.37.0, got '$v' (OLD_RDKAFKA / OLD_RDKAFKA_SYS)"
@@ -166,7 +165,7 @@ else
 fi
 
 # ---- the runs ---------------------------------------------------------------
-rm -rf "$OUT/runs" "$OUT"/pair-* "$OUT/compare-clients.md"
+rm -rf "$OUT/runs" "$OUT"/pair-* "$OUT/pairs.md" "$OUT/pairs.json" "$OUT/runs.txt"
 if [[ ${COMPARE_WARMUP:-1} != 0 ]]; then
     # The first run on a fresh cluster is much slower (the brokers' JIT, the
     # page cache, topic creation paths): measured, it would look like a large
@@ -201,90 +200,15 @@ done
 # ---- compare: the k-th old run with the k-th new run --------------------------
 # With the default order old,new,new,old, pair 1 runs old first and pair 2 runs
 # new first: a drift of the cluster or the machine over time favours the new
-# side in one pair and the old side in the other, so a change that is real
-# shows in both.
-worst=0
-pair_rcs=()
-for ((k = 0; k < olds; k++)); do
-    p=$((k + 1))
-    step "pair $p: $(basename "$(dirname "${old_results[k]}")") (old) vs $(basename "$(dirname "${new_results[k]}")") (new)"
-    rc=0
-    "$NEW_BIN" compare "${old_results[k]}" "${new_results[k]}" --out "$OUT/pair-$p" --noise "$NOISE" || rc=$?
-    ((rc == 130)) && exit 130
-    ((rc <= 2)) || die "compare of pair $p failed with exit status $rc"
-    pair_rcs+=("$rc")
-    if ((rc > worst)); then worst=$rc; fi
-done
-
-summary=$OUT/compare-clients.md
-if ((worst == 2)); then
-    echo "compare-clients: the runs could not be compared (see above); comparisons in $OUT/pair-*/" >&2
-    exit 2
-fi
-
-# Combined verdict over the pairs: a throughput or p99 change counts when every
-# pair agrees on it; ordering and status regressions count from any pair.
-pairs_json=()
-for ((k = 1; k <= olds; k++)); do pairs_json+=("$OUT/pair-$k/compare.json"); done
-jq -r -s \
-    --arg order "$ORDER" --arg run_args "$RUN_ARGS" \
-    --arg old_crates "rdkafka $OLD_RDKAFKA, rdkafka-sys $locked" \
-    --arg runs "$(printf '%s\n' "${run_labels[@]}")" \
-    --arg rcs "${pair_rcs[*]}" \
-    --slurpfile oldres "${old_results[0]}" --slurpfile newres "${new_results[0]}" '
-  def pct: (. * 1000 | round / 10) as $p
-    | (if $p > 0 then "+" else "" end) + ($p | tostring | if test("[.]") then . else . + ".0" end) + "%";
-  def short: if . == "not_significant" then "~" elif . == null then "n/a" else . end;
-  def combine: if length == 0 or any(. == null) then "n/a"
-      elif all(. == "regressed") then "**regressed**"
-      elif all(. == "improved") then "improved"
-      elif any(. == "regressed" or . == "improved") then "inconsistent"
-      else "not significant" end;
-  . as $pairs
-  | ($rcs | split(" ")) as $rc
-  | $oldres[0].run.cluster as $cl
-  | [ $pairs[0].cells[].id ] as $ids
-  | [ $ids[] as $id
-      | [ $pairs[] | (.cells[] | select(.id == $id)) // null ] as $cs
-      | { id: $id,
-          tp: [ $cs[] | .throughput ],
-          p99: [ $cs[] | .p99_latency ],
-          ordering: [ $cs[] | (.regressions // [])[] | select(.kind == "new_anomaly" or .kind == "status_changed") ] } ]
-    as $rows
-  | ($rows | map(select(.tp | map(.verdict?) | combine == "**regressed**")) | length) as $tp_reg
-  | ($rows | map(select(.p99 | map(.verdict?) | combine == "**regressed**")) | length) as $p99_reg
-  | ($rows | map(select(.ordering | length > 0)) | length) as $ord_reg
-  | "# librdkafka \($pairs[0].base.librdkafka_version) → \($pairs[0].new.librdkafka_version)\n",
-    "- **old**: librdkafka \($pairs[0].base.librdkafka_version) (\($old_crates))",
-    "- **new**: librdkafka \($pairs[0].new.librdkafka_version) (rdkafka \($pairs[0].new.rdkafka_crate_version))",
-    "- **cluster**: \($cl.kind), Apache Kafka \($cl.broker_version // "(version not recorded)"), \($cl.brokers) broker(s); both sides on the same cluster",
-    "- **grid**: `kafka-order-bench run \($run_args)`; noise threshold ±\($pairs[0].options.noise * 1000 | round / 10)%",
-    "- **run order**: \($order | split(" ") | map(select(. != "")) | join(", "))",
-    ( $runs | split("\n") | map(select(. != "") | split(":")) | .[] | "  - run \(.[0]) (\(.[1])): `\(.[2:] | join(":"))`" ),
-    ( range(0; $pairs | length) as $k
-      | "- **pair \($k + 1)**: old run \($pairs[$k].base.run_id) vs new run \($pairs[$k].new.run_id): `pair-\($k + 1)/compare.md`, compare exit \($rc[$k]) (\($pairs[$k].summary.cells.regressed) regressed, \($pairs[$k].summary.cells.improved) improved, \($pairs[$k].summary.cells.not_significant) not significant)" ),
-    "",
-    "## Verdict\n",
-    (if $ord_reg > 0 then "- **\($ord_reg) cell(s) with an ordering or status regression** (in at least one pair): see the pairs'"'"' compare.md."
-     else "- No ordering or status regression in any pair." end),
-    "- Throughput: \($tp_reg) cell(s) regressed in every pair; \($rows | map(select(.tp | map(.verdict?) | combine == "improved")) | length) improved in every pair; \($rows | map(select(.tp | map(.verdict?) | combine == "inconsistent")) | length) inconsistent between pairs.",
-    "- p99 latency: \($p99_reg) cell(s) regressed in every pair; \($rows | map(select(.p99 | map(.verdict?) | combine == "improved")) | length) improved in every pair; \($rows | map(select(.p99 | map(.verdict?) | combine == "inconsistent")) | length) inconsistent between pairs.",
-    "- **Result: \(if ($ord_reg + $tp_reg + $p99_reg) > 0 then "REGRESSED" else "no regression" end)**",
-    "",
-    "## Cells\n",
-    "Per pair: relative change of the median (new vs old) and the verdict of `compare` (`~` = not significant). *Combined*: the verdict when every pair agrees, *inconsistent* when the pairs disagree (drift or noise rather than the client).\n",
-    "| cell | throughput per pair | combined | p99 per pair | combined | ordering |",
-    "|---|---|---|---|---|---|",
-    ( $rows[]
-      | "| \(.id) | \(.tp | map(if . == null then "n/a" else "\(.change | pct) \(.verdict | short)" end) | join(" / ")) | \(.tp | map(.verdict?) | combine) | \(.p99 | map(if . == null then "n/a" else "\(.change | pct) \(.verdict | short)" end) | join(" / ")) | \(.p99 | map(.verdict?) | combine) | \(if (.ordering | length) > 0 then "**" + (.ordering | map(if .kind == "new_anomaly" then "new \(.anomaly)" else "\(.from) → \(.to)" end) | unique | join(", ")) + "**" else "ok" end) |" ),
-    "",
-    ( [ $pairs[] | (.only_in_base + .only_in_new)[] ] | unique | if length > 0 then "Cells on one side only (not compared): \(join(", "))\n" else empty end ),
-    ( [ $pairs[] | .notes[] ] | unique | if length > 0 then "Notes from compare:\n", (.[] | "- \(.)") else empty end )
-' "${pairs_json[@]}" >"$summary" || die "could not combine the comparisons in $OUT/pair-*/compare.json"
-
-status=0
-grep -q '^- \*\*Result: REGRESSED\*\*' "$summary" && status=1
-step "summary ($summary)"
-cat "$summary"
-echo "compare-clients: $(if ((status)); then echo "REGRESSED"; else echo "no regression"; fi) (exit $status); wall time $((SECONDS / 60))m $((SECONDS % 60))s; details in $OUT/pair-*/compare.md" >&2
-exit "$status"
+# side in one pair and the old side in the other. `compare --pair` combines the
+# pairs (a throughput or p99 change counts when every pair agrees; ordering and
+# status regressions from any pair), and its exit status is this script's.
+pair_args=()
+for ((k = 0; k < olds; k++)); do pair_args+=(--pair "${old_results[k]}" "${new_results[k]}"); done
+step "comparing $olds pair(s): old rdkafka $OLD_RDKAFKA (rdkafka-sys $locked) vs new"
+printf '%s\n' "${run_labels[@]}" >"$OUT/runs.txt"
+rc=0
+"$NEW_BIN" compare "${pair_args[@]}" --out "$OUT" --noise "$NOISE" || rc=$?
+((rc == 130)) && exit 130
+echo "compare-clients: exit $rc; wall time $((SECONDS / 60))m $((SECONDS % 60))s; summary in $OUT/pairs.md, details in $OUT/pair-*/compare.md, runs in $OUT/runs.txt" >&2
+exit "$rc"

@@ -14,6 +14,8 @@
 use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::sync::OnceLock;
 
+use crate::ffi::os;
+
 /// A stop request, by the signal that made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
@@ -80,11 +82,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
     COUNT.fetch_add(1, Ordering::SeqCst);
     let fd = PIPE_WRITE.load(Ordering::SeqCst);
     if fd >= 0 {
-        let b = sig as u8;
-        // SAFETY: writing one byte from a valid stack buffer to our own pipe.
-        unsafe {
-            libc::write(fd, &b as *const u8 as *const libc::c_void, 1);
-        }
+        os::write_byte(fd, sig as u8);
     }
 }
 
@@ -95,25 +93,15 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub fn install(on_second: fn(Signal)) {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe(2) into a two-element array.
-        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        let Ok((read_fd, write_fd)) = os::pipe() else {
             return;
-        }
-        PIPE_WRITE.store(fds[1], Ordering::SeqCst);
-        let read_fd = fds[0];
+        };
+        PIPE_WRITE.store(write_fd, Ordering::SeqCst);
         let _ = std::thread::Builder::new()
             .name("kob-signals".into())
             .spawn(move || watch(read_fd, on_second));
         for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            // SAFETY: a zeroed sigaction with a plain handler and SA_RESTART.
-            unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-                sa.sa_flags = libc::SA_RESTART;
-                libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(sig, &sa, std::ptr::null_mut());
-            }
+            os::set_handler(sig, on_signal);
         }
     });
 }
@@ -123,14 +111,10 @@ pub fn install(on_second: fn(Signal)) {
 fn watch(read_fd: libc::c_int, on_second: fn(Signal)) {
     let mut seen = 0u32;
     loop {
-        let mut b = 0u8;
-        // SAFETY: reading one byte into a valid buffer from our own pipe.
-        let n = unsafe { libc::read(read_fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
-        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-            continue;
-        }
-        if n <= 0 {
-            return;
+        match os::read_byte(read_fd) {
+            Ok(Some(_)) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) | Ok(None) => return,
         }
         seen += 1;
         let Some(first) = requested() else { continue };

@@ -15,8 +15,10 @@
 //! - [`run`]: produces one cell's records and measures throughput, latency,
 //!   delivery reports and the client's counters.
 //! - [`driver`]: the Java client as a producer subprocess, measured like [`run`].
-//! - [`verify`]: the checker; reads a cell's topic back and classifies every
-//!   record (reorders, log duplicates, losses, …).
+//! - [`delivery`]: what the client reported about each record, the hand-off
+//!   from [`run`] and [`driver`] to [`verify`].
+//! - [`verify`]: the checker, which classifies every record (reorders, log
+//!   duplicates, losses, …), and the reader that feeds it a cell's topic.
 //! - [`results`]: the versioned results schema, written after every cell.
 //! - [`suite`]: chains the stages for each cell of a run; the CLI and
 //!   `cargo bench` are thin shells over it.
@@ -26,13 +28,20 @@
 //! Around the stages: [`preflight`] checks what can be checked before any
 //! work, [`redact`] keeps secrets out of every message, [`interrupt`] is the
 //! one signal handler, [`machine`] samples the machine's load, and [`exit`]
-//! defines every exit status.
+//! defines every exit status. All `unsafe` code (librdkafka and libc calls)
+//! is in one private module, `ffi`, behind safe functions; the rest of the
+//! crate denies it.
+
+#![deny(unsafe_code)]
 
 pub mod cluster;
 pub mod compare;
+pub mod delivery;
 pub mod driver;
 pub mod exit;
 pub mod faults;
+#[allow(unsafe_code)]
+mod ffi;
 pub mod grid;
 pub mod interrupt;
 pub mod machine;

@@ -21,7 +21,7 @@ use crate::cluster::{Cluster, LocalCluster};
 use crate::faults::failover::{
     with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule,
 };
-use crate::faults::{FaultEvent, FaultPlan, Link, Proxy, ProxyConfig};
+use crate::faults::{FaultEvent, FaultName, FaultPlan, Link, Proxy, ProxyConfig};
 use crate::grid::{Cell, Workload};
 use crate::results::{CellNetwork, Exposure, Sample};
 use crate::run::{RoundSpec, RunError};
@@ -352,7 +352,7 @@ impl Shaper for Failover<'_> {
         let kills: u64 = self.reports.iter().map(|r| r.kills).sum();
         *exposure
             .faults_injected
-            .entry("failover".into())
+            .entry(FaultName::Failover.as_str().into())
             .or_insert(0) += kills;
         exposure
             .failovers

@@ -210,20 +210,11 @@ pub fn estimate_broker_bytes(workload: &Workload, replication_factor: u32) -> u6
 /// Free bytes for an unprivileged user on the file system holding `dir`
 /// (its nearest existing ancestor).
 pub fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
     let mut d = dir.to_path_buf();
     while !d.exists() {
         d = d.parent()?.to_path_buf();
     }
-    let c = std::ffi::CString::new(d.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statvfs into a zeroed struct with a NUL-terminated path.
-    unsafe {
-        let mut s: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(c.as_ptr(), &mut s) != 0 {
-            return None;
-        }
-        Some((s.f_bavail as u64).saturating_mul(s.f_frsize as u64))
-    }
+    crate::ffi::os::free_bytes(&d)
 }
 
 fn check_disk(dir: &Path, bytes: u64) -> Result<(), PreflightError> {

@@ -1,6 +1,8 @@
 //! The failures of issue 13, each reproduced through the binary and checked
 //! against the new behaviour. No cluster: each probe fails before one starts.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -219,7 +221,7 @@ fn empty_fault_part_is_named() {
 #[test]
 fn report_to_an_unwritable_out_names_the_directory_given() {
     let s = Sandbox::new();
-    let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-mixed.json");
+    let results = common::mixed_file();
     let o = s.run(&[
         "report",
         results.to_str().unwrap(),
@@ -238,7 +240,7 @@ fn report_to_an_unwritable_out_names_the_directory_given() {
 #[test]
 fn a_missing_input_prints_its_os_error_once() {
     let s = Sandbox::new();
-    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compare/base.json");
+    let base = common::mixed_file();
     let o = s.run(&["compare", "/no/such/base.json", base.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
     let err = stderr(&o);

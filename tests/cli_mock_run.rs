@@ -78,7 +78,10 @@ fn a_grid_runs_end_to_end_on_the_mock_cluster() {
     let dir = run_dir(&tmp.path().join("out"));
     let results = Results::load(&dir.join("results.json")).unwrap();
     assert!(results.complete);
-    assert_eq!(results.run.cluster.kind, "mock");
+    assert_eq!(
+        results.run.cluster.kind,
+        kafka_order_bench::results::ClusterKind::Mock
+    );
     assert_eq!(results.cells.len(), 8);
     let mut measured = 0;
     for c in &results.cells {
@@ -89,7 +92,7 @@ fn a_grid_runs_end_to_end_on_the_mock_cluster() {
                 assert_eq!(m.verdict.losses.count, 0, "{}", c.id);
                 assert_eq!(m.verdict.records_read, m.delivery.acked, "{}", c.id);
                 assert!(m.verdict.records_read > 0, "{}", c.id);
-                if c.faults == "none" {
+                if c.faults == kafka_order_bench::faults::FaultProfile::None {
                     assert!(m.fixed_load.is_some(), "{}: a fixed-load phase", c.id);
                 } else {
                     assert!(m.fixed_load.is_none(), "{}", c.id);

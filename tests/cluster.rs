@@ -133,7 +133,10 @@ fn three_node_cluster_lifecycle() {
         started.elapsed(),
         cluster.bootstrap()
     );
-    assert_eq!(cluster.kind(), "local");
+    assert_eq!(
+        cluster.kind(),
+        kafka_order_bench::results::ClusterKind::Local
+    );
     assert_eq!(cluster.brokers(), 3);
     assert_eq!(cluster.broker_version().as_deref(), Some("4.1.1"));
     let status = cluster.status();

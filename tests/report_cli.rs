@@ -2,6 +2,8 @@
 //! report; bad input gives one line on stderr, a non-zero exit and no
 //! report directory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -10,7 +12,7 @@ fn bin() -> Command {
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results-mixed.json")
+    common::mixed_file()
 }
 
 fn report(args: &[&Path]) -> Output {
@@ -125,7 +127,7 @@ fn not_json() {
 #[test]
 fn unknown_schema_version() {
     let full = std::fs::read_to_string(fixture()).unwrap();
-    let v = full.replacen("\"schema_version\": 2", "\"schema_version\": 999", 1);
+    let v = full.replacen("\"schema_version\": 3", "\"schema_version\": 999", 1);
     assert_ne!(v, full);
     assert_bad_input(Some(&v), "schema version 999");
 }

@@ -5,7 +5,7 @@
 use kafka_order_bench::cluster::{Cluster, MockCluster};
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Workload};
-use kafka_order_bench::results::{Outcome, Results};
+use kafka_order_bench::results::{Driver, Outcome, Results};
 use kafka_order_bench::suite::{self, Progress, SuiteError};
 
 fn workload() -> Workload {
@@ -74,7 +74,11 @@ fn run_workload_measures_checks_and_saves_every_cell() {
         assert_eq!(m.verdict.losses.count, 0);
         assert_eq!(m.verdict.records_read, m.delivery.acked);
     }
-    let faulty = results.cells.iter().find(|c| c.faults != "none").unwrap();
+    let faulty = results
+        .cells
+        .iter()
+        .find(|c| c.faults != FaultProfile::None)
+        .unwrap();
     let m = faulty.measurement().unwrap();
     assert!(
         m.exposure.total_faults() > 0,
@@ -118,7 +122,7 @@ fn exposure_is_the_same_across_runs_and_front_ends() {
     let mock = MockCluster::start(3, &[]).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let w = workload();
-    let run = |driver: &str| {
+    let run = |driver: Driver| {
         let options = suite::RunOptions::default();
         let (results, _) =
             suite::run_workload_with(&mock, &w, tmp.path(), driver, &options, &mut suite::Quiet)
@@ -126,11 +130,11 @@ fn exposure_is_the_same_across_runs_and_front_ends() {
         assert_eq!(results.run.driver, driver);
         exposures(&results)
     };
-    let cli = run("cli");
+    let cli = run(Driver::Cli);
     assert!(
         cli.iter().any(|(_, _, f)| f.iter().any(|(_, n)| *n > 0)),
         "{cli:?}"
     );
-    assert_eq!(run("cli"), cli, "two runs of the same seed");
-    assert_eq!(run("criterion"), cli, "the CLI and Criterion");
+    assert_eq!(run(Driver::Cli), cli, "two runs of the same seed");
+    assert_eq!(run(Driver::Criterion), cli, "the CLI and Criterion");
 }

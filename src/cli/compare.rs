@@ -1,10 +1,10 @@
 //! `kafka-order-bench compare`: a new run against a baseline, with an exit
 //! status a CI pipeline can gate on.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use kafka_order_bench::compare::{self, CompareOptions};
+use kafka_order_bench::compare::{self, pairs, CompareOptions, Comparison};
 use kafka_order_bench::results::Results;
 
 /// Exit status when nothing regressed.
@@ -19,15 +19,25 @@ const EXIT_BAD_INPUT: u8 = 2;
 #[command(
     after_help = "Exit status: 0 when nothing regressed, 1 when any cell regressed \
 (throughput, p99 latency, a new anomaly kind, or a cell that changed between measured and \
-rejected), 2 on bad input or runs that are not comparable."
+rejected), 2 on bad input or runs that are not comparable. With --pair, 1 when a throughput or \
+p99 change regressed in every pair or any pair has an ordering or status regression."
 )]
 pub struct CompareArgs {
     /// Results file of the baseline run, e.g. reports/<run-id>/results.json.
-    #[arg(value_name = "BASE.json")]
-    pub base: PathBuf,
+    #[arg(
+        value_name = "BASE.json",
+        required_unless_present = "pair",
+        conflicts_with = "pair"
+    )]
+    pub base: Option<PathBuf>,
     /// Results file of the new run.
-    #[arg(value_name = "NEW.json")]
-    pub new: PathBuf,
+    #[arg(value_name = "NEW.json", required_unless_present = "pair")]
+    pub new: Option<PathBuf>,
+    /// One pair of runs (baseline, new) of several, e.g. an old and a new client run in ABBA
+    /// order: each pair is compared into DIR/pair-<k>/, and pairs.md and pairs.json in DIR
+    /// combine them. Repeat for each pair.
+    #[arg(long, num_args = 2, value_names = ["BASE.json", "NEW.json"], action = clap::ArgAction::Append)]
+    pub pair: Vec<PathBuf>,
     /// Directory for compare.md, compare.svg and compare.json [default: the current directory].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -54,16 +64,84 @@ fn parse_noise(s: &str) -> Result<f64, String> {
 }
 
 pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let base = Results::load(&a.base)?;
-    let new = Results::load(&a.new)?;
     let opts = CompareOptions {
         noise: a.noise,
         ..CompareOptions::default()
     };
-    let c = compare::compare(&base, &new, &opts);
     // Never into an input's directory (it may be a committed report).
     let out = a.out.unwrap_or_else(|| PathBuf::from("."));
-    let written = compare::write(&c, &out)
+    match (a.base, a.new) {
+        (Some(base), Some(new)) => compare_two(&base, &new, &opts, &out),
+        _ => compare_pairs(&a.pair, &opts, &out),
+    }
+}
+
+fn not_comparable(c: &Comparison) -> String {
+    let what: Vec<String> = c
+        .differences
+        .iter()
+        .map(|d| format!("{} ({} vs {})", d.field, d.base, d.new))
+        .collect();
+    format!("the runs are not comparable: {} differ", what.join(", "))
+}
+
+fn compare_pairs(files: &[PathBuf], opts: &CompareOptions, out: &Path) -> anyhow::Result<ExitCode> {
+    let mut comparisons = Vec::new();
+    for pair in files.chunks(2) {
+        let base = Results::load(&pair[0])?;
+        let new = Results::load(&pair[1])?;
+        comparisons.push(compare::compare(&base, &new, opts));
+    }
+    let combined = pairs::combine(comparisons);
+    let (md, json) = compare::write_pairs(&combined, out)
+        .with_context(|| format!("writing the comparisons into {}", out.display()))?;
+    for (k, c) in combined.pairs.iter().enumerate() {
+        if !c.comparable() {
+            eprintln!("Error: pair {}: {}", k + 1, not_comparable(c));
+        }
+    }
+    let code = if !combined.comparable() {
+        EXIT_BAD_INPUT
+    } else {
+        println!(
+            "{} pairs, {} cells: {} with an ordering or status regression; throughput {} / p99 {} regressed in every pair, {} / {} inconsistent",
+            combined.pairs.len(),
+            combined.cells.len(),
+            combined.ordering_regressions,
+            combined.throughput.regressed,
+            combined.p99_latency.regressed,
+            combined.throughput.inconsistent,
+            combined.p99_latency.inconsistent
+        );
+        if combined.regressed() {
+            EXIT_REGRESSED
+        } else {
+            EXIT_OK
+        }
+    };
+    println!(
+        "Result: {}; wrote {}, {} and pair-*/",
+        match code {
+            EXIT_OK => "no regression",
+            EXIT_REGRESSED => "REGRESSED",
+            _ => "not comparable",
+        },
+        md.display(),
+        json.display()
+    );
+    Ok(ExitCode::from(code))
+}
+
+fn compare_two(
+    base: &Path,
+    new: &Path,
+    opts: &CompareOptions,
+    out: &Path,
+) -> anyhow::Result<ExitCode> {
+    let base = Results::load(base)?;
+    let new = Results::load(new)?;
+    let c = compare::compare(&base, &new, opts);
+    let written = compare::write(&c, out)
         .with_context(|| format!("writing the comparison into {}", out.display()))?;
 
     println!(
@@ -74,15 +152,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         println!("note: {note}");
     }
     let code = if !c.comparable() {
-        let what: Vec<String> = c
-            .differences
-            .iter()
-            .map(|d| format!("{} ({} vs {})", d.field, d.base, d.new))
-            .collect();
-        eprintln!(
-            "Error: the runs are not comparable: {} differ",
-            what.join(", ")
-        );
+        eprintln!("Error: {}", not_comparable(&c));
         EXIT_BAD_INPUT
     } else {
         let s = &c.summary;

@@ -11,7 +11,7 @@ use kafka_order_bench::cluster::{Cluster, MockCluster};
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Compression, Workload};
 use kafka_order_bench::preflight::{self, Preflight};
-use kafka_order_bench::results::{CellResult, Outcome, MOCK_KIND};
+use kafka_order_bench::results::{self, CellResult, Outcome};
 use kafka_order_bench::suite::{self, Progress};
 use kafka_order_bench::{exit, interrupt, redact};
 
@@ -25,8 +25,8 @@ pub struct RunArgs {
     /// one, or --bootstrap), or mock: librdkafka's in-process mock cluster,
     /// for tests; its numbers are not results (the mock ignores acks and
     /// does not check idempotent sequences).
-    #[arg(long, value_enum, default_value_t = ClusterKind::Kafka)]
-    pub cluster: ClusterKind,
+    #[arg(long, value_enum, default_value_t = ClusterArg::Kafka)]
+    pub cluster: ClusterArg,
     /// Workload file (TOML); see workloads/default.toml.
     #[arg(long, value_name = "FILE")]
     pub workload: Option<PathBuf>,
@@ -104,7 +104,7 @@ pub struct RunArgs {
 
 /// The value of `--cluster`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ClusterKind {
+pub enum ClusterArg {
     /// Apache Kafka: local, `cluster up`'s, or --bootstrap.
     Kafka,
     /// librdkafka's in-process mock cluster: for tests, never results.
@@ -207,7 +207,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         cluster.as_ref(),
         &workload,
         &args.out,
-        "cli",
+        kafka_order_bench::results::Driver::Cli,
         &options,
         &mut progress,
     )?;
@@ -225,7 +225,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing the report into {}", dir.display()))?;
         println!("report:  {}", dir.join("REPORT.md").display());
     }
-    if results.run.cluster.kind == MOCK_KIND {
+    if results.run.cluster.kind == results::ClusterKind::Mock {
         eprintln!("measured on librdkafka's mock cluster: these numbers are not results");
     }
     if !results.complete {
@@ -283,7 +283,7 @@ fn exit_status(cells: &[CellResult]) -> ExitCode {
 /// The cluster `args` name, after the checks that need no cluster.
 fn connect(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
     let c = &args.connect;
-    if args.cluster == ClusterKind::Mock {
+    if args.cluster == ClusterArg::Mock {
         return connect_mock(args, workload);
     }
     let running_local = match &c.bootstrap {
@@ -319,7 +319,7 @@ fn connect_mock(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn C
     if let Some(f) = workload.faults.iter().find(|f| f.needs_failover()) {
         anyhow::bail!("--cluster mock cannot inject {f}: it needs a local cluster whose nodes this process can kill (hint: drop that profile)");
     }
-    suite::check_clients(MOCK_KIND, workload)?;
+    suite::check_clients(results::ClusterKind::Mock, workload)?;
     preflight::check(&Preflight {
         out_dir: Some(&args.out),
         workload: Some(workload),

@@ -99,7 +99,7 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
         v.records_read, v.streams
     );
     for kind in AnomalyKind::ALL {
-        let label = kind.as_str().replace('_', " ");
+        let label = kind.label();
         if !v.judged(kind) {
             let _ = writeln!(s, "  {label:<20} not judged (no delivery reports)");
             continue;
@@ -176,16 +176,12 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
     if n == 0 {
         let _ = writeln!(s, "no ordering violations");
     } else {
-        let kinds: Vec<&str> = [
-            AnomalyKind::Reorder,
-            AnomalyKind::LogDuplicate,
-            AnomalyKind::Loss,
-        ]
-        .into_iter()
-        .filter(|k| v.of(*k).count > 0)
-        .map(AnomalyKind::as_str)
-        .chain((v.missing.count > 0).then_some("missing"))
-        .collect();
+        let kinds: Vec<&str> = AnomalyKind::VIOLATIONS
+            .into_iter()
+            .filter(|k| v.of(*k).count > 0)
+            .map(AnomalyKind::as_str)
+            .chain((v.missing.count > 0).then_some("missing"))
+            .collect();
         let _ = writeln!(s, "{n} ordering violations ({})", kinds.join(", "));
     }
     s

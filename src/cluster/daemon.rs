@@ -9,7 +9,6 @@
 //! ready, so even an interrupted `up` can be cleaned up by `down`.
 
 use std::fs::File;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -131,8 +130,13 @@ pub fn connect_running_local(
     let running =
         read_state(&cache_dir())?.filter(|s| s.ready && s.nodes.iter().any(NodeState::alive));
     match running {
-        Some(state) => ExternalCluster::connect_as(&state.bootstrap, properties, timeout, "local")
-            .map(|c| Some(c.with_broker_version(state.broker_version))),
+        Some(state) => ExternalCluster::connect_as(
+            &state.bootstrap,
+            properties,
+            timeout,
+            crate::results::ClusterKind::Local,
+        )
+        .map(|c| Some(c.with_broker_version(state.broker_version))),
         None => Ok(None),
     }
 }
@@ -364,12 +368,11 @@ fn lock(cache: &Path) -> Result<Lock, ClusterError> {
             path: path.clone(),
             source,
         })?;
-    // SAFETY: flock on a descriptor we own; released when the file closes.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+    if let Err(source) = crate::ffi::os::lock_exclusive(&file) {
         return Err(ClusterError::Io {
             action: "lock",
             path,
-            source: std::io::Error::last_os_error(),
+            source,
         });
     }
     Ok(Lock(file))

@@ -19,6 +19,7 @@ use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
 use tempfile::TempDir;
 
 use crate::faults::{Link, TcpDelay};
+use crate::results::ClusterKind;
 
 use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
 use super::proc::{self, tail};
@@ -665,8 +666,8 @@ impl Cluster for LocalCluster {
     fn broker_version(&self) -> Option<String> {
         Some(self.dist.version.clone())
     }
-    fn kind(&self) -> &'static str {
-        "local"
+    fn kind(&self) -> ClusterKind {
+        ClusterKind::Local
     }
     fn client_config(&self) -> ClientConfig {
         client_config(&self.bootstrap, &self.properties)

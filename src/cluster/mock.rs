@@ -7,7 +7,7 @@
 //! as it would a broker. It is **not** a broker: it ignores `acks`, does
 //! not check idempotent sequences and has no JIT to warm. A run on it
 //! tests the suite, and its numbers are not results: they are recorded
-//! with cluster kind [`MOCK_KIND`] and the report says so.
+//! with cluster kind [`ClusterKind::Mock`] and the report says so.
 //!
 //! It keeps the last 5 MiB of each partition and drops older records: a
 //! cell that writes more finds its first records missing (losses). Keep
@@ -26,7 +26,7 @@ use std::thread::JoinHandle;
 use rdkafka::config::ClientConfig;
 
 use super::{client_config, Cluster, ClusterError, TopicSpec};
-use crate::results::MOCK_KIND;
+use crate::results::ClusterKind;
 
 /// A request to the thread that owns the mock.
 struct CreateTopic {
@@ -115,8 +115,8 @@ impl Cluster for MockCluster {
     fn broker_version(&self) -> Option<String> {
         None
     }
-    fn kind(&self) -> &'static str {
-        MOCK_KIND
+    fn kind(&self) -> ClusterKind {
+        ClusterKind::Mock
     }
     fn client_config(&self) -> ClientConfig {
         client_config(&self.bootstrap, &self.properties)
@@ -167,7 +167,7 @@ mod tests {
     #[test]
     fn starts_makes_topics_and_stops() {
         let mock = MockCluster::start(3, &[]).unwrap();
-        assert_eq!(mock.kind(), "mock");
+        assert_eq!(mock.kind(), ClusterKind::Mock);
         assert_eq!(mock.brokers(), 3);
         assert!(!mock.needs_warm_up());
         assert!(

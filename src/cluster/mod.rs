@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::Producer;
 
+pub use crate::results::ClusterKind;
+
 pub use dist::{
     cache_dir, find_java, resolve_kafka, resolve_kafka_version, version_from_jars, Java, KafkaDist,
     KAFKA_VERSION,
@@ -58,8 +60,8 @@ pub trait Cluster: Send + Sync {
     fn brokers(&self) -> u32;
     /// Broker release, e.g. `4.1.1`, when known (local clusters only).
     fn broker_version(&self) -> Option<String>;
-    /// `"local"`, `"external"` or `"mock"`; recorded in the results.
-    fn kind(&self) -> &'static str;
+    /// Recorded in the results.
+    fn kind(&self) -> ClusterKind;
     /// A client configuration with `bootstrap.servers` and every `-X` property;
     /// callers add their own settings (acks, …) on top.
     fn client_config(&self) -> ClientConfig;
@@ -166,7 +168,7 @@ pub struct ExternalCluster {
     bootstrap: String,
     properties: Vec<(String, String)>,
     brokers: u32,
-    kind: &'static str,
+    kind: ClusterKind,
     /// Known only for the detached local cluster, from its state file.
     broker_version: Option<String>,
 }
@@ -184,10 +186,10 @@ impl ExternalCluster {
         // The `cluster up` cluster named by its address is still the local
         // cluster, with the release its state file records.
         if let Some(state) = daemon::running_local_for(bootstrap) {
-            return Self::connect_as(bootstrap, properties, timeout, "local")
+            return Self::connect_as(bootstrap, properties, timeout, ClusterKind::Local)
                 .map(|c| c.with_broker_version(state.broker_version));
         }
-        let c = Self::connect_as(bootstrap, properties, timeout, "external")?;
+        let c = Self::connect_as(bootstrap, properties, timeout, ClusterKind::External)?;
         // What the protocol reveals of the release (PLAINTEXT listeners only).
         let version = apiversions::probe(&c.bootstrap, properties, Duration::from_secs(2));
         Ok(c.with_broker_version(version))
@@ -199,7 +201,7 @@ impl ExternalCluster {
         bootstrap: &str,
         properties: &[(String, String)],
         timeout: Duration,
-        kind: &'static str,
+        kind: ClusterKind,
     ) -> Result<Self, ClusterError> {
         let bootstrap = check_bootstrap(bootstrap)?;
         let cfg = client_config(&bootstrap, properties);
@@ -234,7 +236,7 @@ impl ExternalCluster {
             bootstrap: bootstrap.to_string(),
             properties: properties.to_vec(),
             brokers,
-            kind: "external",
+            kind: ClusterKind::External,
             broker_version: None,
         }
     }
@@ -250,7 +252,7 @@ impl Cluster for ExternalCluster {
     fn broker_version(&self) -> Option<String> {
         self.broker_version.clone()
     }
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ClusterKind {
         self.kind
     }
     fn client_config(&self) -> ClientConfig {

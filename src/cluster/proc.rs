@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use crate::ffi::os;
 
 struct SpawnRequest {
     cmd: Command,
@@ -44,24 +45,7 @@ fn spawner() -> &'static Mutex<mpsc::Sender<SpawnRequest>> {
 /// process group (a terminal's Ctrl-C reaches this process, which stops the
 /// cluster in order, rather than every JVM at once).
 pub(crate) fn spawn_owned(mut cmd: Command) -> io::Result<Child> {
-    let parent = std::process::id();
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::setpgid(0, 0) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // The parent may have died between fork and prctl: then nobody
-            // would ever send the signal.
-            if libc::getppid() as u32 != parent {
-                return Err(io::Error::other("parent exited before the JVM started"));
-            }
-            Ok(())
-        });
-    }
+    os::own_group_and_die_with(&mut cmd, std::process::id());
     let (reply, rx) = mpsc::channel();
     spawner()
         .lock()
@@ -75,22 +59,15 @@ pub(crate) fn spawn_owned(mut cmd: Command) -> io::Result<Child> {
 /// Spawns `cmd` in a new session, detached from this process: used by
 /// `cluster up`, whose JVMs must outlive the command.
 pub(crate) fn spawn_detached(mut cmd: Command) -> io::Result<Child> {
-    // SAFETY: setsid is async-signal-safe.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    os::new_session(&mut cmd);
     cmd.spawn()
 }
 
 /// Sends `signal` to `pid`; false when no such process exists.
 pub(crate) fn signal(pid: u32, signal: libc::c_int) -> bool {
-    // SAFETY: kill(2) with a concrete pid (never 0 or -1).
-    pid > 0 && unsafe { libc::kill(pid as libc::pid_t, signal) } == 0
+    // A pid past i32::MAX would wrap to a negative pid_t, which addresses a
+    // process group (-1: every process the user owns): refuse it.
+    i32::try_from(pid).is_ok_and(|pid| os::kill(pid, signal))
 }
 
 /// True while `pid` exists and is not a zombie.

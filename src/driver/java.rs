@@ -27,8 +27,8 @@ use hdrhistogram::Histogram;
 use serde::Deserialize;
 
 use crate::cluster::{cache_dir, find_java};
+use crate::delivery::Deliveries;
 use crate::grid::{Fixed, ProducerSettings};
-use crate::verify::Deliveries;
 
 /// The driver's sources, built into the binary so `prepare` works from any
 /// directory; their hash names the build, so an edited driver is rebuilt.

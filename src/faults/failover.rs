@@ -38,6 +38,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::events::{FaultEvent, RecordSpan};
+use super::profile::FaultName;
+use super::splitmix64;
 use crate::cluster::{Cluster, LocalCluster};
 
 /// Kills per cell by default.
@@ -98,7 +100,7 @@ impl FailoverSchedule {
         let kill_points = (0..kills)
             .map(|i| {
                 let start = from + i * slot + slot / 4;
-                start + mix(seed ^ mix(i)) % (slot / 2).max(1)
+                start + splitmix64(seed ^ splitmix64(i)) % (slot / 2).max(1)
             })
             .collect();
         FailoverSchedule {
@@ -169,7 +171,7 @@ impl FailoverOutcome {
             .collect();
         FaultEvent {
             id,
-            kind: "failover".into(),
+            kind: FaultName::Failover.as_str().into(),
             request_index: None,
             at_ms: self.at_ms,
             records,
@@ -397,13 +399,6 @@ fn control(
         history.clear();
     }
     report
-}
-
-fn mix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

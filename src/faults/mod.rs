@@ -22,6 +22,7 @@
 //! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
 //!   whose numbers never reach a report.
 
+mod action;
 pub mod events;
 pub mod failover;
 pub mod frame;
@@ -37,5 +38,15 @@ pub use plan::{
     records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
     NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
 };
-pub use profile::{FaultKind, FaultProfile};
+pub use profile::{FaultKind, FaultName, FaultProfile};
 pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};
+
+/// SplitMix64's output function: a bijective 64-bit mixer (Steele, Lea and
+/// Flood, 2014), the one hash behind every seeded draw of fault plans and
+/// failover schedules. Written out so the schedules never change under us.
+pub(crate) fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}

@@ -57,84 +57,18 @@
 //! index is even and the two requests before it were both hits).
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::ops::Range;
 
+pub use super::action::{
+    FaultAction, LoseAckMode, NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+};
 use super::frame::PartitionRecords;
 use super::profile::{FaultKind, FaultProfile};
+use super::splitmix64;
 
 /// Requests (request plans), or full batches per stream (record plans),
 /// left alone at the start of every cell.
 pub const DEFAULT_WARMUP: u64 = 10;
-
-/// NOT_ENOUGH_REPLICAS: retriable, and librdkafka marks the batch *not
-/// persisted*, which is the truth for a request the proxy never forwarded.
-pub const NOT_ENOUGH_REPLICAS: i16 = 19;
-
-/// NOT_ENOUGH_REPLICAS_AFTER_APPEND: retriable, and librdkafka marks the batch
-/// *possibly persisted*, which is the truth for a request the broker appended.
-/// (REQUEST_TIMED_OUT, 7, is handled the same way by librdkafka; 20 is chosen
-/// because it says what happened.)
-pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
-
-/// What `lose-ack` does to the broker's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum LoseAckMode {
-    /// Replace the answer with this retriable error code on every partition.
-    Error(i16),
-    /// Drop the answer and close the connection (client and broker sides).
-    DropAndReset,
-}
-
-impl Default for LoseAckMode {
-    fn default() -> Self {
-        LoseAckMode::Error(NOT_ENOUGH_REPLICAS_AFTER_APPEND)
-    }
-}
-
-/// One fault to apply to one Produce request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FaultAction {
-    /// Answer with `error_code` on every partition without forwarding.
-    Reject { error_code: i16 },
-    /// Forward, then lose the broker's answer as `mode` says.
-    LoseAck { mode: LoseAckMode },
-    /// Hold the request for `ms` milliseconds, then forward it: a *stalled
-    /// request*, which holds the requests behind it on its connection too.
-    /// Network latency is [`super::netem::Link`], which does not.
-    Delay { ms: u32 },
-    /// Close the connection (both sides) instead of forwarding.
-    Reset,
-}
-
-impl FaultAction {
-    /// The kind's name as counted in exposure: `reject`, `lose-ack`, `delay`
-    /// or `reset`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            FaultAction::Reject { .. } => "reject",
-            FaultAction::LoseAck { .. } => "lose-ack",
-            FaultAction::Delay { .. } => "delay",
-            FaultAction::Reset => "reset",
-        }
-    }
-}
-
-impl fmt::Display for FaultAction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FaultAction::Reject { error_code } => write!(f, "reject(error {error_code})"),
-            FaultAction::LoseAck {
-                mode: LoseAckMode::Error(code),
-            } => write!(f, "lose-ack(error {code})"),
-            FaultAction::LoseAck {
-                mode: LoseAckMode::DropAndReset,
-            } => f.write_str("lose-ack(drop and reset)"),
-            FaultAction::Delay { ms } => write!(f, "delay({ms}ms)"),
-            FaultAction::Reset => f.write_str("reset"),
-        }
-    }
-}
 
 /// What a plan's decisions are keyed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,15 +355,6 @@ impl FaultPlan {
             FaultKind::Failover => unreachable!("failover has no slice"),
         }
     }
-}
-
-/// SplitMix64's output function: a bijective 64-bit mixer (Steele, Lea and
-/// Flood, 2014). Written out so the schedule never changes under us.
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

@@ -23,17 +23,92 @@ pub enum FaultKind {
     Failover,
 }
 
-impl FaultKind {
-    /// The kind's name without parameters: `reject`, `lose-ack`, `delay`,
-    /// `reset` or `failover` (the keys of a cell's exposure counts).
-    pub fn name(&self) -> &'static str {
+/// A fault kind without its parameters: the keys of a cell's exposure
+/// counts, the kinds of fault events, and the first word of a profile part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultName {
+    Reject,
+    LoseAck,
+    Delay,
+    Reset,
+    Failover,
+}
+
+impl FaultName {
+    /// Every kind, in report order.
+    pub const ALL: [FaultName; 5] = [
+        FaultName::Reject,
+        FaultName::LoseAck,
+        FaultName::Delay,
+        FaultName::Reset,
+        FaultName::Failover,
+    ];
+
+    /// The kinds the fault proxy injects (all but failover, which kills a
+    /// broker), in the order of its counters.
+    pub const PROXY: [FaultName; 4] = [
+        FaultName::Reject,
+        FaultName::LoseAck,
+        FaultName::Delay,
+        FaultName::Reset,
+    ];
+
+    /// The name in profiles, JSON and reports: `reject`, `lose-ack`,
+    /// `delay`, `reset` or `failover`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            FaultKind::Reject { .. } => "reject",
-            FaultKind::LoseAck { .. } => "lose-ack",
-            FaultKind::Delay { .. } => "delay",
-            FaultKind::Reset { .. } => "reset",
-            FaultKind::Failover => "failover",
+            FaultName::Reject => "reject",
+            FaultName::LoseAck => "lose-ack",
+            FaultName::Delay => "delay",
+            FaultName::Reset => "reset",
+            FaultName::Failover => "failover",
         }
+    }
+
+    /// What the fault does, in prose: `refused request`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FaultName::Reject => "refused request",
+            FaultName::LoseAck => "lost acknowledgement",
+            FaultName::Delay => "delayed request",
+            FaultName::Reset => "connection reset",
+            FaultName::Failover => "leader failover",
+        }
+    }
+}
+
+impl fmt::Display for FaultName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FaultName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FaultName::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown fault kind {s:?}"))
+    }
+}
+
+impl FaultKind {
+    /// The kind without its parameters.
+    pub fn kind(&self) -> FaultName {
+        match self {
+            FaultKind::Reject { .. } => FaultName::Reject,
+            FaultKind::LoseAck { .. } => FaultName::LoseAck,
+            FaultKind::Delay { .. } => FaultName::Delay,
+            FaultKind::Reset { .. } => FaultName::Reset,
+            FaultKind::Failover => FaultName::Failover,
+        }
+    }
+
+    /// The kind's name without parameters (see [`FaultName::as_str`]).
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 
@@ -123,12 +198,13 @@ fn parse_ms(s: &str) -> Result<u32, String> {
 
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name();
         match *self {
-            FaultKind::Reject { rate_ppm } => write!(f, "reject:{}", fmt_rate(rate_ppm)),
-            FaultKind::LoseAck { rate_ppm } => write!(f, "lose-ack:{}", fmt_rate(rate_ppm)),
-            FaultKind::Delay { rate_ppm, ms } => write!(f, "delay:{}:{ms}ms", fmt_rate(rate_ppm)),
-            FaultKind::Reset { rate_ppm } => write!(f, "reset:{}", fmt_rate(rate_ppm)),
-            FaultKind::Failover => f.write_str("failover"),
+            FaultKind::Reject { rate_ppm }
+            | FaultKind::LoseAck { rate_ppm }
+            | FaultKind::Reset { rate_ppm } => write!(f, "{name}:{}", fmt_rate(rate_ppm)),
+            FaultKind::Delay { rate_ppm, ms } => write!(f, "{name}:{}:{ms}ms", fmt_rate(rate_ppm)),
+            FaultKind::Failover => f.write_str(name),
         }
     }
 }
@@ -137,13 +213,16 @@ impl FromStr for FaultKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.trim().split(':').collect();
-        let kind = match parts.as_slice() {
-            ["reject", r] => FaultKind::Reject { rate_ppm: parse_rate(r)? },
-            ["lose-ack", r] => FaultKind::LoseAck { rate_ppm: parse_rate(r)? },
-            ["delay", r, ms] => FaultKind::Delay { rate_ppm: parse_rate(r)?, ms: parse_ms(ms)? },
-            ["reset", r] => FaultKind::Reset { rate_ppm: parse_rate(r)? },
-            ["failover"] => FaultKind::Failover,
-            [""] => {
+        let name = parts[0].parse::<FaultName>().ok();
+        let kind = match (name, &parts[1..]) {
+            (Some(FaultName::Reject), [r]) => FaultKind::Reject { rate_ppm: parse_rate(r)? },
+            (Some(FaultName::LoseAck), [r]) => FaultKind::LoseAck { rate_ppm: parse_rate(r)? },
+            (Some(FaultName::Delay), [r, ms]) => {
+                FaultKind::Delay { rate_ppm: parse_rate(r)?, ms: parse_ms(ms)? }
+            }
+            (Some(FaultName::Reset), [r]) => FaultKind::Reset { rate_ppm: parse_rate(r)? },
+            (Some(FaultName::Failover), []) => FaultKind::Failover,
+            (None, []) if parts[0].is_empty() => {
                 return Err(
                     "empty fault part (hint: parts are joined with +, e.g. reject:1%+lose-ack:1%, with none before or after a +)"
                         .to_string(),

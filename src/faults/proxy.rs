@@ -76,7 +76,7 @@ use super::frame::{
 };
 use super::netem::{delay_line, DelayRx, DelayTx, Link, LinkCell};
 use super::plan::{FaultAction, FaultPlan, LoseAckMode, TriggerState};
-use super::profile::FaultKind;
+use super::profile::{FaultKind, FaultName};
 
 /// The host every rewritten broker address points at.
 const PROXY_HOST: &str = "127.0.0.1";
@@ -269,7 +269,7 @@ impl Proxy {
             };
             out.insert(name.to_string(), 0);
         }
-        for (i, name) in KIND_NAMES.iter().enumerate() {
+        for (i, name) in FaultName::PROXY.iter().enumerate() {
             let n = self.shared.injected[i].load(Ordering::Relaxed);
             if n > 0 {
                 out.insert(name.to_string(), n);
@@ -331,15 +331,12 @@ impl Drop for Proxy {
     }
 }
 
-const KIND_NAMES: [&str; 4] = ["reject", "lose-ack", "delay", "reset"];
-
 fn kind_slot(action: &FaultAction) -> usize {
-    match action {
-        FaultAction::Reject { .. } => 0,
-        FaultAction::LoseAck { .. } => 1,
-        FaultAction::Delay { .. } => 2,
-        FaultAction::Reset => 3,
-    }
+    let kind = action.kind();
+    FaultName::PROXY
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every proxy action is a proxy kind")
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

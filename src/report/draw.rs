@@ -20,6 +20,10 @@ pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 pub const MUTED: RGBColor = RGBColor(0x66, 0x66, 0x66);
 pub const GRID: RGBColor = RGBColor(0xDD, 0xDD, 0xDD);
 pub const FRONTIER: RGBColor = RGBColor(0x2C, 0xA0, 0x2C);
+/// A change for the worse (comparison).
+pub const REGRESSED: RGBColor = RGBColor(0xC8, 0x28, 0x28);
+/// A change for the better (comparison).
+pub const IMPROVED: RGBColor = RGBColor(0x1E, 0x8C, 0x3C);
 
 /// Renders a chart into SVG bytes.
 pub fn svg(

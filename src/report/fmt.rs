@@ -72,6 +72,27 @@ pub fn ms(us: u64) -> String {
     sig3(us as f64 / 1000.0)
 }
 
+/// A fraction as a signed percentage with one decimal: `-0.234` → `-23.4%`.
+pub fn signed_pct(fraction: f64) -> String {
+    format!("{:+.1}%", fraction * 100.0)
+}
+
+/// Records per second in a tight space: `950/s`, `12.3k/s`, `1.2M/s`.
+pub fn rate_compact(v: f64) -> String {
+    format!("{}/s", compact(v))
+}
+
+/// Microseconds with their unit: `850 µs`, `12.3 ms`, `1.5 s`.
+pub fn duration_us(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{} s", sig3(us / 1e6))
+    } else if us >= 1e3 {
+        format!("{} ms", sig3(us / 1e3))
+    } else {
+        format!("{} µs", sig3(us))
+    }
+}
+
 /// A percentage with one decimal: `12.3%`.
 pub fn pct(v: f64) -> String {
     format!("{v:.1}%")

@@ -10,11 +10,13 @@
 //! reads the clock, iterates a hash map or depends on installed fonts (text
 //! is SVG `<text>` in the generic `sans-serif` family).
 
-mod draw;
-mod fmt;
+mod conclusion;
+pub(crate) mod draw;
+pub(crate) mod fmt;
 mod heatmap;
 mod lines;
 mod markdown;
+pub(crate) mod markup;
 mod model;
 pub mod profiles;
 mod profiles_chart;
@@ -121,15 +123,6 @@ pub fn render_with(
         files.push((e.file_name(), e.export(&model)?));
     }
     write_files(out_dir, &files)
-}
-
-/// Renders one exporter's bytes in memory (for tests and previews).
-pub fn render_file(results: &Results, file_name: &str) -> Option<Result<Vec<u8>, ReportError>> {
-    let model = Model::new(results);
-    exporters()
-        .into_iter()
-        .find(|e| e.file_name() == file_name)
-        .map(|e| e.export(&model))
 }
 
 /// Writes every file into a temporary directory beside (or inside) `out_dir`,

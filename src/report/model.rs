@@ -112,8 +112,19 @@ pub enum Judgement {
 }
 
 impl Meas {
+    /// The count of one violation kind; 0 for the kinds that are not
+    /// violations.
+    pub fn count(&self, kind: AnomalyKind) -> u64 {
+        match kind {
+            AnomalyKind::Reorder => self.reorders,
+            AnomalyKind::LogDuplicate => self.duplicates,
+            AnomalyKind::Loss => self.losses,
+            _ => 0,
+        }
+    }
+
     pub fn violations(&self) -> u64 {
-        self.reorders + self.duplicates + self.losses
+        AnomalyKind::VIOLATIONS.iter().map(|k| self.count(*k)).sum()
     }
 
     /// A count as a rate per million records checked.
@@ -256,7 +267,7 @@ impl<'a> Model<'a> {
         clients.dedup();
         let several_clients = clients.len() > 1;
         for c in &results.cells {
-            let mut condition = condition(&c.faults, c.network.rtt_us, several_rtts);
+            let mut condition = condition(&c.faults.to_string(), c.network.rtt_us, several_rtts);
             if several_clients {
                 condition = format!("{} · {condition}", c.client);
             }
@@ -268,11 +279,7 @@ impl<'a> Model<'a> {
                 Outcome::Measured(m) => {
                     let v = &m.verdict;
                     let mut unexpected = Vec::new();
-                    for kind in [
-                        AnomalyKind::Reorder,
-                        AnomalyKind::LogDuplicate,
-                        AnomalyKind::Loss,
-                    ] {
+                    for kind in AnomalyKind::VIOLATIONS {
                         if v.of(kind).count > 0 && !v.permitted.contains(&kind) {
                             unexpected.push(kind);
                         }
@@ -311,14 +318,10 @@ impl<'a> Model<'a> {
                         } else {
                             v.events_injected()
                         },
-                        permitted: [
-                            AnomalyKind::Reorder,
-                            AnomalyKind::LogDuplicate,
-                            AnomalyKind::Loss,
-                        ]
-                        .into_iter()
-                        .filter(|k| v.permitted.contains(k))
-                        .collect(),
+                        permitted: AnomalyKind::VIOLATIONS
+                            .into_iter()
+                            .filter(|k| v.permitted.contains(k))
+                            .collect(),
                     })
                 }
                 Outcome::Rejected { message } => State::Rejected {

@@ -39,7 +39,7 @@ use crate::driver::{Clients, DriverError};
 use crate::grid::{Cell, Client, Workload};
 use crate::path::Route;
 use crate::results::{
-    CellResult, ClusterMeta, MachineMeta, Results, ResultsError, RunMeta, MOCK_KIND,
+    CellResult, ClusterKind, ClusterMeta, Driver, MachineMeta, Results, ResultsError, RunMeta,
 };
 use crate::run::{Created, RunError, Session};
 use crate::verify::VerifyError;
@@ -175,7 +175,7 @@ fn connect_for(
 }
 
 /// A new run's metadata.
-pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: &str) -> RunMeta {
+pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: Driver) -> RunMeta {
     let now = SystemTime::now();
     let tag: u64 = rand::random();
     RunMeta {
@@ -187,14 +187,14 @@ pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: &str) -> Run
         librdkafka_version: crate::run::librdkafka_version(),
         rdkafka_crate_version: RDKAFKA_CRATE_VERSION.into(),
         cluster: ClusterMeta {
-            kind: cluster.kind().into(),
+            kind: cluster.kind(),
             broker_version: cluster.broker_version(),
             brokers: cluster.brokers(),
             bootstrap: cluster.bootstrap(),
         },
         machine: MachineMeta::current(),
         workload: workload.clone(),
-        driver: driver.into(),
+        driver,
     }
 }
 
@@ -318,7 +318,7 @@ pub fn run_workload(
         cluster,
         workload,
         out_dir,
-        "cli",
+        Driver::Cli,
         &RunOptions::default(),
         progress,
     )
@@ -329,7 +329,7 @@ pub fn run_workload_with(
     cluster: &dyn Cluster,
     workload: &Workload,
     out_dir: &Path,
-    driver: &str,
+    driver: Driver,
     options: &RunOptions,
     progress: &mut dyn Progress,
 ) -> Result<(Results, PathBuf), SuiteError> {
@@ -382,14 +382,14 @@ pub fn run_workload_with(
 
 /// Refuses, before anything starts, a client the cluster cannot serve: on
 /// the mock only the in-process librdkafka producer runs.
-pub fn check_clients(cluster_kind: &str, workload: &Workload) -> Result<(), SuiteError> {
+pub fn check_clients(cluster_kind: ClusterKind, workload: &Workload) -> Result<(), SuiteError> {
     let java = workload
         .axes
         .clients
         .iter()
         .find(|c| matches!(c, Client::Java(_)));
     match java {
-        Some(c) if cluster_kind == MOCK_KIND => Err(SuiteError::ClientOnMock {
+        Some(c) if cluster_kind == ClusterKind::Mock => Err(SuiteError::ClientOnMock {
             client: c.to_string(),
         }),
         _ => Ok(()),

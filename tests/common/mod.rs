@@ -1,11 +1,13 @@
 //! Fixture results for the report tests, built from the schema's own types so
-//! they cannot drift from it. `tests/fixtures/results-mixed.json` is this
-//! builder's output; regenerate it with
-//! `UPDATE_FIXTURES=1 cargo test --release --test report fixture_file`.
+//! they cannot drift from it, and written to a temporary file by
+//! [`mixed_file`] for the tests that need one (nothing is committed: old
+//! schema versions are guarded by `tests/fixtures/v1/`).
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, ProducerSettings, Workload};
@@ -157,7 +159,7 @@ pub fn run_meta(workload: Workload) -> RunMeta {
         librdkafka_version: "2.10.0".into(),
         rdkafka_crate_version: "0.39.0".into(),
         cluster: ClusterMeta {
-            kind: "local".into(),
+            kind: ClusterKind::Local,
             broker_version: Some("4.1.0".into()),
             brokers: 3,
             bootstrap: "127.0.0.1:39092,127.0.0.1:39093,127.0.0.1:39094".into(),
@@ -170,7 +172,7 @@ pub fn run_meta(workload: Workload) -> RunMeta {
             memory_bytes: Some(16 << 30),
         },
         workload,
-        driver: "cli".into(),
+        driver: Driver::Cli,
     }
 }
 
@@ -263,4 +265,19 @@ pub fn mixed() -> Results {
     }
     results.complete = true;
     results
+}
+
+/// [`mixed`] saved as a results file, once per test binary.
+pub fn mixed_file() -> PathBuf {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        mixed().save(&results_path(dir.path())).unwrap();
+        dir
+    });
+    results_path(dir.path())
+}
+
+fn results_path(dir: &Path) -> PathBuf {
+    dir.join("results-mixed.json")
 }

@@ -1,7 +1,7 @@
 //! The runner: produce one cell's records and measure what the client saw.
 //!
 //! A [`Session`] owns one producer for one cell. Every record goes through one
-//! ordered send path (`BaseProducer::send` on the session's thread, delivery
+//! ordered send path (`rd_kafka_produce` on the session's thread, delivery
 //! callbacks served by the same thread's polls), so the order of `send()` calls
 //! is the order of sequence numbers: any reorder the checker finds happened in
 //! the client's retries or the broker, not in the harness.
@@ -19,23 +19,24 @@
 //! steady state, with the pipeline full at both ends.
 
 use std::collections::BTreeMap;
-use std::ffi::CStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
-use rdkafka::ClientContext;
+use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::grid::{Fixed, ProducerSettings};
 use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
-use crate::verify::Deliveries;
+use crate::delivery::Deliveries;
+use crate::ffi::librdkafka::{self, TopicHandle};
+use recorder::{error_name, new_histogram, Clock, Recorder, RoundClock, Tally, Timing};
+
+mod recorder;
 
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
@@ -120,103 +121,6 @@ pub const EFFECTIVE_KEYS: &[&str] = &[
     "socket.nagle.disable",
 ];
 
-/// The monotonic clock of a session, expressed in nanoseconds since the Unix
-/// epoch so the stamps mean something outside this process.
-#[derive(Debug, Clone, Copy)]
-struct Clock {
-    base: Instant,
-    base_epoch_ns: u64,
-}
-
-impl Clock {
-    fn new() -> Clock {
-        let base_epoch_ns = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        Clock {
-            base: Instant::now(),
-            base_epoch_ns,
-        }
-    }
-
-    #[inline]
-    fn now_ns(&self) -> u64 {
-        self.base_epoch_ns + self.base.elapsed().as_nanos() as u64
-    }
-}
-
-/// Latency histograms track microseconds from 1 µs to one hour.
-fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
-}
-
-/// What the delivery callbacks write. Callbacks run on the session's own
-/// thread (inside `poll`), so the lock is never contended.
-struct Tally {
-    deliveries: Deliveries,
-    counts: DeliveryCounts,
-    /// What the current phase times; warm-up deliveries are not timed.
-    timing: Timing,
-    /// Highest offset the broker acknowledged, per partition.
-    max_acked_offset: BTreeMap<i32, i64>,
-}
-
-/// How delivery reports are timed in the current phase.
-enum Timing {
-    Off,
-    /// A round: delivery reports counted against the window boundaries.
-    Round(RoundClock),
-    /// The fixed-rate phase: every acknowledged record's latency.
-    Fixed(Histogram<u64>),
-}
-
-/// The window boundaries of a round, as delivery-report counts, and when
-/// each was reached.
-struct RoundClock {
-    /// Delivery reports (acknowledged or failed) so far in this round.
-    done: u64,
-    /// Report counts that open window 0, close window 0 (= open 1), …
-    boundaries: Vec<u64>,
-    /// Clock reading (ns) at each boundary reached so far.
-    reached_ns: Vec<u64>,
-    /// Latency of the records acknowledged inside each window.
-    latency: Vec<Histogram<u64>>,
-}
-
-impl RoundClock {
-    fn new(spec: &RoundSpec, now_ns: u64) -> RoundClock {
-        let boundaries = (0..=u64::from(spec.windows))
-            .map(|i| spec.warmup + i * spec.records_per_window)
-            .collect();
-        let mut reached_ns = Vec::with_capacity(spec.windows as usize + 1);
-        if spec.warmup == 0 {
-            // No warm-up: the first window opens with the round.
-            reached_ns.push(now_ns);
-        }
-        RoundClock {
-            done: 0,
-            boundaries,
-            reached_ns,
-            latency: (0..spec.windows).map(|_| new_histogram()).collect(),
-        }
-    }
-
-    /// Counts one delivery report; returns the window it fell in, if any.
-    #[inline]
-    fn report(&mut self, now_ns: u64) -> Option<usize> {
-        self.done += 1;
-        // A report at a boundary closes the window before it; the reports
-        // after it, up to the next boundary, belong to the next window.
-        let reached = self.reached_ns.len();
-        let window = (reached >= 1 && reached <= self.latency.len()).then(|| reached - 1);
-        if reached < self.boundaries.len() && self.done >= self.boundaries[reached] {
-            self.reached_ns.push(now_ns);
-        }
-        window
-    }
-}
-
 /// One round of a cell: how many records, and how they are timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoundSpec {
@@ -259,188 +163,6 @@ pub struct FixedRun {
     pub latency: Histogram<u64>,
     /// How late `send()` was against the intended time.
     pub send_delay: Histogram<u64>,
-}
-
-/// The producer's context: delivery reports and statistics.
-struct Recorder {
-    clock: Clock,
-    tally: Mutex<Tally>,
-    counters: Mutex<ClientCounters>,
-    /// Records acknowledged so far, for observers on other threads (the
-    /// failover controller waits for acknowledgements to resume).
-    acked: Arc<AtomicU64>,
-    /// When the last statistics snapshot arrived, to wait for one taken
-    /// after the last delivery.
-    stats_at: Mutex<Option<Instant>>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawStats {
-    /// Records transmitted, counted again each time a failed batch's records
-    /// are re-batched and sent.
-    #[serde(default)]
-    txmsgs: u64,
-    #[serde(default)]
-    brokers: BTreeMap<String, RawBroker>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawBroker {
-    #[serde(default)]
-    tx: u64,
-    #[serde(default)]
-    txretries: u64,
-    #[serde(default)]
-    txerrs: u64,
-    #[serde(default)]
-    req_timeouts: u64,
-    #[serde(default)]
-    connects: Option<u64>,
-    #[serde(default)]
-    disconnects: Option<u64>,
-}
-
-impl ClientContext for Recorder {
-    fn stats_raw(&self, statistics: &[u8]) {
-        // librdkafka's counters are cumulative per client, so the last
-        // snapshot is the cell's total.
-        let Ok(raw) = serde_json::from_slice::<RawStats>(statistics) else {
-            return;
-        };
-        let mut c = ClientCounters {
-            records_transmitted: raw.txmsgs,
-            ..ClientCounters::default()
-        };
-        for b in raw.brokers.values() {
-            c.requests += b.tx;
-            c.retries += b.txretries;
-            c.request_errors += b.txerrs;
-            c.request_timeouts += b.req_timeouts;
-            c.connects += b.connects.unwrap_or(0);
-            c.disconnects += b.disconnects.unwrap_or(0);
-        }
-        *self.counters.lock().expect("counters lock") = c;
-        *self.stats_at.lock().expect("stats lock") = Some(Instant::now());
-    }
-
-    // librdkafka logs transient broker errors (the faults we inject) at
-    // warning level; they are data here, counted in the statistics.
-    fn log(&self, _level: rdkafka::config::RDKafkaLogLevel, _fac: &str, _log_message: &str) {}
-    fn error(&self, _error: KafkaError, _reason: &str) {}
-}
-
-impl ProducerContext for Recorder {
-    type DeliveryOpaque = ();
-
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        let now = self.clock.now_ns();
-        let (message, error) = match result {
-            Ok(m) => (m, None),
-            Err((e, m)) => (m, Some(e)),
-        };
-        // Every value this session sends carries a stamp; read it back rather
-        // than keeping a map of what is in flight.
-        let Ok(stamp) = Stamp::read(message.payload()) else {
-            return;
-        };
-        let mut t = self.tally.lock().expect("tally lock");
-        let t = &mut *t;
-        let stream = t.deliveries.stream_mut(stamp.stream);
-        match error {
-            None => {
-                stream.acked.set(stamp.seq);
-                t.counts.acked += 1;
-                self.acked.fetch_add(1, Ordering::Relaxed);
-                // acks=0 deliveries carry no offset (-1).
-                let offset = message.offset();
-                if offset >= 0 {
-                    let max = t
-                        .max_acked_offset
-                        .entry(message.partition())
-                        .or_insert(offset);
-                    *max = (*max).max(offset);
-                }
-            }
-            Some(e) => {
-                stream.failed.set(stamp.seq);
-                t.counts.failed += 1;
-                *t.counts.failed_by_error.entry(error_name(e)).or_insert(0) += 1;
-                // SAFETY: the message pointer is valid for the duration of the callback.
-                let status = unsafe { rdkafka_sys::rd_kafka_message_status(message.ptr()) };
-                if status
-                    == rdkafka_sys::rd_kafka_msg_status_t::RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED
-                {
-                    t.counts.possibly_persisted += 1;
-                }
-            }
-        }
-        let us = (now.saturating_sub(stamp.intended_send_ns) / 1_000).max(1);
-        match &mut t.timing {
-            Timing::Off => {}
-            Timing::Round(clock) => {
-                if let Some(w) = clock.report(now) {
-                    if error.is_none() {
-                        clock.latency[w].saturating_record(us);
-                    }
-                }
-            }
-            Timing::Fixed(h) => {
-                if error.is_none() {
-                    h.saturating_record(us);
-                }
-            }
-        }
-    }
-}
-
-fn error_name(e: &KafkaError) -> String {
-    match e {
-        KafkaError::MessageProduction(code) => format!("{code:?}"),
-        other => other.to_string(),
-    }
-}
-
-/// librdkafka's handle on the session's topic, taken once.
-///
-/// `BaseProducer::send` with `BaseRecord::to(topic)` copies the topic name
-/// into a new C string and looks the topic up by name on every record; with
-/// the handle, a send is librdkafka's `rd_kafka_produce` and nothing else.
-struct TopicHandle(*mut rdkafka_sys::rd_kafka_topic_t);
-
-// SAFETY: librdkafka topic handles are thread-safe and reference counted.
-unsafe impl Send for TopicHandle {}
-unsafe impl Sync for TopicHandle {}
-
-impl TopicHandle {
-    fn new(producer: &BaseProducer<Recorder>, topic: &str) -> Result<TopicHandle, KafkaError> {
-        let name = std::ffi::CString::new(topic)?;
-        // SAFETY: a live client and a NUL-terminated name; a NULL topic
-        // configuration means the client's default one.
-        let rkt = unsafe {
-            rdkafka_sys::rd_kafka_topic_new(
-                producer.client().native_ptr(),
-                name.as_ptr(),
-                std::ptr::null_mut(),
-            )
-        };
-        if rkt.is_null() {
-            // SAFETY: reads the calling thread's last librdkafka error.
-            let code = unsafe { rdkafka_sys::rd_kafka_last_error() };
-            return Err(KafkaError::ClientCreation(format!(
-                "cannot create a handle for topic {topic}: {:?}",
-                RDKafkaErrorCode::from(code)
-            )));
-        }
-        Ok(TopicHandle(rkt))
-    }
-}
-
-impl Drop for TopicHandle {
-    fn drop(&mut self) {
-        // SAFETY: created by rd_kafka_topic_new, destroyed once, before the
-        // client (Session declares it before the producer).
-        unsafe { rdkafka_sys::rd_kafka_topic_destroy(self.0) }
-    }
 }
 
 /// One cell's producer and everything measured about it so far.
@@ -665,7 +387,9 @@ impl Session {
         while !fresh() && Instant::now() < deadline {
             self.producer.poll(Duration::from_millis(20));
         }
-        let effective = effective_config(&self.producer);
+        // What librdkafka runs with, after its defaults and its own
+        // derivations (e.g. idempotence forcing `acks=all`).
+        let effective = librdkafka::effective_config(&self.producer, EFFECTIVE_KEYS);
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
         let sent: u64 = self.next_seq.iter().sum();
@@ -745,39 +469,16 @@ impl Session {
         }
         .write(&mut self.payload);
         loop {
-            // What `BaseProducer::send` does (a copied value, no key, no
-            // opaque, so the delivery callback sees the same message), minus
-            // the per-record topic lookup.
-            // SAFETY: a live topic handle; librdkafka copies the payload
-            // (F_COPY) before returning.
-            let rc = unsafe {
-                rdkafka_sys::rd_kafka_produce(
-                    self.rkt.0,
-                    stream as i32,
-                    rdkafka_sys::RD_KAFKA_MSG_F_COPY,
-                    self.payload.as_ptr() as *mut std::ffi::c_void,
-                    self.payload.len(),
-                    std::ptr::null(),
-                    0,
-                    std::ptr::null_mut(),
-                )
-            };
-            let code = if rc == 0 {
-                None
-            } else {
-                // SAFETY: reads the calling thread's last librdkafka error.
-                Some(RDKafkaErrorCode::from(unsafe {
-                    rdkafka_sys::rd_kafka_last_error()
-                }))
-            };
-            match code {
-                None => break,
-                Some(RDKafkaErrorCode::QueueFull) => {
+            // `rd_kafka_produce` on the topic handle: a copied value, no
+            // key, no opaque, and no per-record topic lookup.
+            match self.rkt.produce(stream as i32, &self.payload) {
+                Ok(()) => break,
+                Err(RDKafkaErrorCode::QueueFull) => {
                     // The local queue is full: serve delivery reports until
                     // there is room (10 ms: see `wait_delivered`).
                     self.producer.poll(Duration::from_millis(10));
                 }
-                Some(code) => {
+                Err(code) => {
                     let e = KafkaError::MessageProduction(code);
                     // Refused before it entered the queue: a failure the
                     // checker must see as such (a gap if absent).
@@ -826,39 +527,6 @@ impl Session {
         self.drained_at = Instant::now();
         Ok(())
     }
-}
-
-/// The configuration librdkafka runs with, after its defaults and its own
-/// derivations (e.g. idempotence forcing `acks=all`), limited to
-/// [`EFFECTIVE_KEYS`].
-fn effective_config<C: ProducerContext>(producer: &BaseProducer<C>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    // SAFETY: rd_kafka_conf returns the client's own configuration, valid while
-    // the producer lives; the dump is a copy freed below.
-    unsafe {
-        let conf = rdkafka_sys::rd_kafka_conf(producer.client().native_ptr()) as *mut _;
-        let mut collect = |arr: *mut *const std::os::raw::c_char, cnt: usize| {
-            let entries = std::slice::from_raw_parts(arr, cnt);
-            for pair in entries.chunks_exact(2) {
-                let key = CStr::from_ptr(pair[0]).to_string_lossy();
-                if EFFECTIVE_KEYS.contains(&key.as_ref()) {
-                    let value = CStr::from_ptr(pair[1]).to_string_lossy().into_owned();
-                    out.insert(key.into_owned(), value);
-                }
-            }
-            rdkafka_sys::rd_kafka_conf_dump_free(arr, cnt);
-        };
-        let mut cnt = 0usize;
-        let arr = rdkafka_sys::rd_kafka_conf_dump(conf, &mut cnt);
-        collect(arr, cnt);
-        let topic_conf = rdkafka_sys::rd_kafka_conf_get_default_topic_conf(conf);
-        if !topic_conf.is_null() {
-            let mut cnt = 0usize;
-            let arr = rdkafka_sys::rd_kafka_topic_conf_dump(topic_conf, &mut cnt);
-            collect(arr, cnt);
-        }
-    }
-    out
 }
 
 /// librdkafka's version string, e.g. `2.12.1`.

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::faults::FaultProfile;
 use crate::grid::{Cell, Client, ProducerSettings, Workload};
 use crate::verify::Verdict;
 
+pub mod upgrade;
+
 /// Version of the schema below. Bump it on any change a reader could trip on.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Errors reading or writing a results file.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +35,7 @@ pub enum ResultsError {
     },
     #[error("{path} is not a kafka-order-bench results file: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{path} has schema version {found}, this build reads version {SCHEMA_VERSION} (hint: use the kafka-order-bench that wrote it)")]
+    #[error("{path} has schema version {found}, this build reads versions 1 to {SCHEMA_VERSION} (hint: use the kafka-order-bench that wrote it)")]
     Version { path: PathBuf, found: u64 },
     #[error("{path} holds no cells (the run stopped before its first cell finished)")]
     Empty { path: PathBuf },
@@ -72,20 +75,67 @@ pub struct RunMeta {
     pub machine: MachineMeta,
     /// The workload every cell ran with, seed included.
     pub workload: Workload,
-    /// Which front end ran the cells: `cli` or `criterion`.
-    pub driver: String,
+    /// Which front end ran the cells.
+    pub driver: Driver,
 }
 
-/// [`ClusterMeta::kind`] of librdkafka's mock cluster: a run for tests,
-/// whose numbers are not results (the mock ignores acks and does not check
-/// idempotent sequences).
-pub const MOCK_KIND: &str = "mock";
+/// The front end that ran a run's cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    /// `kafka-order-bench run`.
+    Cli,
+    /// `cargo bench`.
+    Criterion,
+}
+
+impl Driver {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Driver::Cli => "cli",
+            Driver::Criterion => "criterion",
+        }
+    }
+}
+
+/// What kind of cluster a run measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterKind {
+    /// Started and owned by this suite (brokers it can kill for failover).
+    Local,
+    /// Given by its bootstrap servers.
+    External,
+    /// librdkafka's in-process mock cluster.
+    Mock,
+}
+
+impl ClusterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterKind::Local => "local",
+            ClusterKind::External => "external",
+            ClusterKind::Mock => "mock",
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The cluster a run measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusterMeta {
-    /// `local` (started by this suite), `external` or [`MOCK_KIND`].
-    pub kind: String,
+    pub kind: ClusterKind,
     /// Apache Kafka version, when known (always for local clusters).
     pub broker_version: Option<String>,
     /// Number of brokers.
@@ -139,8 +189,8 @@ impl MachineMeta {
 pub struct CellResult {
     /// Stable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     pub id: String,
-    /// The fault profile, in its text form (`none`, `reject:1%`, …).
-    pub faults: String,
+    /// The fault profile (in the JSON its text form: `none`, `reject:1%`, …).
+    pub faults: FaultProfile,
     /// The settings the grid asked for.
     pub requested: ProducerSettings,
     /// The producer client (`librdkafka`, `java:4.1.1`).
@@ -183,7 +233,7 @@ impl CellResult {
     pub fn new(cell: &Cell, network: CellNetwork, outcome: Outcome) -> CellResult {
         CellResult {
             id: cell.id(),
-            faults: cell.faults.to_string(),
+            faults: cell.faults.clone(),
             requested: cell.settings,
             client: cell.client.clone(),
             network,
@@ -197,7 +247,7 @@ impl CellResult {
             client: self.client.clone(),
             rtt_us: self.network.rtt_us,
             settings: self.requested,
-            faults: self.faults.parse().ok()?,
+            faults: self.faults.clone(),
         })
     }
 
@@ -424,7 +474,9 @@ pub struct DeliveryCounts {
     pub acked: u64,
     /// Reported failed.
     pub failed: u64,
-    /// Failures by librdkafka error name, e.g. `MsgTimedOut`.
+    /// Failures by the client's error code name: librdkafka's own
+    /// (`rd_kafka_err2name`, lowercase without its leading `_`, e.g.
+    /// `msg_timed_out`), or the Java exception's class name.
     pub failed_by_error: BTreeMap<String, u64>,
     /// Of the failed: those whose persistence status librdkafka reported as
     /// possibly persisted (the broker may have written them).
@@ -512,13 +564,14 @@ impl Results {
     }
 
     /// Reads and checks a results file: it must exist, parse, carry this
-    /// build's schema version and hold at least one cell.
+    /// build's schema version or an earlier one (brought up to this one, see
+    /// [`upgrade`]) and hold at least one cell.
     pub fn load(path: &Path) -> Result<Results, ResultsError> {
         let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        let value: serde_json::Value =
+        let mut value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| ResultsError::Parse {
                 path: path.to_path_buf(),
                 message: e.to_string(),
@@ -530,16 +583,18 @@ impl Results {
                 path: path.to_path_buf(),
                 message: "no schema_version field".into(),
             })?;
-        if found != u64::from(SCHEMA_VERSION) {
+        if !upgrade::upgrade(&mut value, found) {
             return Err(ResultsError::Version {
                 path: path.to_path_buf(),
                 found,
             });
         }
-        let results: Results = serde_json::from_value(value).map_err(|e| ResultsError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let mut results: Results =
+            serde_json::from_value(value).map_err(|e| ResultsError::Parse {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        results.schema_version = SCHEMA_VERSION;
         if results.cells.is_empty() {
             return Err(ResultsError::Empty {
                 path: path.to_path_buf(),

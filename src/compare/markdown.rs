@@ -1,0 +1,342 @@
+//! `compare.md`: a comparison as Markdown.
+
+use std::fmt::Write as _;
+
+use super::pairs::{Agreement, Combined};
+use super::*;
+use crate::report::fmt::{duration_us, rate_compact, signed_pct as pct};
+use crate::report::markup::{self, cell as md_escape};
+
+/// The rows of the run table in `compare.md`, for one side.
+fn run_rows(r: &RunSummary) -> [String; 6] {
+    let rev = r.git_revision.as_deref().map(|g| format!(" ({g})"));
+    [
+        format!("`{}`", r.run_id),
+        r.started_at.clone(),
+        format!("**{}**", r.librdkafka_version),
+        r.rdkafka_crate_version.clone(),
+        format!("{}{}", r.tool_version, rev.unwrap_or_default()),
+        format!(
+            "{}{}",
+            r.cells,
+            if r.complete { "" } else { " (interrupted)" }
+        ),
+    ]
+}
+
+/// `1 cell`, `3 cells`.
+fn cells_word(n: usize) -> String {
+    if n == 1 {
+        "1 cell".into()
+    } else {
+        format!("{n} cells")
+    }
+}
+
+/// `compare.md`: the verdict, a computed summary, the worst regressions and
+/// a table of every compared cell.
+pub fn render_markdown(c: &Comparison) -> String {
+    let mut md = String::new();
+    let o = &c.options;
+    let _ = writeln!(
+        md,
+        "# Comparison: `{}` → `{}`\n",
+        c.base.run_id, c.new.run_id
+    );
+    let headline = if !c.comparable() {
+        "**Not comparable**: the runs differ in how cells were measured (see below). Nothing was compared.".to_string()
+    } else if c.regressed() {
+        format!(
+            "**Regressed**: {} of {} cells regressed ({} with an ordering or status regression).",
+            c.summary.cells.regressed, c.summary.cells_compared, c.summary.ordering_regressions
+        )
+    } else {
+        format!(
+            "**No regression** in {} compared cells.",
+            c.summary.cells_compared
+        )
+    };
+    let _ = writeln!(md, "{headline}\n");
+
+    md.push_str(&markup::header(&["", "baseline", "new"]));
+    let names = [
+        "run",
+        "started",
+        "librdkafka",
+        "rdkafka crate",
+        "kafka-order-bench",
+        "cells",
+    ];
+    let (b, n) = (run_rows(&c.base), run_rows(&c.new));
+    for ((name, b), n) in names.iter().zip(&b).zip(&n) {
+        let _ = writeln!(md, "| {name} | {} | {} |", md_escape(b), md_escape(n));
+    }
+    md.push('\n');
+
+    if !c.comparable() {
+        md.push_str("## Why these runs are not comparable\n\n");
+        md.push_str(&markup::header(&["field", "baseline", "new"]));
+        for d in &c.differences {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} |",
+                d.field,
+                md_escape(&d.base),
+                md_escape(&d.new)
+            );
+        }
+        md.push_str(
+            "\nRe-run one side with the other's workload file and cluster (a different librdkafka version is fine: it is what this comparison is for).\n",
+        );
+    }
+
+    if !c.notes.is_empty() {
+        md.push_str("## Notes\n\n");
+        for n in &c.notes {
+            let _ = writeln!(md, "- {n}");
+        }
+        md.push('\n');
+    }
+    if !c.comparable() {
+        return md;
+    }
+
+    let s = &c.summary;
+    let counts = |v: &VerdictCounts| {
+        format!(
+            "{} regressed, {} improved, {} not significant",
+            v.regressed, v.improved, v.not_significant
+        )
+    };
+    md.push_str("## Summary\n\n");
+    let _ = writeln!(
+        md,
+        "- Cells compared: {} ({}).",
+        s.cells_compared,
+        counts(&s.cells)
+    );
+    let _ = writeln!(md, "- Throughput: {}.", counts(&s.throughput));
+    let _ = writeln!(md, "- p99 latency: {}.", counts(&s.p99_latency));
+    let _ = writeln!(
+        md,
+        "- Ordering and status: {} regressed.",
+        cells_word(s.ordering_regressions)
+    );
+    for (side, ids) in [("baseline", &c.only_in_base), ("new run", &c.only_in_new)] {
+        if !ids.is_empty() {
+            let list: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+            let _ = writeln!(
+                md,
+                "- Only in the {side} ({}): {}.",
+                ids.len(),
+                list.join(", ")
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "\nA change is *regressed* or *improved* when the Mann–Whitney U test on the per-sample values is significant at {:.0}% and the whole {:.0}% bootstrap interval of the relative change of medians lies beyond the ±{:.1}% noise threshold; otherwise it is *not significant*. A new anomaly kind under the same fault profile and seed, or a cell that stops being measured or changes its rejection status, is always a regression.\n",
+        o.significance * 100.0,
+        o.confidence * 100.0,
+        o.noise * 100.0
+    );
+
+    let worst = c.worst_regressions(10);
+    if !worst.is_empty() {
+        md.push_str("## Worst regressions\n\n");
+        for (i, (id, r)) in worst.iter().enumerate() {
+            let _ = writeln!(md, "{}. `{id}`: {}", i + 1, md_escape(&r.describe()));
+        }
+        md.push('\n');
+    }
+
+    md.push_str("## Cells\n\n");
+    md.push_str(&markup::header(&[
+        "cell",
+        "throughput",
+        "change [CI]",
+        "p99 latency",
+        "change [CI]",
+        "ordering violations",
+        "verdict",
+    ]));
+    for cell in &c.cells {
+        let metric = |m: &Option<MetricChange>, fmt: fn(f64) -> String| match m {
+            Some(m) => (
+                format!("{} → {}", fmt(m.base_median), fmt(m.new_median)),
+                format!(
+                    "{} [{}, {}] *{}*",
+                    pct(m.change),
+                    pct(m.change_ci_low),
+                    pct(m.change_ci_high),
+                    m.verdict.as_str()
+                ),
+            ),
+            None if cell.base_status == Status::Measured && cell.new_status == Status::Measured => {
+                ("no data".into(), "–".into())
+            }
+            None => (
+                format!(
+                    "{} → {}",
+                    cell.base_status.as_str(),
+                    cell.new_status.as_str()
+                ),
+                "–".into(),
+            ),
+        };
+        let (tp, tpc) = metric(&cell.throughput, rate_compact);
+        let (p99, p99c) = metric(&cell.p99_latency, duration_us);
+        let ordering = match &cell.ordering {
+            Some(o) => {
+                let mut s = format!("{} → {}", o.base_violations, o.new_violations);
+                let kinds: Vec<String> = o
+                    .kinds
+                    .iter()
+                    .map(|(k, n)| format!("{} {}→{}", k.plural(), n.base, n.new))
+                    .collect();
+                if !kinds.is_empty() {
+                    let _ = write!(s, " ({})", kinds.join(", "));
+                }
+                s
+            }
+            None => "–".into(),
+        };
+        let verdict = if cell.regressions.is_empty() {
+            match (cell.base_status, cell.new_status) {
+                (Status::Measured, Status::Measured) => cell.verdict.as_str().to_string(),
+                (Status::Failed, _) => "baseline failed: nothing to compare".into(),
+                (b, n) if b == n => format!("unchanged ({})", b.as_str()),
+                _ => cell.verdict.as_str().to_string(),
+            }
+        } else {
+            let why: Vec<String> = cell.regressions.iter().map(Regression::describe).collect();
+            format!("**regressed**: {}", why.join("; "))
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
+            cell.id,
+            tp,
+            tpc,
+            p99,
+            p99c,
+            ordering,
+            md_escape(&verdict)
+        );
+    }
+    md
+}
+
+/// A metric's per-pair changes: `-20.1% regressed / -19.5% ~`.
+fn per_pair(values: &[Option<MetricChange>]) -> String {
+    let one = |m: &Option<MetricChange>| match m {
+        Some(m) if m.verdict == ChangeVerdict::NotSignificant => format!("{} ~", pct(m.change)),
+        Some(m) => format!("{} {}", pct(m.change), m.verdict.as_str()),
+        None => "n/a".into(),
+    };
+    values.iter().map(one).collect::<Vec<_>>().join(" / ")
+}
+
+fn agreement(a: Agreement) -> String {
+    match a {
+        Agreement::Regressed => "**regressed**".into(),
+        other => other.as_str().into(),
+    }
+}
+
+/// `pairs.md`: the combined verdict over several pairs, then a table of
+/// every cell with each pair's change and what they say together.
+pub fn render_pairs_markdown(c: &Combined) -> String {
+    let mut md = String::new();
+    let first = c.pairs.first();
+    let _ = writeln!(
+        md,
+        "# {} pairs: librdkafka {} → {}\n",
+        c.pairs.len(),
+        first.map_or("?", |p| &p.base.librdkafka_version),
+        first.map_or("?", |p| &p.new.librdkafka_version)
+    );
+    for (k, p) in c.pairs.iter().enumerate() {
+        let s = &p.summary.cells;
+        let _ = writeln!(
+            md,
+            "- **pair {}**: `{}` vs `{}`: `pair-{}/compare.md` ({} regressed, {} improved, {} not significant){}",
+            k + 1,
+            p.base.run_id,
+            p.new.run_id,
+            k + 1,
+            s.regressed,
+            s.improved,
+            s.not_significant,
+            if p.comparable() { "" } else { ", **not comparable**" }
+        );
+    }
+    if !c.comparable() {
+        md.push_str("\n**Not comparable**: at least one pair's runs differ in how cells were measured; see its compare.md. Nothing was combined.\n");
+        return md;
+    }
+    md.push_str("\n## Verdict\n\n");
+    if c.ordering_regressions > 0 {
+        let _ = writeln!(
+            md,
+            "- **{} with an ordering or status regression** (in at least one pair).",
+            cells_word(c.ordering_regressions)
+        );
+    } else {
+        md.push_str("- No ordering or status regression in any pair.\n");
+    }
+    for (name, n) in [
+        ("Throughput", &c.throughput),
+        ("p99 latency", &c.p99_latency),
+    ] {
+        let _ = writeln!(
+            md,
+            "- {name}: {} regressed in every pair; {} improved in every pair; {} inconsistent between pairs.",
+            cells_word(n.regressed),
+            cells_word(n.improved),
+            cells_word(n.inconsistent)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "- **Result: {}**\n",
+        if c.regressed() {
+            "REGRESSED"
+        } else {
+            "no regression"
+        }
+    );
+    md.push_str("## Cells\n\nPer pair: relative change of the median (new vs baseline) and its verdict (`~` = not significant). *Combined*: the verdict when every pair agrees, *inconsistent* when they disagree (drift or noise rather than the client).\n\n");
+    md.push_str(&markup::header(&[
+        "cell",
+        "throughput per pair",
+        "combined",
+        "p99 per pair",
+        "combined",
+        "ordering",
+    ]));
+    for cell in &c.cells {
+        let ordering = if cell.ordering.is_empty() {
+            "ok".to_string()
+        } else {
+            format!("**{}**", md_escape(&cell.ordering.join("; ")))
+        };
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} | {} | {} | {ordering} |",
+            cell.id,
+            per_pair(&cell.throughput),
+            agreement(cell.throughput_agreement),
+            per_pair(&cell.p99_latency),
+            agreement(cell.p99_agreement),
+        );
+    }
+    if !c.one_side_only.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nCells on one side only (not compared): {}.",
+            c.one_side_only.join(", ")
+        );
+    }
+    md
+}

@@ -1,0 +1,270 @@
+//! Reading a cell's topic back: the rdkafka consumer that feeds every record
+//! of a topic, up to the end offsets recorded after the producer flushed, to
+//! a [`Checker`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::checker::Checker;
+use super::verdict::Verdict;
+
+/// Why a topic could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The client configuration was refused (e.g. a bad `-X` property).
+    #[error("cannot create a consumer: {source} (hint: check the -X properties)")]
+    Config { source: Box<KafkaError> },
+    /// No broker answered the metadata request.
+    #[error("cannot reach the cluster at {bootstrap:?} to read topic {topic:?}: {source} (hint: check --bootstrap and the -X security properties)")]
+    Unreachable {
+        bootstrap: String,
+        topic: String,
+        source: Box<KafkaError>,
+    },
+    /// The cluster answered but has no such topic.
+    #[error("topic {topic:?} does not exist on the cluster at {bootstrap:?}")]
+    UnknownTopic { topic: String, bootstrap: String },
+    /// The cluster reported an error for the topic's metadata or offsets.
+    #[error("cannot read topic {topic:?}: {message}")]
+    Topic { topic: String, message: String },
+    /// No record arrived for `waited` before the end offsets were reached.
+    #[error(
+        "timed out reading topic {topic:?}: no progress for {waited:?}; read {read} of up to \
+         {expected} records, {partitions_done} of {partitions} partitions complete{}",
+        last_error.as_deref().map(|e| format!(" (last error: {e})")).unwrap_or_default()
+    )]
+    Timeout {
+        topic: String,
+        waited: Duration,
+        read: u64,
+        expected: u64,
+        partitions_done: usize,
+        partitions: usize,
+        last_error: Option<String>,
+    },
+}
+
+/// The consumer properties `read_topic` sets over the caller's: read
+/// everything once, fast, and leave no trace on the cluster (no group
+/// membership, no commits).
+pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("enable.partition.eof", "false"),
+    ("auto.offset.reset", "earliest"),
+    ("allow.auto.create.topics", "false"),
+    ("check.crcs", "false"),
+    ("fetch.max.bytes", "104857600"),
+    ("max.partition.fetch.bytes", "16777216"),
+    ("queued.max.messages.kbytes", "262144"),
+    ("fetch.wait.max.ms", "100"),
+];
+
+/// Reads `topic` from each partition's low watermark up to its end offset
+/// and feeds every record to `checker`.
+///
+/// - `config`: the base client configuration (bootstrap.servers and any `-X`
+///   properties); [`CONSUMER_PROPERTIES`] are set over it. Partitions are
+///   assigned, never subscribed: no group is joined (a `group.id` is set
+///   when none is given, as librdkafka requires one) and nothing is committed.
+/// - `end_offsets`: the high watermark per partition recorded after the
+///   producer flushed; records at or past it are not the cell's and are not
+///   read. `None` fetches the current high watermarks first.
+/// - `timeout`: the longest wait without a new record (and for each metadata
+///   or watermark request, at most 10 s of it), not a limit on the whole read.
+pub fn read_topic(
+    config: &ClientConfig,
+    topic: &str,
+    end_offsets: Option<&BTreeMap<i32, i64>>,
+    mut checker: Checker,
+    timeout: Duration,
+) -> Result<Verdict, VerifyError> {
+    let bootstrap = config.get("bootstrap.servers").unwrap_or("").to_string();
+    let consumer = consumer(config)?;
+    let request_timeout = timeout.min(Duration::from_secs(10));
+    let Some(cell) = assign(&consumer, &bootstrap, topic, end_offsets, request_timeout)? else {
+        return Ok(checker.finish());
+    };
+    drain(&consumer, topic, cell, &mut checker, timeout)?;
+    Ok(checker.finish())
+}
+
+/// A consumer on `config` with [`CONSUMER_PROPERTIES`] set over it.
+fn consumer(config: &ClientConfig) -> Result<BaseConsumer, VerifyError> {
+    let mut config = config.clone();
+    for (k, v) in CONSUMER_PROPERTIES {
+        config.set(*k, *v);
+    }
+    // librdkafka refuses assign() without a group id; with assign() and no
+    // commits the group is never joined.
+    if config.get("group.id").is_none() {
+        config.set("group.id", "kafka-order-bench-verify");
+    }
+    config
+        .create()
+        .map_err(|e| VerifyError::Config { source: e.into() })
+}
+
+/// What is left to read of a topic once its partitions are assigned.
+struct Assigned {
+    /// The end offset of each partition with records to read.
+    ends: BTreeMap<i32, i64>,
+    /// Records between the low watermarks and the end offsets.
+    expected: u64,
+}
+
+/// Assigns every partition of `topic` with records below its end offset,
+/// from its low watermark; `None` when there is nothing to read.
+fn assign(
+    consumer: &BaseConsumer,
+    bootstrap: &str,
+    topic: &str,
+    end_offsets: Option<&BTreeMap<i32, i64>>,
+    request_timeout: Duration,
+) -> Result<Option<Assigned>, VerifyError> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), request_timeout)
+        .map_err(|e| VerifyError::Unreachable {
+            bootstrap: bootstrap.to_string(),
+            topic: topic.to_string(),
+            source: e.into(),
+        })?;
+    let unknown = || VerifyError::UnknownTopic {
+        topic: topic.to_string(),
+        bootstrap: bootstrap.to_string(),
+    };
+    let meta = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .ok_or_else(unknown)?;
+    match meta.error() {
+        None => {}
+        Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) => return Err(unknown()),
+        Some(e) => {
+            return Err(VerifyError::Topic {
+                topic: topic.to_string(),
+                message: format!("{e:?}"),
+            })
+        }
+    }
+    if meta.partitions().is_empty() {
+        return Err(unknown());
+    }
+
+    // Where each partition starts and ends; partitions with nothing to read
+    // are left out of the assignment.
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut expected = 0u64;
+    let mut assignment = TopicPartitionList::new();
+    for p in meta.partitions() {
+        let id = p.id();
+        let (low, high) = consumer
+            .fetch_watermarks(topic, id, request_timeout)
+            .map_err(|e| VerifyError::Topic {
+                topic: topic.to_string(),
+                message: format!("cannot fetch the watermarks of partition {id}: {e}"),
+            })?;
+        let end = end_offsets
+            .and_then(|m| m.get(&id).copied())
+            .unwrap_or(high);
+        if end > low {
+            expected += (end - low) as u64;
+            ends.insert(id, end);
+            assignment
+                .add_partition_offset(topic, id, Offset::Offset(low))
+                .map_err(|e| VerifyError::Topic {
+                    topic: topic.to_string(),
+                    message: e.to_string(),
+                })?;
+        }
+    }
+    if ends.is_empty() {
+        return Ok(None);
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|e| VerifyError::Topic {
+            topic: topic.to_string(),
+            message: format!("cannot assign its partitions: {e}"),
+        })?;
+    Ok(Some(Assigned { ends, expected }))
+}
+
+/// Polls until every assigned partition has reached its end offset, feeding
+/// each record below it to `checker`; fails after `timeout` without a record.
+fn drain(
+    consumer: &BaseConsumer,
+    topic: &str,
+    cell: Assigned,
+    checker: &mut Checker,
+    timeout: Duration,
+) -> Result<(), VerifyError> {
+    let partitions = cell.ends.len();
+    let mut remaining: BTreeMap<i32, i64> = cell.ends;
+    let mut last_progress = Instant::now();
+    let mut progressed = false;
+    let mut last_error: Option<String> = None;
+    let done = |consumer: &BaseConsumer, p: i32| {
+        // Stop fetching what lies past the end; a failure only costs reads.
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition(topic, p);
+        let _ = consumer.pause(&tpl);
+    };
+    while !remaining.is_empty() {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                let (p, offset) = (m.partition(), m.offset());
+                let Some(&end) = remaining.get(&p) else {
+                    continue;
+                };
+                if offset < end {
+                    checker.observe(p, offset, m.payload());
+                    progressed = true;
+                }
+                if offset + 1 >= end {
+                    remaining.remove(&p);
+                    done(consumer, p);
+                }
+                continue;
+            }
+            Some(Err(e)) => last_error = Some(e.to_string()),
+            None => {
+                // Transaction markers and compaction leave offsets no record
+                // carries: a partition whose position passed its end is done.
+                if let Ok(position) = consumer.position() {
+                    for e in position.elements_for_topic(topic) {
+                        let p = e.partition();
+                        if let (Some(&end), Offset::Offset(at)) = (remaining.get(&p), e.offset()) {
+                            if at >= end {
+                                remaining.remove(&p);
+                                done(consumer, p);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if progressed {
+            progressed = false;
+            last_progress = Instant::now();
+        } else if last_progress.elapsed() >= timeout {
+            return Err(VerifyError::Timeout {
+                topic: topic.to_string(),
+                waited: timeout,
+                read: checker.records_read(),
+                expected: cell.expected,
+                partitions_done: partitions - remaining.len(),
+                partitions,
+                last_error,
+            });
+        }
+    }
+    Ok(())
+}
