@@ -67,7 +67,7 @@ impl Network {
             return Err("network.rtt_ms needs at least one value (0 for no delay)".into());
         }
         for &r in self.rtt_ms.iter().chain(&self.fault_rtt_ms) {
-            if !r.is_finite() || r < 0.0 || r > 10_000.0 {
+            if !r.is_finite() || !(0.0..=10_000.0).contains(&r) {
                 return Err(format!(
                     "network RTT {r} ms is out of range (expected 0 to 10000 ms)"
                 ));

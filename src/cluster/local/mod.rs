@@ -28,10 +28,14 @@ use super::{
     partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
 };
 
+mod storage;
+
+use storage::{format_storage, free_ports, make_data_dir, render_config, Listeners};
+
 /// `kafka/server.properties`: the template of every node's configuration.
-const SERVER_PROPERTIES: &str = include_str!("../../kafka/server.properties");
+const SERVER_PROPERTIES: &str = include_str!("../../../kafka/server.properties");
 /// `kafka/log4j2.properties`: every node logs to stdout, i.e. its `server.log`.
-const LOG4J2_PROPERTIES: &str = include_str!("../../kafka/log4j2.properties");
+const LOG4J2_PROPERTIES: &str = include_str!("../../../kafka/log4j2.properties");
 
 /// How long a stopping node gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -677,230 +681,6 @@ impl Cluster for LocalCluster {
     }
 }
 
-/// The ports of one node.
-struct Listeners {
-    /// Client (PLAINTEXT) port.
-    port: u16,
-    controller_port: u16,
-    /// (REPLICATION listener port, advertised delay line port) when
-    /// replication is emulated.
-    replication: Option<(u16, u16)>,
-}
-
-/// Fills the `kafka/server.properties` template for one node.
-fn render_config(
-    id: i32,
-    ports: &Listeners,
-    voters: &str,
-    log_dir: &Path,
-    rf: i32,
-    extra: &[(String, String)],
-) -> String {
-    let mut text = SERVER_PROPERTIES
-        .replace("{{NODE_ID}}", &id.to_string())
-        .replace("{{VOTERS}}", voters)
-        .replace("{{PORT}}", &ports.port.to_string())
-        .replace("{{CONTROLLER_PORT}}", &ports.controller_port.to_string())
-        .replace("{{LOG_DIR}}", &log_dir.display().to_string())
-        .replace("{{RF}}", &rf.to_string())
-        .replace("{{MIN_ISR}}", &rf.min(2).to_string());
-    let (listener, advertised, inter, protocol) = match ports.replication {
-        Some((own, delayed)) => (
-            format!(",REPLICATION://127.0.0.1:{own}"),
-            format!(",REPLICATION://127.0.0.1:{delayed}"),
-            "REPLICATION",
-            ",REPLICATION:PLAINTEXT",
-        ),
-        None => (String::new(), String::new(), "PLAINTEXT", ""),
-    };
-    text = text
-        .replace("{{REPLICATION_LISTENER}}", &listener)
-        .replace("{{REPLICATION_ADVERTISED}}", &advertised)
-        .replace("{{INTER_BROKER_LISTENER}}", inter)
-        .replace("{{REPLICATION_PROTOCOL}}", protocol);
-    if !extra.is_empty() {
-        text.push_str("\n# Overrides (LocalOptions::broker_properties)\n");
-        for (k, v) in extra {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-    }
-    text
-}
-
-/// `n` distinct free ports on 127.0.0.1 (all bound at once, then released).
-fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
-}
-
-const OWNER_FILE: &str = "owner.pid";
-
-fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError> {
-    if let Some(dir) = kept {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|source| ClusterError::Io {
-                action: "empty",
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        std::fs::create_dir_all(dir).map_err(|source| ClusterError::Io {
-            action: "create",
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        return Ok(DataDir::Kept(dir.to_path_buf()));
-    }
-    sweep_stale_temp_dirs();
-    let tmp = tempfile::Builder::new()
-        .prefix("kob-cluster-")
-        .tempdir()
-        .map_err(|source| ClusterError::Io {
-            action: "create a temporary directory in",
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    let owner = tmp.path().join(OWNER_FILE);
-    std::fs::write(&owner, std::process::id().to_string()).map_err(|source| ClusterError::Io {
-        action: "write",
-        path: owner,
-        source,
-    })?;
-    Ok(DataDir::Temp(tmp))
-}
-
-/// Removes temporary cluster directories whose owner process is gone (it was
-/// SIGKILLed: its JVMs died with it, but nobody removed their data).
-fn sweep_stale_temp_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        let named = e.file_name().to_string_lossy().starts_with("kob-cluster-");
-        if !named {
-            continue;
-        }
-        let owner = std::fs::read_to_string(path.join(OWNER_FILE))
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok());
-        if let Some(pid) = owner {
-            if !proc::alive(pid) {
-                let _ = std::fs::remove_dir_all(&path);
-            }
-        }
-    }
-}
-
-/// Formats every node's storage with Kafka's StorageTool, in parallel.
-fn format_storage(
-    java: &Java,
-    dist: &KafkaDist,
-    nodes: &[Node],
-    timeout: Duration,
-) -> Result<(), ClusterError> {
-    let cluster_id = random_cluster_id();
-    let mut running = Vec::new();
-    for node in nodes {
-        let node_dir = node.config.parent().unwrap_or(Path::new("."));
-        let log = node_dir.join("format.log");
-        let file = File::create(&log).map_err(|source| ClusterError::Io {
-            action: "create",
-            path: log.clone(),
-            source,
-        })?;
-        let err = file.try_clone().map_err(|source| ClusterError::Io {
-            action: "open",
-            path: log.clone(),
-            source,
-        })?;
-        let mut cmd = Command::new(&java.path);
-        // A short-lived tool: a small heap and the quick JIT tier start it fastest.
-        cmd.args(["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                node_dir.join("log4j2.properties").display()
-            ))
-            .arg("-cp")
-            .arg(dist.libs.join("*"))
-            .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
-            .arg("--cluster-id")
-            .arg(&cluster_id)
-            .arg("--config")
-            .arg(&node.config)
-            .current_dir(node_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err));
-        let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
-            action: "run the storage formatter for",
-            path: node.config.clone(),
-            source,
-        })?;
-        running.push((node.id, log, child));
-    }
-    let deadline = Instant::now() + timeout;
-    let mut failure = None;
-    for (id, log, child) in running.iter_mut() {
-        let status = loop {
-            if let Some(signal) = crate::interrupt::requested() {
-                failure = Some(ClusterError::Interrupted { signal });
-                break None;
-            }
-            match child.try_wait() {
-                Ok(Some(status)) => break Some(status),
-                Ok(None) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50))
-                }
-                _ => break None,
-            }
-        };
-        if failure.is_some() {
-            break;
-        }
-        let problem = match status {
-            Some(s) if s.success() => continue,
-            Some(s) => format!("could not format its storage ({s})"),
-            None => format!(
-                "could not format its storage within {} s",
-                timeout.as_secs()
-            ),
-        };
-        failure.get_or_insert(ClusterError::NodeFailed {
-            node: *id,
-            problem,
-            log: log.clone(),
-            tail: tail(log, TAIL_LINES),
-        });
-        break;
-    }
-    for (_, _, child) in running.iter_mut() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    failure.map_or(Ok(()), Err)
-}
-
-/// A KRaft cluster id: 16 random bytes in unpadded URL-safe base64, as
-/// `kafka-storage random-uuid` prints (never starting with '-').
-fn random_cluster_id() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    loop {
-        let mut bytes = [0u8; 16];
-        rand::thread_rng().fill_bytes(&mut bytes);
-        let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        if !id.starts_with('-') {
-            return id;
-        }
-    }
-}
-
 /// Writes one record with `acks=all` and waits for its delivery report.
 fn produce_one(cluster: &dyn Cluster, topic: &str) -> Result<(), ClusterError> {
     let err = |message: String| ClusterError::Admin {
@@ -929,6 +709,7 @@ fn produce_one(cluster: &dyn Cluster, topic: &str) -> Result<(), ClusterError> {
 
 #[cfg(test)]
 mod tests {
+    use super::storage::random_cluster_id;
     use super::*;
 
     #[test]

@@ -1,0 +1,444 @@
+//! The Kafka-protocol-aware fault proxy.
+//!
+//! [`Proxy::start`] asks the upstream cluster for its brokers, opens one
+//! listener on `127.0.0.1:0` per broker and hands out [`Proxy::bootstrap`],
+//! the addresses a client should use instead of the cluster's. Each accepted
+//! connection gets its own upstream connection to the broker its listener
+//! stands for, and two halves (one task per connection, mini-redis style):
+//!
+//! - client → broker: reads whole frames (size-guarded, see [`super::frame`]),
+//!   numbers Produce requests across the whole proxy and applies the
+//!   [`FaultPlan`]'s decision to each; every other request is forwarded as
+//!   the original bytes;
+//! - broker → client: answers requests strictly in the order they arrived.
+//!   Each request leaves a `Pending` entry in a queue; synthetic answers
+//!   (a rejected Produce) wait in that queue behind the upstream answers
+//!   before them, so a client never sees responses out of order.
+//!
+//! With a [`Link`] in [`ProxyConfig::link`], each connection emulates that
+//! client↔broker network: requests are delayed by half the round trip
+//! between the client and the proxy's logic, responses by the other half
+//! between the logic and the client, each through a delay line (see
+//! [`super::netem`]) that keeps pipelining and order. An answer the proxy
+//! makes up (a `reject`) therefore pays the whole round trip too, as it
+//! would coming from a broker. With the default link the pumps read and
+//! write the sockets directly, with no extra task.
+//!
+//! The proxy's sockets have small kernel buffers
+//! ([`ProxyConfig::socket_buffer_bytes`]): with Linux's autotuning a
+//! loopback receive buffer grows to `tcp_rmem` max (32 MiB here), so the
+//! proxy would hold megabytes that a direct connection does not, and an
+//! `acks=0` producer (whose delivery report means "written to the socket")
+//! would read faster through the proxy than direct.
+//!
+//! Responses that advertise broker addresses (Metadata, FindCoordinator,
+//! DescribeCluster, and the `node_endpoints` of Produce v10+ and Fetch v16+)
+//! are decoded, pointed at the proxy's listeners and re-encoded; a broker the
+//! proxy has not seen yet gets a listener on the fly. Everything else goes
+//! back as the broker's original bytes: some brokers send bytes that a
+//! decode/encode round trip would change.
+//!
+//! `acks=0` Produce requests get no response from a broker, so nothing
+//! waits for one (an answer that comes anyway, as from librdkafka's mock
+//! cluster, is passed on); a `reject` of one drops it silently (the record is
+//! lost, as the client asked not to be told), and `lose-ack` has nothing to
+//! lose and is neither applied nor counted.
+//!
+//! The proxy runs on its own tokio runtime in a background thread, so that
+//! synchronous callers (the runner uses rdkafka's `BaseProducer`) can use it.
+//! [`Proxy::shutdown`] (also run on drop) signals that thread through a
+//! channel and waits for it; every connection is closed. Plaintext only: no
+//! TLS or SASL listeners.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterResponse, FetchResponse,
+    FindCoordinatorResponse, MetadataRequest, MetadataResponse, ProduceResponse, RequestHeader,
+};
+use kafka_protocol::protocol::{Encodable, Message, StrBytes};
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+
+use super::events::FaultEvent;
+use super::frame::{
+    self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
+    request_body, request_meta, response_body, response_correlation_id, FrameError,
+    PartitionRecords, RequestMeta, DEFAULT_MAX_FRAME_BYTES,
+};
+use super::netem::{delay_line, DelayRx, DelayTx, Link, LinkCell};
+use super::plan::{FaultAction, FaultPlan, LoseAckMode, TriggerState};
+use super::profile::{FaultKind, FaultName};
+
+mod conn;
+mod discover;
+
+use conn::serve;
+use discover::discover;
+
+/// The host every rewritten broker address points at.
+const PROXY_HOST: &str = "127.0.0.1";
+
+/// Settings beyond the fault plan.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Largest frame accepted from either side; larger ones close the
+    /// connection with [`FrameError::TooLarge`].
+    pub max_frame_bytes: usize,
+    /// How long to wait for an upstream connection (also bounds start-up).
+    pub connect_timeout: Duration,
+    /// The emulated client↔broker network of every proxied connection:
+    /// `rtt / 2` (plus jitter) on requests, `rtt / 2` on responses,
+    /// bandwidth in each direction. Default: none.
+    pub link: Link,
+    /// `SO_RCVBUF` and `SO_SNDBUF` of the proxy's sockets, both sides, so
+    /// that the proxy buffers about as much as a broker's own socket does
+    /// (Kafka's `socket.receive.buffer.bytes` is 100 KiB) and TCP
+    /// backpressure reaches the client. None: the kernel's autotuning.
+    pub socket_buffer_bytes: Option<u32>,
+}
+
+/// [`ProxyConfig::socket_buffer_bytes`] by default: Kafka's own
+/// `socket.receive.buffer.bytes` (the kernel doubles it).
+pub const DEFAULT_SOCKET_BUFFER_BYTES: u32 = 100 * 1024;
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            connect_timeout: Duration::from_secs(10),
+            link: Link::default(),
+            socket_buffer_bytes: Some(DEFAULT_SOCKET_BUFFER_BYTES),
+        }
+    }
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The bootstrap list holds no address.
+    #[error("no broker address in bootstrap list {bootstrap:?}")]
+    EmptyBootstrap { bootstrap: String },
+    /// No bootstrap broker answered the metadata request.
+    #[error("could not learn the brokers from {bootstrap}: {reason}")]
+    Discovery { bootstrap: String, reason: String },
+    /// Binding a listener failed.
+    #[error("binding a listener on {PROXY_HOST}:0: {source}")]
+    Bind { source: std::io::Error },
+    /// The runtime or its thread could not be started.
+    #[error("starting the proxy runtime: {source}")]
+    Runtime { source: std::io::Error },
+    /// The proxy thread ended before reporting.
+    #[error("the proxy thread exited during start-up")]
+    ThreadGone,
+}
+
+/// One upstream broker and the proxy listener standing for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxiedBroker {
+    /// The broker's advertised `host:port`.
+    pub upstream: String,
+    /// The proxy listener clients reach it through.
+    pub proxy: SocketAddr,
+}
+
+/// A running fault proxy. See the module documentation.
+pub struct Proxy {
+    shared: Arc<Shared>,
+    brokers: BTreeMap<i32, ProxiedBroker>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("bootstrap", &self.bootstrap())
+            .field("plan", &self.shared.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Proxy {
+    /// Starts a proxy in front of the cluster reachable at
+    /// `upstream_bootstrap` (`host:port[,host:port…]`), injecting `plan`.
+    pub fn start(upstream_bootstrap: &str, plan: FaultPlan) -> Result<Proxy, ProxyError> {
+        Proxy::start_with(upstream_bootstrap, plan, ProxyConfig::default())
+    }
+
+    /// [`Proxy::start`] with explicit settings.
+    pub fn start_with(
+        upstream_bootstrap: &str,
+        plan: FaultPlan,
+        config: ProxyConfig,
+    ) -> Result<Proxy, ProxyError> {
+        let bootstrap: Vec<String> = upstream_bootstrap
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if bootstrap.is_empty() {
+            return Err(ProxyError::EmptyBootstrap {
+                bootstrap: upstream_bootstrap.to_string(),
+            });
+        }
+        let shared = Arc::new(Shared::new(plan, config));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("kob-proxy".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("kob-proxy-io")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(source) => {
+                        let _ = ready_tx.send(Err(ProxyError::Runtime { source }));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let found = discover(&thread_shared, &bootstrap).await;
+                    let ok = found.is_ok();
+                    let _ = ready_tx.send(found);
+                    if ok {
+                        // Either a stop message or the Proxy being dropped
+                        // without one ends the wait.
+                        let _ = stop_rx.await;
+                    }
+                });
+                // Dropping the runtime cancels every accept loop and
+                // connection task, which closes their sockets.
+                rt.shutdown_timeout(Duration::from_secs(2));
+            })
+            .map_err(|source| ProxyError::Runtime { source })?;
+        let brokers = match ready_rx.recv() {
+            Ok(Ok(brokers)) => brokers,
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(ProxyError::ThreadGone);
+            }
+        };
+        Ok(Proxy {
+            shared,
+            brokers,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// The bootstrap list to give clients: the proxy's listener for every
+    /// broker the cluster advertised at start-up, comma-separated.
+    pub fn bootstrap(&self) -> String {
+        self.brokers
+            .values()
+            .map(|b| b.proxy.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The brokers learned at start-up, by node id.
+    pub fn brokers(&self) -> &BTreeMap<i32, ProxiedBroker> {
+        &self.brokers
+    }
+
+    /// The fault plan being injected.
+    pub fn plan(&self) -> &FaultPlan {
+        &self.shared.plan
+    }
+
+    /// Faults injected so far, by kind (`reject`, `lose-ack`, `delay`,
+    /// `reset`). Every proxy kind of the plan's profile is present, at 0 if
+    /// it never fired.
+    pub fn injected(&self) -> BTreeMap<String, u64> {
+        let mut out = BTreeMap::new();
+        for kind in self.shared.plan.profile().kinds() {
+            let name = match kind {
+                FaultKind::Failover => continue,
+                other => other.name(),
+            };
+            out.insert(name.to_string(), 0);
+        }
+        for (i, name) in FaultName::PROXY.iter().enumerate() {
+            let n = self.shared.injected[i].load(Ordering::Relaxed);
+            if n > 0 {
+                out.insert(name.to_string(), n);
+            }
+        }
+        out
+    }
+
+    /// Every fault injected so far as (Produce request index, action), in
+    /// index order.
+    pub fn fault_log(&self) -> Vec<(u64, FaultAction)> {
+        let mut log = lock(&self.shared.fault_log).clone();
+        log.sort_by_key(|(i, _)| *i);
+        log
+    }
+
+    /// Every fault injected so far, with the records its request carried,
+    /// in injection order (ids 0, 1, 2, …).
+    pub fn events(&self) -> Vec<FaultEvent> {
+        lock(&self.shared.events).clone()
+    }
+
+    /// Produce requests seen so far (the next request's index).
+    pub fn produce_requests(&self) -> u64 {
+        self.shared.produce_requests.load(Ordering::Relaxed)
+    }
+
+    /// Client connections accepted so far.
+    pub fn connections(&self) -> u64 {
+        self.shared.connections.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed because of an error (malformed or oversized frame,
+    /// unreachable broker, …), not counting injected resets.
+    pub fn connection_errors(&self) -> u64 {
+        self.shared.connection_errors.load(Ordering::Relaxed)
+    }
+
+    /// The most recent connection error, for diagnostics.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.shared.last_error).clone()
+    }
+
+    /// Stops accepting, closes every connection and waits for the proxy
+    /// thread. Idempotent; counters stay readable afterwards.
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn kind_slot(action: &FaultAction) -> usize {
+    let kind = action.kind();
+    FaultName::PROXY
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every proxy action is a proxy kind")
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// State shared by the handle and every task.
+struct Shared {
+    plan: FaultPlan,
+    config: ProxyConfig,
+    produce_requests: AtomicU64,
+    injected: [AtomicU64; 4],
+    fault_log: Mutex<Vec<(u64, FaultAction)>>,
+    /// The plan's memory of sequences seen, and the events injected.
+    triggers: Mutex<TriggerState>,
+    events: Mutex<Vec<FaultEvent>>,
+    started: Instant,
+    connections: AtomicU64,
+    connection_errors: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    /// Upstream `host:port` → the proxy listener standing for it.
+    routes: Mutex<HashMap<String, SocketAddr>>,
+}
+
+impl Shared {
+    fn new(plan: FaultPlan, config: ProxyConfig) -> Shared {
+        Shared {
+            plan,
+            config,
+            produce_requests: AtomicU64::new(0),
+            injected: Default::default(),
+            fault_log: Mutex::new(Vec::new()),
+            triggers: Mutex::new(TriggerState::default()),
+            events: Mutex::new(Vec::new()),
+            started: Instant::now(),
+            connections: AtomicU64::new(0),
+            connection_errors: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            routes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) {
+        self.injected[kind_slot(&action)].fetch_add(1, Ordering::Relaxed);
+        lock(&self.fault_log).push((index, action));
+        let mut events = lock(&self.events);
+        let id = events.len() as u64;
+        events.push(FaultEvent {
+            id,
+            kind: action.name().to_string(),
+            request_index: Some(index),
+            at_ms: self.started.elapsed().as_millis() as u64,
+            records: parts.iter().flat_map(|p| p.spans.iter().copied()).collect(),
+        });
+    }
+
+    fn error(&self, e: impl std::fmt::Display) {
+        self.connection_errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(e.to_string());
+    }
+}
+
+/// The proxy listener for upstream `host:port`, opening one (and its accept
+/// loop) the first time a broker is seen. Must run inside the runtime.
+fn route(shared: &Arc<Shared>, host: &str, port: i32) -> std::io::Result<SocketAddr> {
+    let upstream = format!("{host}:{port}");
+    let mut routes = lock(&shared.routes);
+    if let Some(addr) = routes.get(&upstream) {
+        return Ok(*addr);
+    }
+    let socket = TcpSocket::new_v4()?;
+    if let Some(bytes) = shared.config.socket_buffer_bytes {
+        // Set before listen so accepted sockets inherit them (and the
+        // window scale is chosen for them).
+        socket.set_recv_buffer_size(bytes)?;
+        socket.set_send_buffer_size(bytes)?;
+    }
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let listener = socket.listen(1024)?;
+    let addr = listener.local_addr()?;
+    routes.insert(upstream.clone(), addr);
+    tokio::spawn(accept_loop(listener, upstream, shared.clone()));
+    Ok(addr)
+}
+
+async fn accept_loop(listener: TcpListener, upstream: String, shared: Arc<Shared>) {
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                tokio::spawn(serve(socket, upstream.clone(), shared.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep going.
+                shared.error(format!("accepting for {upstream}: {e}"));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
