@@ -430,3 +430,53 @@ fn a_single_profile_run_with_one_acks_value_still_renders() {
     let (_, texts) = svg_texts(&out.join("violations.svg"));
     assert_eq!(count(&texts, "rejected"), 1);
 }
+
+/// A cell measured while a broker was down is flagged in the table, listed
+/// with the broker and the span, and left out of the conclusion: the
+/// fastest judged cell becomes the next one.
+#[test]
+fn a_cell_measured_on_a_degraded_cluster_is_flagged_and_left_out_of_the_conclusion() {
+    let mut r = fixture();
+    let target = "rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-1pct+lose-ack-1pct";
+    let cell = r.cells.iter_mut().find(|c| c.id == target).expect("cell");
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!()
+    };
+    m.conditions
+        .degraded
+        .push(kafka_order_bench::cluster::health::Degradation {
+            broker: 2,
+            address: Some("127.0.0.1:40123".into()),
+            from_ms: 1_500,
+            to_ms: 9_000,
+        });
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("**1 cell measured under qualified conditions**"),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "- `{target}`: broker 2 (127.0.0.1:40123) was down from 1.5 s to 9.0 s"
+        )),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| 5 | all | true |") && l.contains("**qualified**")),
+        "{md}"
+    );
+    // 6 judged of the 7 measured; the flagged cell no longer leads.
+    assert!(
+        md.contains(&format!(
+            "Under faults `{}` (7 measured, 1 qualified and left out, 5 exposed to faults)",
+            common::FAULTS
+        )),
+        "{md}"
+    );
+    assert!(
+        !md.contains("no violation observed is **in-flight 5, acks=all, idempotent**"),
+        "{md}"
+    );
+}

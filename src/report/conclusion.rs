@@ -19,9 +19,18 @@ pub(super) fn conclusion(s: &mut String, m: &Model) {
 /// called free of violations (the workload's `min_events`).
 pub(super) fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
     for faults in &m.fault_profiles {
-        let cells: Vec<(&CellView, &Meas)> = m.measured_in(faults).collect();
+        let cells: Vec<(&CellView, &Meas)> = m.judged_in(faults).collect();
+        let qualified = m.measured_in(faults).count() - cells.len();
         if cells.is_empty() {
-            let _ = writeln!(s, "- Under faults `{faults}`, no cell was measured.");
+            let _ = writeln!(
+                s,
+                "- Under faults `{faults}`, no cell was measured{}.",
+                if qualified > 0 {
+                    format!(" on a healthy cluster and a quiet machine ({qualified} qualified, see below)")
+                } else {
+                    String::new()
+                }
+            );
             continue;
         }
         let fastest = cells
@@ -32,8 +41,13 @@ pub(super) fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
         let exposed = cells.iter().filter(|(_, x)| x.exposed()).count();
         let _ = write!(
             s,
-            "- Under faults `{faults}` ({} measured, {exposed} exposed to faults): ",
-            cells.len()
+            "- Under faults `{faults}` ({} measured{}, {exposed} exposed to faults): ",
+            cells.len() + qualified,
+            if qualified > 0 {
+                format!(", {qualified} qualified and left out")
+            } else {
+                String::new()
+            }
         );
         // "No violation observed" only with enough fault events to mean it.
         let judged_clean = cells

@@ -7,7 +7,7 @@ use crate::grid::ProducerSettings;
 use crate::verify::AnomalyKind;
 
 use super::conclusion::conclusion;
-use super::model::{setting_text, Meas, Model, State};
+use super::model::{setting_text, CellView, Meas, Model, State};
 use super::profiles_chart::{profile_cells, violations_text};
 use super::{fmt, markup};
 
@@ -51,6 +51,7 @@ pub fn render(m: &Model) -> String {
 
     s.push_str("## Conclusion\n\n");
     conclusion(&mut s, m);
+    qualified_section(&mut s, m);
 
     s.push_str("\n## Across the network\n\n");
     network_section(&mut s, m);
@@ -349,6 +350,28 @@ fn environment(s: &mut String, m: &Model) {
     }
 }
 
+/// The cells whose figures are qualified (a degraded cluster, a loaded
+/// machine), each with why; the conclusion above leaves them out.
+fn qualified_section(s: &mut String, m: &Model) {
+    let qualified: Vec<(&CellView, &str)> = m
+        .cells
+        .iter()
+        .filter_map(|c| Some((c, c.measured()?.qualified.as_deref()?)))
+        .collect();
+    if qualified.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n**{} cell{} measured under qualified conditions**, shown in the charts and tables but left out of the conclusion above:\n",
+        qualified.len(),
+        plural(qualified.len())
+    );
+    for (c, why) in qualified {
+        let _ = writeln!(s, "- `{}`: {}", c.result.id, markup::cell(why));
+    }
+}
+
 fn cell_table(s: &mut String, m: &Model) {
     s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | exposure |\n");
     s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
@@ -358,39 +381,39 @@ fn cell_table(s: &mut String, m: &Model) {
             "| {} | {} | {} | `{}` ",
             st.max_in_flight, st.acks, st.idempotence, c.faults
         );
-        let row =
-            match &c.state {
-                State::Measured(x) => {
-                    let v = if x.violations() > 0 {
-                        fmt::sig3(x.violations_pm())
-                    } else if !x.exposed() {
-                        "0 (not exposed)".into()
-                    } else {
-                        format!(
-                            "0 (< {})",
-                            x.upper_bound_pm()
-                                .map(fmt::sig3)
-                                .unwrap_or_else(|| "n/a".into())
-                        )
-                    };
-                    let resent = format!(
-                        "{} retries, {} records resent",
-                        fmt::int(x.retries),
-                        fmt::int(x.records_resent)
-                    );
-                    let exposure = if x.faults_by_kind.is_empty() {
-                        format!("no faults; {resent}")
-                    } else {
-                        let k: Vec<String> = x
-                            .faults_by_kind
-                            .iter()
-                            .map(|(k, n)| format!("{k} {}", fmt::int(*n)))
-                            .collect();
-                        format!("{}; {resent}", k.join(", "))
-                    };
+        let row = match &c.state {
+            State::Measured(x) => {
+                let v = if x.violations() > 0 {
+                    fmt::sig3(x.violations_pm())
+                } else if !x.exposed() {
+                    "0 (not exposed)".into()
+                } else {
                     format!(
-                    "| measured{} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {v} | {exposure} |",
+                        "0 (< {})",
+                        x.upper_bound_pm()
+                            .map(fmt::sig3)
+                            .unwrap_or_else(|| "n/a".into())
+                    )
+                };
+                let resent = format!(
+                    "{} retries, {} records resent",
+                    fmt::int(x.retries),
+                    fmt::int(x.records_resent)
+                );
+                let exposure = if x.faults_by_kind.is_empty() {
+                    format!("no faults; {resent}")
+                } else {
+                    let k: Vec<String> = x
+                        .faults_by_kind
+                        .iter()
+                        .map(|(k, n)| format!("{k} {}", fmt::int(*n)))
+                        .collect();
+                    format!("{}; {resent}", k.join(", "))
+                };
+                format!(
+                    "| measured{}{} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {v} | {exposure} |",
                     if m.on_frontier(c) { ", on frontier" } else { "" },
+                    if x.qualified.is_some() { ", **qualified**" } else { "" },
                     fmt::rate(x.rps),
                     fmt::rate(x.ci_low),
                     fmt::rate(x.ci_high),
@@ -401,14 +424,14 @@ fn cell_table(s: &mut String, m: &Model) {
                     fmt::int(x.duplicates),
                     fmt::int(x.losses),
                 )
-                }
-                State::Rejected { message, .. } => {
-                    format!("| rejected: {} | | | | | | | | | |", markup::cell(message))
-                }
-                State::Failed { message, .. } => {
-                    format!("| failed: {} | | | | | | | | | |", markup::cell(message))
-                }
-            };
+            }
+            State::Rejected { message, .. } => {
+                format!("| rejected: {} | | | | | | | | | |", markup::cell(message))
+            }
+            State::Failed { message, .. } => {
+                format!("| failed: {} | | | | | | | | | |", markup::cell(message))
+            }
+        };
         let _ = writeln!(s, "{head}{row}");
     }
 }

@@ -46,6 +46,19 @@ pub struct Model<'a> {
     pub profiles: Vec<Profile>,
 }
 
+/// Why a cell measured under `conditions` is not a clean result, if it is not.
+pub fn qualification(conditions: &crate::results::Conditions) -> Option<String> {
+    let mut why: Vec<String> = conditions.degraded.iter().map(|d| d.to_string()).collect();
+    let busy = conditions.busy_rounds();
+    if busy > 0 {
+        why.push(format!(
+            "other processes loaded the machine beyond its cores in {busy} of {} rounds",
+            conditions.load.len()
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
 /// One cell as the report sees it.
 #[derive(Debug)]
 pub struct CellView<'a> {
@@ -98,6 +111,11 @@ pub struct Meas {
     pub events: u64,
     /// Violation kinds the configuration permits.
     pub permitted: Vec<AnomalyKind>,
+    /// Why the cell's figures are qualified, when they are: the cluster
+    /// was degraded (which broker, when) or other processes loaded the
+    /// machine beyond its cores. Such a cell is shown, flagged, and left
+    /// out of the conclusion.
+    pub qualified: Option<String>,
 }
 
 /// What the evidence lets the report say of a cell.
@@ -322,6 +340,7 @@ impl<'a> Model<'a> {
                             .into_iter()
                             .filter(|k| v.permitted.contains(k))
                             .collect(),
+                        qualified: qualification(&m.conditions),
                     })
                 }
                 Outcome::Rejected { message } => State::Rejected {
@@ -368,6 +387,16 @@ impl<'a> Model<'a> {
             .iter()
             .rev()
             .find(|c| c.settings == *s && c.faults == faults)
+    }
+
+    /// Measured cells of one fault profile whose figures are not qualified
+    /// (see [`Meas::qualified`]): what conclusions are drawn from.
+    pub fn judged_in<'m>(
+        &'m self,
+        faults: &'m str,
+    ) -> impl Iterator<Item = (&'m CellView<'a>, &'m Meas)> + 'm {
+        self.measured_in(faults)
+            .filter(|(_, m)| m.qualified.is_none())
     }
 
     /// Measured cells of one fault profile.
