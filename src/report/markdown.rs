@@ -123,7 +123,9 @@ pub(super) fn kinds_text(x: &Meas) -> String {
 fn network_section(s: &mut String, m: &Model) {
     let w = &m.results.run.workload;
     let mut any = false;
-    for (condition, &rtt) in &m.condition_rtt_us {
+    let mut conditions: Vec<(&String, &u64)> = m.condition_rtt_us.iter().collect();
+    conditions.sort_by_key(|(_, &rtt)| rtt);
+    for (condition, &rtt) in conditions {
         if !condition.starts_with("none") {
             continue;
         }
@@ -200,7 +202,7 @@ fn network_section(s: &mut String, m: &Model) {
     }
     if any {
         s.push_str("
-Ceiling: `max.in.flight × batch records ÷ ack RTT`, the ack RTT being the client's plus, with `acks=all` and emulated replication, a follower's.
+Ceiling: `max.in.flight × batch records ÷ ack RTT`, the ack RTT being the client's plus, with `acks=all` and emulated replication, a follower's; and then at most one batch per replication RTT, since a broker reads a connection's next request only after answering the one before (more requests in flight hide the client's round trip, not the followers').
 ");
     }
     let widths: Vec<f64> = m
