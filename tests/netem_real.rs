@@ -4,7 +4,7 @@
 //! with emulated replication): through the proxy at an emulated RTT of
 //! 20 ms, one Produce request's ack takes at least one RTT and less than
 //! 1.5 more than direct; five one-record requests sent back to back
-//! complete within 2 RTTs with `max.in.flight` 5 (pipelining kept) and in 5
+//! complete within 3 RTTs with `max.in.flight` 5 (pipelining kept) and in 5
 //! to 7 with 1. Upper bounds are on the best of several tries, plus the
 //! cluster's own ack time measured alongside: on a shared 2-core machine
 //! noise only adds time. With
@@ -199,15 +199,17 @@ fn emulated_links_on_a_real_cluster() {
     let fives: Vec<Duration> = (0..TRIES).map(|_| burst(&p5, &name, 5)).collect();
     eprintln!("5 requests, max.in.flight 5: {:?} ms", show(&fives));
     assert!(fives.iter().all(|d| *d >= RTT), "{fives:?}");
-    // The bar is under 2 RTTs. Measured on a quiet 2-core machine:
-    // 55-90 ms (2.8-4.5 RTTs), against at least 5 RTTs (100 ms) when the
-    // requests are serialised (in-flight 1, below). The proxy pipelines
-    // (tests/netem.rs shows 20 writes through a delay line in under 3 RTTs),
-    // so the extra round trips are between librdkafka's batching of 5 single
-    // records and the delay line; not yet explained. What this asserts is
-    // that requests overlap: clearly under the serial 5 RTTs.
+    // The bar is under 2 RTTs. Measured on a quiet 2-core machine
+    // with the delay line's microsecond timers: best of 7 45.9 ms (2.3
+    // RTTs; 46-70 ms), against at least 5 RTTs when the requests are
+    // serialised (in-flight 1, below: 129-171 ms). The delay line itself
+    // pipelines to within a fraction of a millisecond (tests/netem.rs), so
+    // the second round trip is most likely librdkafka's scheduling
+    // (requests 2-5 leaving with the first response rather than behind the
+    // first request; not shown). What this asserts is that they overlap:
+    // well under the serial 5 RTTs.
     assert!(
-        best(&fives) < RTT * 4 + base,
+        best(&fives) < RTT * 3 + base,
         "5 pipelined requests took {fives:?}: pipelining lost"
     );
     drop(p5);
@@ -463,10 +465,13 @@ fn acks_all_against_the_model_ceiling() {
         let got: Vec<f64> = (0..3)
             .map(|_| throughput(&p, &name, 20_000, 1024))
             .collect();
-        let ceiling =
+        // One batch per replication round trip at most: the broker answers
+        // a connection's requests one at a time (see Cell::ceiling_records_per_sec).
+        let pipelined =
             f64::from(in_flight) * batch as f64 / (client_rtt + replication_rtt).as_secs_f64();
+        let ceiling = pipelined.min(batch as f64 / replication_rtt.as_secs_f64());
         eprintln!(
-            "acks=all in-flight {in_flight}: records/s {got:.0?}, model ceiling {ceiling:.0} (in_flight × {batch} / 40 ms)"
+            "acks=all in-flight {in_flight}: records/s {got:.0?}, model ceiling {ceiling:.0} (min(in_flight × {batch} / 40 ms, {batch} / 20 ms))"
         );
     }
     delete_topic(&cluster, &name).unwrap();
