@@ -212,11 +212,12 @@ fn median_round_trip(conn: &mut TcpStream, n: usize) -> Duration {
     took[n / 2]
 }
 
-/// A delay line is accurate to a fraction of a millisecond: a line set to
-/// RTT 0 adds well under a millisecond to a round trip, and a 2 ms line
-/// takes 2 ms plus that. (Timers that round up to the next millisecond, as
-/// tokio's do, made these 2.4 ms and 4.5 ms.) Medians, so that a busy
-/// machine's outliers do not decide.
+/// A delay line is accurate to a fraction of a millisecond: measured here,
+/// a line set to RTT 0 took 0.13 ms per round trip and a 2 ms line 2.35 ms
+/// (direct 0.06 ms). The bound allows 1.2 ms over the RTT plus the direct
+/// round trip, for a busy machine (the proptests run beside this test), and
+/// still fails timers that round up to the next millisecond, as tokio's do
+/// (2.4 ms and 4.5 ms). Medians, so that outliers do not decide.
 #[test]
 fn tcp_delay_is_accurate_to_a_fraction_of_a_millisecond() {
     let (echo, _server) = echo_server();
@@ -231,7 +232,7 @@ fn tcp_delay_is_accurate_to_a_fraction_of_a_millisecond() {
         eprintln!("RTT {rtt:?}: median round trip {took:?} (direct {base:?})");
         assert!(took >= rtt, "{took:?} under the RTT {rtt:?}");
         assert!(
-            took < rtt + base + Duration::from_micros(800),
+            took < rtt + base + Duration::from_micros(1200),
             "RTT {rtt:?}: median round trip {took:?}, direct {base:?}"
         );
     }
