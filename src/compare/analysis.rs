@@ -16,19 +16,8 @@ pub fn compare(base: &Results, new: &Results, opts: &CompareOptions) -> Comparis
 
     let new_by_id: BTreeMap<&str, &CellResult> =
         new.cells.iter().map(|c| (c.id.as_str(), c)).collect();
-    let base_ids: BTreeSet<&str> = base.cells.iter().map(|c| c.id.as_str()).collect();
-    let only_in_base: Vec<String> = base
-        .cells
-        .iter()
-        .filter(|c| !new_by_id.contains_key(c.id.as_str()))
-        .map(|c| c.id.clone())
-        .collect();
-    let only_in_new: Vec<String> = new
-        .cells
-        .iter()
-        .filter(|c| !base_ids.contains(c.id.as_str()))
-        .map(|c| c.id.clone())
-        .collect();
+    let only_in_base = ids_missing_from(base, new);
+    let only_in_new = ids_missing_from(new, base);
     let matched: Vec<(&CellResult, &CellResult)> = base
         .cells
         .iter()
@@ -367,4 +356,14 @@ fn ordering_change(base: &Measurement, new: &Measurement) -> OrderingChange {
         base_faults_injected: base.exposure.total_faults(),
         new_faults_injected: new.exposure.total_faults(),
     }
+}
+
+/// Ids of `from`'s cells that `other` has no cell for, in `from`'s order.
+fn ids_missing_from(from: &Results, other: &Results) -> Vec<String> {
+    let other_ids: BTreeSet<&str> = other.cells.iter().map(|c| c.id.as_str()).collect();
+    from.cells
+        .iter()
+        .filter(|c| !other_ids.contains(c.id.as_str()))
+        .map(|c| c.id.clone())
+        .collect()
 }

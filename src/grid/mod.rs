@@ -245,13 +245,9 @@ impl Cell {
     /// Stable, readable id, e.g. `rtt=2ms,inflight=5,acks=all,idem=true,faults=none`.
     /// It doubles as a file name: it contains no `/`, space or `%`.
     pub fn id(&self) -> String {
-        let client = self
-            .client
-            .slug()
-            .map(|c| format!("client={c},"))
-            .unwrap_or_default();
         format!(
-            "{client}rtt={},{},faults={}",
+            "{}rtt={},{},faults={}",
+            self.client_prefix(),
             fmt_rtt(self.rtt_us),
             self.settings.id(),
             self.faults.slug()
@@ -266,16 +262,20 @@ impl Cell {
 
     /// The Criterion group of the cell: its network and fault profile.
     pub fn bench_group(&self) -> String {
-        let client = self
-            .client
-            .slug()
-            .map(|c| format!("client={c},"))
-            .unwrap_or_default();
         format!(
-            "{client}rtt={},faults={}",
+            "{}rtt={},faults={}",
+            self.client_prefix(),
             fmt_rtt(self.rtt_us),
             self.faults.slug()
         )
+    }
+
+    /// `client=java-4.1.1,` for a client other than the default, else empty.
+    fn client_prefix(&self) -> String {
+        self.client
+            .slug()
+            .map(|c| format!("client={c},"))
+            .unwrap_or_default()
     }
 
     /// The round trips a record waits for before its acknowledgement,
