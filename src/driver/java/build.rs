@@ -1,11 +1,15 @@
 //! Building the Java driver: its sources embedded in the binary, built once
 //! per client version with Maven into the cache, named by the sources' hash.
 
-use super::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cluster::{cache_dir, find_java};
+use crate::driver::java::DriverError;
 
 /// The driver's sources, built into the binary so `prepare` works from any
 /// directory; their hash names the build, so an edited driver is rebuilt.
-pub(super) const SOURCES: &[(&str, &str)] = &[
+const SOURCES: &[(&str, &str)] = &[
     ("pom.xml", include_str!("../../../drivers/java/pom.xml")),
     (
         "src/main/java/kob/Driver.java",
@@ -110,7 +114,7 @@ fn which(name: &str) -> Option<PathBuf> {
 
 /// Maven versions: letters, digits, `.`, `_`, `-`; nothing a path or a shell
 /// could misread.
-pub(super) fn check_version(version: &str) -> Result<(), DriverError> {
+fn check_version(version: &str) -> Result<(), DriverError> {
     let ok = version
         .chars()
         .next()
@@ -129,7 +133,7 @@ pub(super) fn check_version(version: &str) -> Result<(), DriverError> {
 }
 
 /// FNV-1a over every source's path and text.
-pub(super) fn sources_hash() -> String {
+fn sources_hash() -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for (path, text) in SOURCES {
         for b in path.bytes().chain([0]).chain(text.bytes()).chain([0]) {
@@ -226,7 +230,7 @@ fn build(version: &str, cache: &Path, home: &Path, hash: &str) -> Result<(), Dri
 
 /// What a failed `mvn` run means: the client version does not resolve, or
 /// the driver does not build against it.
-pub(super) fn mvn_failure(version: &str, log_text: &str, log: PathBuf) -> DriverError {
+fn mvn_failure(version: &str, log_text: &str, log: PathBuf) -> DriverError {
     let unresolved = log_text.lines().any(|l| {
         (l.contains("Could not resolve dependencies")
             || l.contains("Could not find artifact")
@@ -249,5 +253,64 @@ pub(super) fn mvn_failure(version: &str, log_text: &str, log: PathBuf) -> Driver
         version: version.into(),
         detail,
         log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked_before_they_reach_a_path() {
+        for ok in ["4.1.1", "3.9.1", "4.0.0-rc1", "2.8.2_x"] {
+            assert!(check_version(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "../4.1.1", "4.1.1/x", "-Dx", "4 1", "4.1.1;rm"] {
+            let e = check_version(bad).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("invalid Java client version {bad:?} (hint: a Maven version such as 4.1.1 or 3.9.1)")
+            );
+        }
+    }
+
+    #[test]
+    fn a_version_that_does_not_resolve_is_one_line_naming_it() {
+        let log = "[ERROR] Failed to execute goal on project kob-java-driver: Could not resolve dependencies for project kafka-order-bench:kob-java-driver:jar:1: The following artifacts could not be resolved: org.apache.kafka:kafka-clients:jar:0.0.1 (absent): Could not find artifact org.apache.kafka:kafka-clients:jar:0.0.1 in central";
+        let e = mvn_failure("0.0.1", log, PathBuf::from("/c/java-driver-0.0.1.mvn.log"));
+        assert_eq!(
+            e.to_string(),
+            "Java client 0.0.1: Maven cannot fetch org.apache.kafka:kafka-clients:0.0.1 (log: /c/java-driver-0.0.1.mvn.log)"
+        );
+        let e = mvn_failure(
+            "0.11.0.0",
+            "[INFO] x\n[ERROR] Driver.java:[3,1] cannot find symbol\n",
+            PathBuf::from("/l"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "Java client 0.11.0.0: building the driver failed: [ERROR] Driver.java:[3,1] cannot find symbol (log: /l)"
+        );
+    }
+
+    #[test]
+    fn an_edit_to_any_source_changes_the_build_name() {
+        let h = sources_hash();
+        assert_eq!(h.len(), 16);
+        assert_eq!(h, sources_hash());
+        // Every Java source of the module is embedded (a new file must be listed).
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("drivers/java/src/main/java/kob");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = SOURCES
+            .iter()
+            .filter_map(|(p, _)| p.strip_prefix("src/main/java/kob/"))
+            .map(String::from)
+            .collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
     }
 }

@@ -1,0 +1,113 @@
+//! The values every cell of a run shares, and how a cell's windows are
+//! sized from them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::grid::{Cell, Compression, Network};
+
+/// Everything that is the same for every cell of a run.
+///
+/// A cell is measured in interleaved **rounds** (every cell once per round,
+/// in an order shuffled from the seed). One producer per cell lives for the
+/// whole run; in each round it sends without pause: an untimed warm-up,
+/// `windows` timed **windows**, and an untimed tail, so no window pays for
+/// the pipeline filling or draining. A window is a fixed number of records
+/// (see [`Fixed::records_per_window`]), so a cell sends the same records, and
+/// meets the same seeded faults, whichever front end drives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fixed {
+    /// Size of each record's value, in bytes (the stamped header included).
+    pub record_bytes: usize,
+    /// Rounds over the whole grid.
+    pub rounds: u32,
+    /// Timed windows per cell and round.
+    pub windows: u32,
+    /// Target duration of one window, in milliseconds, at the pipelining
+    /// ceiling; the window's record count is derived from it.
+    pub window_ms: u32,
+    /// Fewest records in a window (slow cells: long round trips, in-flight 1).
+    pub min_records_per_window: u64,
+    /// Most records in a window (cells with no round trip to wait for).
+    pub max_records_per_window: u64,
+    /// Records sent once per cell before its first round, untimed, so
+    /// connections, metadata and producer-id set-up are paid before timing.
+    pub warmup_records: u64,
+    /// `linger.ms`.
+    pub linger_ms: u32,
+    /// `batch.size`, in bytes. The default is the Java producer's (16 KiB),
+    /// not librdkafka's (1 MB): with 1 MB batches a cell is a few dozen
+    /// Produce requests, too few for `max.in.flight` to matter or for a
+    /// per-request fault rate to hit anything.
+    pub batch_bytes: u32,
+    /// `compression.type`.
+    pub compression: Compression,
+    /// Partitions of each cell's topic; one stream per partition.
+    pub partitions: u32,
+    /// The rate of the fixed-load latency phase, records/s. 0 derives it per
+    /// group of compared cells (same network and fault profile) as
+    /// `latency_rate_fraction` of the slowest measured cell's throughput.
+    pub rate_per_sec: u64,
+    /// Fraction of the slowest cell's throughput the latency phase runs at.
+    pub latency_rate_fraction: f64,
+    /// Duration of the fixed-load latency phase per cell, milliseconds
+    /// (0 skips it). Runs on cells without faults.
+    pub latency_ms: u32,
+    /// Fewest fault events before a zero-violation cell is called "no
+    /// violation observed"; below it the cell is "too few faults to judge".
+    pub min_events: u64,
+    /// `message.timeout.ms`: how long a record may wait for delivery before it is failed.
+    pub message_timeout_ms: u32,
+}
+
+impl Default for Fixed {
+    fn default() -> Self {
+        Fixed {
+            record_bytes: 1024,
+            rounds: 3,
+            windows: 3,
+            window_ms: 250,
+            min_records_per_window: 200,
+            max_records_per_window: 3_000,
+            warmup_records: 1_000,
+            linger_ms: 5,
+            batch_bytes: 16_384,
+            compression: Compression::None,
+            partitions: 1,
+            rate_per_sec: 0,
+            latency_rate_fraction: 0.5,
+            latency_ms: 1_000,
+            min_events: 20,
+            message_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Fixed {
+    /// Records in one full batch (`batch.size` / `record_bytes`, at least 1).
+    pub fn records_per_batch(&self) -> u64 {
+        (u64::from(self.batch_bytes) / self.record_bytes.max(1) as u64).max(1)
+    }
+
+    /// Records in one window of `cell`: `window_ms` at the pipelining
+    /// ceiling ([`Cell::pipelining_ceiling_records_per_sec`]), within the
+    /// workload's bounds.
+    /// A pure function of the workload and the cell, so a cell's record
+    /// count (and with it its exposure to seeded faults) never depends on
+    /// how fast this run happened to be.
+    pub fn records_per_window(&self, cell: &Cell, network: &Network) -> u64 {
+        let (lo, hi) = (self.min_records_per_window, self.max_records_per_window);
+        match cell.pipelining_ceiling_records_per_sec(self, network) {
+            Some(rate) => ((rate * f64::from(self.window_ms) / 1e3) as u64).clamp(lo, hi),
+            None => hi,
+        }
+    }
+
+    /// The untimed records after a round's last window: enough that the
+    /// last window closes while the pipeline is still full.
+    pub fn tail_records(&self, cell: &Cell, network: &Network) -> u64 {
+        let per_window = self.records_per_window(cell, network);
+        let in_flight = u64::from(cell.settings.max_in_flight) * self.records_per_batch();
+        in_flight.max(per_window / 2).min(per_window)
+    }
+}

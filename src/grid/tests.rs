@@ -1,0 +1,176 @@
+//! The grid's tests: a workload read from TOML, expanded into cells with
+//! stable ids, and the windows sized from the model ceilings.
+
+use std::path::Path;
+
+use super::*;
+use crate::faults::FaultProfile;
+
+#[test]
+fn faults_run_only_at_their_rtts_and_ids_are_unique() {
+    let w = Workload::from_toml(
+        "faults = [\"none\", \"reject:1%\"]\n[axes]\nmax_in_flight = [1, 5]\nacks = [1]\nidempotence = [false]\n\
+         [network]\nrtt_ms = [0, 0.2, 20]\nfault_rtt_ms = [0]\n",
+    )
+    .unwrap();
+    let ids: Vec<String> = w.cells().iter().map(Cell::id).collect();
+    assert_eq!(
+        ids,
+        [
+            "rtt=0ms,inflight=1,acks=1,idem=false,faults=none",
+            "rtt=0ms,inflight=5,acks=1,idem=false,faults=none",
+            "rtt=0ms,inflight=1,acks=1,idem=false,faults=reject-1pct",
+            "rtt=0ms,inflight=5,acks=1,idem=false,faults=reject-1pct",
+            "rtt=0.2ms,inflight=1,acks=1,idem=false,faults=none",
+            "rtt=0.2ms,inflight=5,acks=1,idem=false,faults=none",
+            "rtt=20ms,inflight=1,acks=1,idem=false,faults=none",
+            "rtt=20ms,inflight=5,acks=1,idem=false,faults=none",
+        ]
+    );
+    let cells = Workload::default().cells();
+    let unique: std::collections::BTreeSet<_> = cells.iter().map(Cell::id).collect();
+    assert_eq!(unique.len(), cells.len());
+}
+
+#[test]
+fn rtt_parses_as_users_write_it_and_bad_values_are_named() {
+    assert_eq!(parse_rtt("2ms"), Ok(2_000));
+    assert_eq!(parse_rtt("0.2ms"), Ok(200));
+    assert_eq!(parse_rtt("500us"), Ok(500));
+    assert_eq!(parse_rtt("20"), Ok(20_000));
+    assert_eq!(parse_rtt("1s"), Ok(1_000_000));
+    assert_eq!(
+        parse_rtt("-2ms"),
+        Err("RTT \"-2ms\" must be 0 or more".into())
+    );
+    assert!(parse_rtt("fast")
+        .unwrap_err()
+        .contains("\"fast\" is not a duration"));
+    assert_eq!(fmt_rtt(200), "0.2ms");
+    assert_eq!(fmt_rtt(20_000), "20ms");
+    assert_eq!(fmt_rtt(0), "0ms");
+    let err = Workload::from_toml("[network]\nrtt_ms = [-1]\n").unwrap_err();
+    assert!(err.to_string().contains("network RTT -1 ms"), "{err}");
+    let err = Workload::from_toml("[network]\nbandwidth_mbit = -5\n").unwrap_err();
+    assert!(err.to_string().contains("bandwidth_mbit -5"), "{err}");
+}
+
+#[test]
+fn windows_are_sized_by_the_model_ceiling_within_bounds() {
+    let f = Fixed::default();
+    let n = Network::default();
+    let cell = |rtt_us, max_in_flight, acks| Cell {
+        client: Client::Librdkafka,
+        rtt_us,
+        settings: ProducerSettings {
+            max_in_flight,
+            acks,
+            idempotence: false,
+        },
+        faults: FaultProfile::None,
+    };
+    // 16 records per 16 KiB batch of 1 KiB records; acks=all at 20 ms
+    // waits for the client's and a follower's round trip: 16 / 40 ms.
+    let slow = cell(20_000, 1, Acks::All);
+    assert_eq!(slow.ceiling_records_per_sec(&f, &n), Some(400.0));
+    assert_eq!(f.records_per_window(&slow, &n), f.min_records_per_window);
+    let mid = cell(2_000, 5, Acks::One);
+    assert_eq!(mid.ceiling_records_per_sec(&f, &n), Some(40_000.0));
+    assert_eq!(f.records_per_window(&mid, &n), f.max_records_per_window);
+    let loopback = cell(0, 1, Acks::One);
+    assert_eq!(loopback.ceiling_records_per_sec(&f, &n), None);
+    assert_eq!(
+        f.records_per_window(&loopback, &n),
+        f.max_records_per_window
+    );
+    assert!(f.tail_records(&mid, &n) >= 5 * 16);
+}
+
+/// `acks=all` across emulated replication: in-flight hides the client's
+/// round trip, not the followers' (one batch per replication RTT);
+/// `acks=1`, and `acks=all` without emulated replication, pipeline.
+#[test]
+fn acks_all_is_capped_at_a_batch_per_replication_round_trip() {
+    let f = Fixed::default();
+    let n = Network::default();
+    assert!(n.replication);
+    let cell = |max_in_flight, acks| Cell {
+        client: Client::Librdkafka,
+        rtt_us: 20_000,
+        settings: ProducerSettings {
+            max_in_flight,
+            acks,
+            idempotence: false,
+        },
+        faults: FaultProfile::None,
+    };
+    let all = |k| cell(k, Acks::All).ceiling_records_per_sec(&f, &n);
+    assert_eq!(all(1), Some(400.0));
+    assert_eq!(all(2), Some(800.0));
+    assert_eq!(all(100), Some(800.0));
+    assert_eq!(
+        cell(100, Acks::All).pipelining_ceiling_records_per_sec(&f, &n),
+        Some(40_000.0)
+    );
+    assert_eq!(
+        cell(5, Acks::One).ceiling_records_per_sec(&f, &n),
+        Some(4_000.0)
+    );
+    let direct = Network {
+        replication: false,
+        ..n.clone()
+    };
+    assert_eq!(
+        cell(5, Acks::All).ceiling_records_per_sec(&f, &direct),
+        Some(4_000.0)
+    );
+}
+
+#[test]
+fn workload_file_overrides_only_what_it_names() {
+    let w = Workload::from_toml(
+        "seed = 7\n[axes]\nmax_in_flight = [1, 5]\nacks = [1, \"all\"]\n[fixed]\nrecord_bytes = 512\n",
+    )
+    .unwrap();
+    assert_eq!(w.seed, 7);
+    assert_eq!(w.axes.max_in_flight, vec![1, 5]);
+    assert_eq!(w.axes.acks, vec![Acks::One, Acks::All]);
+    assert_eq!(w.axes.idempotence, vec![false, true]);
+    assert_eq!(w.fixed.record_bytes, 512);
+    assert_eq!(w.fixed.rounds, Fixed::default().rounds);
+    assert_eq!(w.cells().len(), 8 * 3 + 8 * 2);
+}
+
+#[test]
+fn unknown_axis_is_named_in_the_error() {
+    let err = Workload::from_toml("[axes]\nlinger = [1]\n").unwrap_err();
+    assert!(err.to_string().contains("unknown field `linger`"), "{err}");
+}
+
+#[test]
+fn unknown_acks_value_is_named_in_the_error() {
+    let err = Workload::from_toml("[axes]\nacks = [\"some\"]\n").unwrap_err();
+    assert!(err.to_string().contains("\"some\""), "{err}");
+}
+
+#[test]
+fn zero_rounds_is_refused() {
+    let err = Workload::from_toml("[fixed]\nrounds = 0\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid workload: rounds and windows must be at least 1"
+    );
+}
+
+#[test]
+fn zero_in_flight_is_refused() {
+    let err = Workload::from_toml("[axes]\nmax_in_flight = [0]\n").unwrap_err();
+    assert!(err.to_string().contains("max_in_flight must be at least 1"));
+}
+
+#[test]
+fn example_workload_in_repo_parses() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/default.toml");
+    let w = Workload::from_file(&path).unwrap();
+    assert_eq!(w, Workload::default(), "the example documents the defaults");
+}

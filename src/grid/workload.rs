@@ -1,0 +1,205 @@
+//! The workload: the axes of the grid, everything else fixed for the run,
+//! the network, the fault profiles and the seed; its defaults, the quick
+//! grid, reading it from TOML and checking it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::faults::FaultProfile;
+use crate::grid::{Acks, Client, Fixed, GridError, Network};
+
+/// The axes of the grid; the grid is their cartesian product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Axes {
+    /// Values of `max.in.flight.requests.per.connection`.
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: Vec<u32>,
+    /// Values of `acks`.
+    #[serde(default = "default_acks")]
+    pub acks: Vec<Acks>,
+    /// Values of `enable.idempotence`.
+    #[serde(default = "default_idempotence")]
+    pub idempotence: Vec<bool>,
+    /// Producer clients: `librdkafka`, `java:VERSION`.
+    #[serde(default = "default_clients")]
+    pub clients: Vec<Client>,
+}
+
+fn default_clients() -> Vec<Client> {
+    vec![Client::Librdkafka]
+}
+
+fn default_in_flight() -> Vec<u32> {
+    vec![1, 5, 100]
+}
+fn default_acks() -> Vec<Acks> {
+    vec![Acks::One, Acks::All]
+}
+fn default_idempotence() -> Vec<bool> {
+    vec![false, true]
+}
+
+impl Default for Axes {
+    fn default() -> Self {
+        Axes {
+            max_in_flight: default_in_flight(),
+            acks: default_acks(),
+            idempotence: default_idempotence(),
+            clients: default_clients(),
+        }
+    }
+}
+
+/// A whole run: the axes, the fixed values, the fault profiles and the seed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    #[serde(default)]
+    pub axes: Axes,
+    #[serde(default)]
+    pub fixed: Fixed,
+    #[serde(default)]
+    pub network: Network,
+    /// Fault profiles; every grid point runs once under each.
+    #[serde(default = "default_faults")]
+    pub faults: Vec<FaultProfile>,
+    /// Seed of every fault schedule in the run.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+/// No faults (throughput and latency), then the two proxy mechanisms that
+/// break ordering: a refused request and a lost acknowledgement. Leader
+/// failover (a broker restart per round) has its own workload,
+/// `workloads/failover.toml`.
+fn default_faults() -> Vec<FaultProfile> {
+    ["none", "reject:1%", "lose-ack:1%"]
+        .iter()
+        .map(|p| p.parse().expect("built-in profiles parse"))
+        .collect()
+}
+fn default_seed() -> u64 {
+    42
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            axes: Axes::default(),
+            fixed: Fixed::default(),
+            network: Network::default(),
+            faults: default_faults(),
+            seed: default_seed(),
+        }
+    }
+}
+
+impl Workload {
+    /// The reduced grid for CI and smoke runs: the cells that tell the story
+    /// (one rejected) with few records.
+    pub fn quick() -> Workload {
+        Workload {
+            axes: Axes {
+                max_in_flight: vec![1, 5, 10],
+                acks: vec![Acks::One, Acks::All],
+                idempotence: vec![false, true],
+                clients: default_clients(),
+            },
+            fixed: Fixed {
+                rounds: 2,
+                windows: 2,
+                max_records_per_window: 2_000,
+                warmup_records: 500,
+                latency_ms: 500,
+                ..Fixed::default()
+            },
+            network: Network {
+                rtt_ms: vec![0.0, 2.0],
+                fault_rtt_ms: Vec::new(),
+                ..Network::default()
+            },
+            faults: vec![FaultProfile::None],
+            ..Workload::default()
+        }
+    }
+
+    /// Reads a workload from a TOML file; fields left out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Workload, GridError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GridError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            GridError::Parse { message, .. } => GridError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses a workload from TOML text and validates it.
+    pub fn from_toml(text: &str) -> Result<Workload, GridError> {
+        let workload: Workload = toml::from_str(text).map_err(|e| GridError::Parse {
+            path: "<inline>".into(),
+            // toml's message spans several lines with a caret; keep it to one.
+            message: e.message().replace('\n', " "),
+        })?;
+        workload.validate()?;
+        Ok(workload)
+    }
+
+    /// Checks the values no cell could run with.
+    pub fn validate(&self) -> Result<(), GridError> {
+        let f = &self.fixed;
+        let bad = |m: &str| Err(GridError::Invalid(m.to_string()));
+        if self.axes.max_in_flight.is_empty()
+            || self.axes.acks.is_empty()
+            || self.axes.idempotence.is_empty()
+        {
+            return bad("every axis needs at least one value");
+        }
+        if self.axes.clients.is_empty() {
+            return bad("clients needs at least one value (librdkafka, java:VERSION)");
+        }
+        if self.axes.max_in_flight.contains(&0) {
+            return bad("max_in_flight must be at least 1");
+        }
+        if self.axes.max_in_flight.iter().any(|&m| m > 1_000_000) {
+            return bad("max_in_flight must be at most 1000000 (librdkafka's limit)");
+        }
+        if self.faults.is_empty() {
+            return bad("faults needs at least one profile (use \"none\" for no faults)");
+        }
+        if f.rounds == 0 || f.windows == 0 {
+            return bad("rounds and windows must be at least 1");
+        }
+        if f.window_ms == 0 {
+            return bad("window_ms must be at least 1");
+        }
+        if f.min_records_per_window == 0 || f.min_records_per_window > f.max_records_per_window {
+            return bad(
+                "records per window: need 1 <= min_records_per_window <= max_records_per_window",
+            );
+        }
+        if !(f.latency_rate_fraction > 0.0 && f.latency_rate_fraction <= 1.0) {
+            return bad("latency_rate_fraction must be in (0, 1]");
+        }
+        self.network.validate().map_err(GridError::Invalid)?;
+        if f.record_bytes < crate::record::HEADER_BYTES {
+            return Err(GridError::Invalid(format!(
+                "record_bytes must be at least {} (the stamped header)",
+                crate::record::HEADER_BYTES
+            )));
+        }
+        if f.partitions == 0 {
+            return bad("partitions must be at least 1");
+        }
+        if f.message_timeout_ms == 0 {
+            return bad("message_timeout_ms must be at least 1");
+        }
+        Ok(())
+    }
+}
