@@ -107,12 +107,21 @@ fn main() {
     }
 }
 
+/// Prints the suite's set-up notices (which cluster, when it is ready).
+struct Notices;
+
+impl suite::Progress for Notices {
+    fn notice(&mut self, message: &str) {
+        eprintln!("{message}");
+    }
+}
+
 fn run() -> anyhow::Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let bootstrap = std::env::var("PEERS_BOOTSTRAP")
         .ok()
         .filter(|b| !b.is_empty());
-    let cluster = suite::connect(bootstrap.as_deref(), &[], 3)?;
+    let cluster = suite::connect(bootstrap.as_deref(), &[], 3, &mut Notices)?;
     let cache = cluster::cache_dir();
     let env = Env {
         bootstrap: cluster.bootstrap(),

@@ -44,6 +44,9 @@ impl Progress for Lines {
     fn phase(&mut self, name: &str, records: u64) {
         eprintln!("{name} ({records} units)…");
     }
+    fn notice(&mut self, message: &str) {
+        eprintln!("{message}");
+    }
     fn cell_finished(&mut self, r: &CellResult) {
         match &r.outcome {
             Outcome::Measured(m) => eprintln!(
@@ -233,6 +236,7 @@ fn connect(workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
         &props,
         3,
         workload,
+        &mut Lines,
     )?)
 }
 

@@ -192,9 +192,9 @@ impl RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let workload = args.workload()?;
     check_route(&args, &workload)?;
-    let cluster = connect(&args, &workload)?;
     let cells = workload.cells().len();
     let mut progress = Bar::new(cells);
+    let cluster = connect(&args, &workload, &mut progress)?;
     let options = suite::RunOptions {
         route: if args.direct {
             kafka_order_bench::path::Route::Direct
@@ -281,7 +281,11 @@ fn exit_status(cells: &[CellResult]) -> ExitCode {
 }
 
 /// The cluster `args` name, after the checks that need no cluster.
-fn connect(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
+fn connect(
+    args: &RunArgs,
+    workload: &Workload,
+    progress: &mut dyn Progress,
+) -> anyhow::Result<Box<dyn Cluster>> {
     let c = &args.connect;
     if args.cluster == ClusterArg::Mock {
         return connect_mock(args, workload);
@@ -306,6 +310,7 @@ fn connect(args: &RunArgs, workload: &Workload) -> anyhow::Result<Box<dyn Cluste
         &c.properties,
         c.brokers,
         workload,
+        progress,
     )?)
 }
 
@@ -453,6 +458,10 @@ impl Progress for Bar {
             // Without a bar, a line per cell shows a long run is alive.
             eprintln!("[{}/{}] {}", self.finished, self.cells, short(result));
         }
+    }
+
+    fn notice(&mut self, message: &str) {
+        self.bar.suspend(|| eprintln!("{message}"));
     }
 }
 

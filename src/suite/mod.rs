@@ -101,6 +101,8 @@ pub trait Progress {
     fn advanced(&mut self, _records: u64) {}
     /// A cell's result is final and saved.
     fn cell_finished(&mut self, _result: &CellResult) {}
+    /// A line about the set-up: which cluster, one starting, one ready.
+    fn notice(&mut self, _message: &str) {}
 }
 
 /// Progress that shows nothing.
@@ -120,8 +122,9 @@ pub fn connect(
     bootstrap: Option<&str>,
     properties: &[(String, String)],
     brokers: u32,
+    progress: &mut dyn Progress,
 ) -> Result<Box<dyn Cluster>, ClusterError> {
-    connect_for(bootstrap, properties, brokers, false)
+    connect_for(bootstrap, properties, brokers, false, progress)
 }
 
 /// [`connect`] for a workload: a local cluster started here gets emulated
@@ -131,10 +134,11 @@ pub fn connect_for_workload(
     properties: &[(String, String)],
     brokers: u32,
     workload: &Workload,
+    progress: &mut dyn Progress,
 ) -> Result<Box<dyn Cluster>, ClusterError> {
     let n = &workload.network;
     let replication = n.replication && n.emulates();
-    connect_for(bootstrap, properties, brokers, replication)
+    connect_for(bootstrap, properties, brokers, replication, progress)
 }
 
 fn connect_for(
@@ -142,6 +146,7 @@ fn connect_for(
     properties: &[(String, String)],
     brokers: u32,
     emulate_replication: bool,
+    progress: &mut dyn Progress,
 ) -> Result<Box<dyn Cluster>, ClusterError> {
     const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
     if let Some(b) = bootstrap {
@@ -152,13 +157,15 @@ fn connect_for(
         )?));
     }
     if let Some(running) = cluster::daemon::connect_running_local(properties, CONNECT_TIMEOUT)? {
-        eprintln!(
+        progress.notice(&format!(
             "using the running local cluster at {} (from `kafka-order-bench cluster up`)",
             running.bootstrap()
-        );
+        ));
         return Ok(Box::new(running));
     }
-    eprintln!("starting a local {brokers}-node Apache Kafka cluster…");
+    progress.notice(&format!(
+        "starting a local {brokers}-node Apache Kafka cluster…"
+    ));
     let started = Instant::now();
     let local = cluster::LocalCluster::start(cluster::LocalOptions {
         brokers,
@@ -166,11 +173,11 @@ fn connect_for(
         emulate_replication,
         ..cluster::LocalOptions::default()
     })?;
-    eprintln!(
+    progress.notice(&format!(
         "cluster ready in {:.1} s: bootstrap.servers={}",
         started.elapsed().as_secs_f64(),
         local.bootstrap()
-    );
+    ));
     Ok(Box::new(local))
 }
 
