@@ -2,8 +2,26 @@
 //! plan to Produce requests, and the broker → client half that answers in
 //! request order.
 
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
 use super::discover::rewrite;
-use super::*;
+use super::{lock, Shared};
+use crate::faults::frame::{
+    self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
+    request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
+};
+use crate::faults::netem::{delay_line, DelayRx, DelayTx, LinkCell};
+use crate::faults::plan::{FaultAction, LoseAckMode};
 
 /// How a connection ended.
 enum End {
