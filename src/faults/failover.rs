@@ -31,6 +31,7 @@
 //! Only a cluster this process started can be failed over
 //! ([`crate::cluster::Cluster::local`]).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -260,6 +261,8 @@ pub fn with_failovers<T>(
     })
 }
 
+/// The controller thread: one failover per kill point of `schedule`, until
+/// the schedule, the closure or a problem ends it.
 fn control(
     cluster: &LocalCluster,
     topic: &str,
@@ -268,80 +271,117 @@ fn control(
     counters: &Counters,
     done: &AtomicBool,
 ) -> FailoverReport {
-    let started = Instant::now();
-    let sent = || counters.sent.load(Ordering::Relaxed);
-    let acked = || {
-        counters
+    let mut controller = Controller {
+        cluster,
+        topic,
+        partition,
+        counters,
+        done,
+        started: Instant::now(),
+        replicas: cluster.brokers().min(3) as usize,
+        history: VecDeque::new(),
+    };
+    let mut report = FailoverReport::default();
+    for &point in &schedule.kill_points {
+        match controller.fail_over(point, schedule.restart_after, &mut report) {
+            Ok(()) => {}
+            Err(Stop::Done) => break,
+            Err(Stop::Error(e)) => {
+                report.error = Some(e);
+                break;
+            }
+        }
+    }
+    report
+}
+
+/// Why the controller stopped before the end of its schedule.
+enum Stop {
+    /// The closure ended.
+    Done,
+    /// A problem met, for [`FailoverReport::error`].
+    Error(String),
+}
+
+/// The controller thread's state: what it kills and watches, and the recent
+/// sent counts a kill's window starts from.
+struct Controller<'a> {
+    cluster: &'a LocalCluster,
+    topic: &'a str,
+    partition: i32,
+    counters: &'a Counters,
+    done: &'a AtomicBool,
+    started: Instant,
+    /// Replicas in the ISR of a fully in-sync partition.
+    replicas: usize,
+    /// (time, sent) every ~10 ms, for the window's start.
+    history: VecDeque<(Instant, u64)>,
+}
+
+/// One kill, as the watch after it needs it.
+struct Kill {
+    leader: i32,
+    killed_at: Instant,
+    acked_at_kill: u64,
+}
+
+impl Controller<'_> {
+    fn sent(&self) -> u64 {
+        self.counters.sent.load(Ordering::Relaxed)
+    }
+
+    fn acked(&self) -> u64 {
+        self.counters
             .acked
             .as_ref()
-            .unwrap_or(&counters.sent)
+            .unwrap_or(&self.counters.sent)
             .load(Ordering::Relaxed)
-    };
-    let replicas = cluster.brokers().min(3) as usize;
-    let mut report = FailoverReport::default();
-    // (time, sent) every ~10 ms, for the window's start.
-    let mut history: std::collections::VecDeque<(Instant, u64)> = Default::default();
-    let remember = |history: &mut std::collections::VecDeque<(Instant, u64)>| {
+    }
+
+    fn is_done(&self) -> bool {
+        self.done.load(Ordering::SeqCst)
+    }
+
+    /// Notes the sent count (at most every 10 ms) and forgets what is older
+    /// than [`WINDOW_LOOKBACK`].
+    fn remember(&mut self) {
         let now = Instant::now();
-        if history
+        if self
+            .history
             .back()
             .map_or(true, |(t, _)| now - *t >= Duration::from_millis(10))
         {
-            history.push_back((now, sent()));
+            let sent = self.sent();
+            self.history.push_back((now, sent));
         }
-        while history
+        while self
+            .history
             .front()
             .is_some_and(|(t, _)| now - *t > WINDOW_LOOKBACK)
         {
-            history.pop_front();
+            self.history.pop_front();
         }
-    };
-    for &point in &schedule.kill_points {
-        while sent() < point {
-            if done.load(Ordering::SeqCst) {
-                return report;
-            }
-            remember(&mut history);
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        // Fully in sync again before the next kill.
-        let wait = Instant::now();
-        loop {
-            match cluster.in_sync_replicas(topic, partition) {
-                Ok(isr) if isr.len() >= replicas => break,
-                _ if wait.elapsed() > PATIENCE => {
-                    report.error = Some(format!(
-                        "{topic}/{partition} not fully in sync {PATIENCE:?} after the previous failover"
-                    ));
-                    return report;
-                }
-                _ if done.load(Ordering::SeqCst) => return report,
-                _ => {
-                    remember(&mut history);
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
-        let in_sync_wait_ms = wait.elapsed().as_millis() as u64;
-        let leader = match cluster.leader(topic, partition) {
-            Ok(Some(l)) => l,
-            Ok(None) => {
-                report.error = Some(format!("{topic}/{partition} has no leader to kill"));
-                return report;
-            }
-            Err(e) => {
-                report.error = Some(format!("finding the leader of {topic}/{partition}: {e}"));
-                return report;
-            }
-        };
-        remember(&mut history);
-        let window_first_sent = history.front().map_or(sent(), |(_, s)| *s);
-        let acked_at_kill = acked();
-        let sent_at_kill = sent();
+    }
+
+    /// One failover at `point`: waits for the count and a fully in-sync
+    /// partition, kills the leader, watches, restarts it `restart_after`
+    /// later, and adds the kill and its outcome to `report`.
+    fn fail_over(
+        &mut self,
+        point: u64,
+        restart_after: Duration,
+        report: &mut FailoverReport,
+    ) -> Result<(), Stop> {
+        self.wait_for_sent(point)?;
+        let in_sync_wait_ms = self.wait_in_sync()?;
+        let leader = self.leader()?;
+        self.remember();
+        let window_first_sent = self.history.front().map_or(self.sent(), |(_, s)| *s);
+        let acked_at_kill = self.acked();
+        let sent_at_kill = self.sent();
         let killed_at = Instant::now();
-        if let Err(e) = cluster.kill(leader) {
-            report.error = Some(format!("killing node {leader}: {e}"));
-            return report;
+        if let Err(e) = self.cluster.kill(leader) {
+            return Err(Stop::Error(format!("killing node {leader}: {e}")));
         }
         report.kills += 1;
         report.node.get_or_insert(leader);
@@ -350,55 +390,124 @@ fn control(
             sent_at_kill,
             in_sync_wait_ms,
             window_first_sent,
-            at_ms: (killed_at - started).as_millis() as u64,
+            at_ms: (killed_at - self.started).as_millis() as u64,
             ..FailoverOutcome::default()
         };
-        // Watch for a new leader and resumed acknowledgements until the
-        // restart is due (or the closure is over).
-        let mut last_poll = Instant::now() - Duration::from_secs(1);
-        while killed_at.elapsed() < schedule.restart_after.max(Duration::from_millis(1))
-            && !done.load(Ordering::SeqCst)
-        {
-            if outcome.resumed_ms.is_none() && acked() > acked_at_kill + 1 {
-                outcome.resumed_ms = Some(killed_at.elapsed().as_millis() as u64);
-                outcome.window_last_sent = sent();
+        let kill = Kill {
+            leader,
+            killed_at,
+            acked_at_kill,
+        };
+        self.watch_until_restart(&kill, restart_after, &mut outcome);
+        let restart = self.cluster.restart(leader);
+        self.watch_after_restart(&kill, &mut outcome);
+        report.outcomes.push(outcome);
+        if let Err(e) = restart {
+            return Err(Stop::Error(format!("restarting node {leader}: {e}")));
+        }
+        self.history.clear();
+        Ok(())
+    }
+
+    fn wait_for_sent(&mut self, point: u64) -> Result<(), Stop> {
+        while self.sent() < point {
+            if self.is_done() {
+                return Err(Stop::Done);
             }
+            self.remember();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(())
+    }
+
+    /// Waits until the partition is fully in sync again before the next
+    /// kill; returns the milliseconds waited.
+    fn wait_in_sync(&mut self) -> Result<u64, Stop> {
+        let (topic, partition) = (self.topic, self.partition);
+        let wait = Instant::now();
+        loop {
+            match self.cluster.in_sync_replicas(topic, partition) {
+                Ok(isr) if isr.len() >= self.replicas => break,
+                _ if wait.elapsed() > PATIENCE => {
+                    return Err(Stop::Error(format!(
+                        "{topic}/{partition} not fully in sync {PATIENCE:?} after the previous failover"
+                    )));
+                }
+                _ if self.is_done() => return Err(Stop::Done),
+                _ => {
+                    self.remember();
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        Ok(wait.elapsed().as_millis() as u64)
+    }
+
+    fn leader(&self) -> Result<i32, Stop> {
+        let (topic, partition) = (self.topic, self.partition);
+        match self.cluster.leader(topic, partition) {
+            Ok(Some(l)) => Ok(l),
+            Ok(None) => Err(Stop::Error(format!(
+                "{topic}/{partition} has no leader to kill"
+            ))),
+            Err(e) => Err(Stop::Error(format!(
+                "finding the leader of {topic}/{partition}: {e}"
+            ))),
+        }
+    }
+
+    /// Watches for a new leader and resumed acknowledgements until the
+    /// restart is due (or the closure is over).
+    fn watch_until_restart(
+        &self,
+        kill: &Kill,
+        restart_after: Duration,
+        outcome: &mut FailoverOutcome,
+    ) {
+        let mut last_poll = Instant::now() - Duration::from_secs(1);
+        while kill.killed_at.elapsed() < restart_after.max(Duration::from_millis(1))
+            && !self.is_done()
+        {
+            self.note_resumed(kill, outcome);
             if outcome.new_leader_ms.is_none() && last_poll.elapsed() >= Duration::from_millis(50) {
                 last_poll = Instant::now();
-                if let Ok(Some(l)) = cluster.leader(topic, partition) {
-                    if l != leader {
-                        outcome.new_leader_ms = Some(killed_at.elapsed().as_millis() as u64);
+                if let Ok(Some(l)) = self.cluster.leader(self.topic, self.partition) {
+                    if l != kill.leader {
+                        outcome.new_leader_ms = Some(kill.killed_at.elapsed().as_millis() as u64);
                     }
                 }
             }
             std::thread::sleep(Duration::from_millis(2));
         }
-        if outcome.resumed_ms.is_none() {
-            outcome.window_last_sent = sent();
-        }
-        let restart = cluster.restart(leader);
-        // A producer still stalled at the restart resumes after it: keep
-        // watching (bounded) so its window closes where it resumed.
+        self.close_stalled_window(outcome);
+    }
+
+    /// A producer still stalled at the restart resumes after it: keeps
+    /// watching (bounded) so its window closes where it resumed.
+    fn watch_after_restart(&self, kill: &Kill, outcome: &mut FailoverOutcome) {
         let until = Instant::now() + PATIENCE;
-        while outcome.resumed_ms.is_none() && !done.load(Ordering::SeqCst) && Instant::now() < until
-        {
-            if acked() > acked_at_kill + 1 {
-                outcome.resumed_ms = Some(killed_at.elapsed().as_millis() as u64);
-                outcome.window_last_sent = sent();
-            }
+        while outcome.resumed_ms.is_none() && !self.is_done() && Instant::now() < until {
+            self.note_resumed(kill, outcome);
             std::thread::sleep(Duration::from_millis(2));
         }
-        if outcome.resumed_ms.is_none() {
-            outcome.window_last_sent = sent();
-        }
-        report.outcomes.push(outcome);
-        if let Err(e) = restart {
-            report.error = Some(format!("restarting node {leader}: {e}"));
-            return report;
-        }
-        history.clear();
+        self.close_stalled_window(outcome);
     }
-    report
+
+    /// Marks the producer resumed, and closes the window there, once the
+    /// acknowledged counter moved past the kill.
+    fn note_resumed(&self, kill: &Kill, outcome: &mut FailoverOutcome) {
+        if outcome.resumed_ms.is_none() && self.acked() > kill.acked_at_kill + 1 {
+            outcome.resumed_ms = Some(kill.killed_at.elapsed().as_millis() as u64);
+            outcome.window_last_sent = self.sent();
+        }
+    }
+
+    /// A producer that has not resumed: the window closes at the count now.
+    fn close_stalled_window(&self, outcome: &mut FailoverOutcome) {
+        if outcome.resumed_ms.is_none() {
+            outcome.window_last_sent = self.sent();
+        }
+    }
 }
 
 #[cfg(test)]

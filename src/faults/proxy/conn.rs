@@ -2,8 +2,26 @@
 //! plan to Produce requests, and the broker → client half that answers in
 //! request order.
 
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+
 use super::discover::rewrite;
-use super::*;
+use super::{lock, Shared};
+use crate::faults::frame::{
+    self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
+    request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
+};
+use crate::faults::netem::{delay_line, DelayRx, DelayTx, LinkCell};
+use crate::faults::plan::{FaultAction, LoseAckMode};
 
 /// How a connection ended.
 enum End {
@@ -384,9 +402,12 @@ async fn responses(
     mut pending: mpsc::UnboundedReceiver<Pending>,
     shared: &Arc<Shared>,
 ) -> Result<End, FrameError> {
-    let max = shared.config.max_frame_bytes;
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut unanswered: VecDeque<i32> = VecDeque::new();
+    let mut upstream = Upstream {
+        broker,
+        buf: BytesMut::with_capacity(64 * 1024),
+        max: shared.config.max_frame_bytes,
+        unanswered: VecDeque::new(),
+    };
     loop {
         let next = match pending.try_recv() {
             Ok(p) => p,
@@ -404,10 +425,7 @@ async fn responses(
                 continue;
             }
             Pending::Unanswered { correlation_id } => {
-                if unanswered.len() == MAX_UNANSWERED {
-                    unanswered.pop_front();
-                }
-                unanswered.push_back(correlation_id);
+                upstream.may_answer(correlation_id);
                 continue;
             }
             Pending::Upstream {
@@ -417,16 +435,66 @@ async fn responses(
                 then,
             } => (correlation_id, api_key, api_version, then),
         };
+        let Some(frame) = upstream
+            .answer_to(correlation_id, api_key, api_version, client)
+            .await?
+        else {
+            return Ok(End::Closed);
+        };
+        match then {
+            Then::Forward => client.write(&frame).await?,
+            Then::Rewrite(key) => {
+                let out = rewrite(frame, key, api_version, shared)?;
+                client.write(&out).await?;
+            }
+            Then::Replace(bytes) => client.write(&bytes).await?,
+            Then::DropAndReset => {
+                client.flush().await?;
+                return Ok(End::Reset);
+            }
+        }
+    }
+}
+
+/// The broker side of [`responses`]: the socket, the bytes read ahead of the
+/// next frame, and the `acks=0` requests a broker may still answer.
+struct Upstream<'a> {
+    broker: &'a mut OwnedReadHalf,
+    buf: BytesMut,
+    max: usize,
+    unanswered: VecDeque<i32>,
+}
+
+impl Upstream<'_> {
+    /// Remembers a forwarded `acks=0` Produce request, in case the broker
+    /// answers it anyway.
+    fn may_answer(&mut self, correlation_id: i32) {
+        if self.unanswered.len() == MAX_UNANSWERED {
+            self.unanswered.pop_front();
+        }
+        self.unanswered.push_back(correlation_id);
+    }
+
+    /// The broker's response to request `correlation_id`, passing any answer
+    /// to an earlier `acks=0` request on to `client` first; `None` when the
+    /// broker closed. Any other correlation id is an error.
+    async fn answer_to(
+        &mut self,
+        correlation_id: i32,
+        api_key: i16,
+        api_version: i16,
+        client: &mut Outlet,
+    ) -> Result<Option<Bytes>, FrameError> {
         let (frame, got) = loop {
-            let frame = match frame::decode_frame(&mut buf, max)? {
+            let frame = match frame::decode_frame(&mut self.buf, self.max)? {
                 Some(f) => f,
                 None => {
                     // About to wait for the broker: whatever is queued must
                     // reach the client first.
                     client.flush().await?;
-                    match read_frame(broker, &mut buf, max).await? {
+                    match read_frame(self.broker, &mut self.buf, self.max).await? {
                         Some(f) => f,
-                        None => return Ok(End::Closed),
+                        None => return Ok(None),
                     }
                 }
             };
@@ -434,12 +502,12 @@ async fn responses(
             if got == correlation_id {
                 // Brokers answer in order: no earlier request will be
                 // answered any more.
-                unanswered.clear();
+                self.unanswered.clear();
                 break (frame, got);
             }
-            match unanswered.iter().position(|c| *c == got) {
+            match self.unanswered.iter().position(|c| *c == got) {
                 Some(at) => {
-                    unanswered.drain(..=at);
+                    self.unanswered.drain(..=at);
                     client.write(&frame).await?;
                 }
                 None => break (frame, got),
@@ -453,17 +521,6 @@ async fn responses(
                 ),
             });
         }
-        match then {
-            Then::Forward => client.write(&frame).await?,
-            Then::Rewrite(key) => {
-                let out = rewrite(frame, key, api_version, shared)?;
-                client.write(&out).await?;
-            }
-            Then::Replace(bytes) => client.write(&bytes).await?,
-            Then::DropAndReset => {
-                client.flush().await?;
-                return Ok(End::Reset);
-            }
-        }
+        Ok(Some(frame))
     }
 }

@@ -1,7 +1,20 @@
 //! Finding the cluster's brokers, and pointing every broker address a
 //! response advertises at the proxy's listeners.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterResponse, FetchResponse,
+    FindCoordinatorResponse, MetadataRequest, MetadataResponse, ProduceResponse, RequestHeader,
+};
+use kafka_protocol::protocol::{Encodable, Message, StrBytes};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::{route, ProxiedBroker, ProxyError, Shared, PROXY_HOST};
+use crate::faults::frame::{self, read_frame, response_body, FrameError};
 
 /// Asks the first bootstrap broker that answers for the cluster's brokers and
 /// opens a listener for each.

@@ -50,32 +50,20 @@
 //! channel and waits for it; every connection is closed. Plaintext only: no
 //! TLS or SASL listeners.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterResponse, FetchResponse,
-    FindCoordinatorResponse, MetadataRequest, MetadataResponse, ProduceResponse, RequestHeader,
-};
-use kafka_protocol::protocol::{Encodable, Message, StrBytes};
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
 
 use super::events::FaultEvent;
-use super::frame::{
-    self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
-    request_body, request_meta, response_body, response_correlation_id, FrameError,
-    PartitionRecords, RequestMeta, DEFAULT_MAX_FRAME_BYTES,
-};
-use super::netem::{delay_line, DelayRx, DelayTx, Link, LinkCell};
-use super::plan::{FaultAction, FaultPlan, LoseAckMode, TriggerState};
+use super::frame::{PartitionRecords, DEFAULT_MAX_FRAME_BYTES};
+use super::netem::Link;
+use super::plan::{FaultAction, FaultPlan, TriggerState};
 use super::profile::{FaultKind, FaultName};
 
 mod conn;
@@ -91,7 +79,7 @@ const PROXY_HOST: &str = "127.0.0.1";
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
     /// Largest frame accepted from either side; larger ones close the
-    /// connection with [`FrameError::TooLarge`].
+    /// connection with [`FrameError::TooLarge`](super::frame::FrameError::TooLarge).
     pub max_frame_bytes: usize,
     /// How long to wait for an upstream connection (also bounds start-up).
     pub connect_timeout: Duration,
