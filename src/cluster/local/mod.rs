@@ -8,7 +8,6 @@
 //! brokers. Client and KRaft controller traffic stay direct.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;

@@ -2,7 +2,17 @@
 //! template, free ports, the data directory (kept or temporary, with its
 //! owner) and `kafka-storage format`.
 
-use super::*;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cluster::dist::{Java, KafkaDist};
+use crate::cluster::proc::{self, tail};
+use crate::cluster::ClusterError;
+
+use super::{DataDir, Node, SERVER_PROPERTIES, TAIL_LINES};
 
 /// The ports of one node.
 pub(super) struct Listeners {
