@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::proc::{tail, which};
-use super::ClusterError;
+use super::{create_dir_and_write, ClusterError};
 
 /// The Apache Kafka release `kafka/pom.xml` pins.
 pub const KAFKA_VERSION: &str = "4.1.1";
@@ -154,14 +154,10 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
         })?;
     let staged = tmp.path().join("kafka");
     let pom = tmp.path().join("pom.xml");
-    std::fs::create_dir_all(&staged)
-        .and_then(|_| std::fs::write(&pom, POM_XML))
-        .and_then(|_| std::fs::write(staged.join("pom.xml"), POM_XML))
-        .map_err(|source| ClusterError::Io {
-            action: "write",
-            path: pom.clone(),
-            source,
-        })?;
+    create_dir_and_write(
+        &staged,
+        &[(&pom, POM_XML), (&staged.join("pom.xml"), POM_XML)],
+    )?;
     let log = tmp.path().join("mvn.log");
     let log_file = std::fs::File::create(&log).map_err(|source| ClusterError::Io {
         action: "create",

@@ -23,8 +23,8 @@ use crate::results::ClusterKind;
 use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
 use super::proc::{self, tail};
 use super::{
-    block_on, client_config, create_topic, delete_topic, fetch_metadata, metadata_client,
-    partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
+    block_on, client_config, create_dir_and_write, create_topic, delete_topic, fetch_metadata,
+    metadata_client, partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
 };
 
 mod storage;
@@ -243,14 +243,13 @@ impl LocalCluster {
                 rf,
                 &opts.broker_properties,
             );
-            std::fs::create_dir_all(&node_dir)
-                .and_then(|_| std::fs::write(&config, text))
-                .and_then(|_| std::fs::write(node_dir.join("log4j2.properties"), LOG4J2_PROPERTIES))
-                .map_err(|source| ClusterError::Io {
-                    action: "write",
-                    path: config.clone(),
-                    source,
-                })?;
+            create_dir_and_write(
+                &node_dir,
+                &[
+                    (&config, &text),
+                    (&node_dir.join("log4j2.properties"), LOG4J2_PROPERTIES),
+                ],
+            )?;
             nodes.push(Node {
                 id,
                 port: ports[i],
