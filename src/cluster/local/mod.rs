@@ -7,9 +7,8 @@
 //! [`LocalCluster::set_replication_link`] puts an emulated network between
 //! brokers. Client and KRaft controller traffic stay direct.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,7 @@ use super::{
     metadata_client, partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
 };
 
+mod jvm;
 mod storage;
 
 use storage::{format_storage, free_ports, make_data_dir, render_config, Listeners};
@@ -302,59 +302,6 @@ impl LocalCluster {
             _ => Vec::new(),
         };
         proc::register(self.registration, proc::Registered { pids, remove });
-    }
-
-    fn spawn_node(&self, node: &Node) -> Result<Child, ClusterError> {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&node.log)
-            .map_err(|source| ClusterError::Io {
-                action: "open",
-                path: node.log.clone(),
-                source,
-            })?;
-        let err = log.try_clone().map_err(|source| ClusterError::Io {
-            action: "open",
-            path: node.log.clone(),
-            source,
-        })?;
-        let node_dir = node.config.parent().unwrap_or(Path::new("."));
-        let mut cmd = Command::new(&self.java.path);
-        cmd.arg(format!("-Xmx{}m", self.heap_mb))
-            .arg(format!("-Xms{}m", (self.heap_mb / 4).max(64)))
-            // Kafka's own defaults (bin/kafka-run-class.sh).
-            .args([
-                "-XX:+UseG1GC",
-                "-XX:MaxGCPauseMillis=20",
-                "-XX:InitiatingHeapOccupancyPercent=35",
-                "-XX:+ExplicitGCInvokesConcurrent",
-                "-XX:MaxInlineLevel=15",
-                "-Djava.awt.headless=true",
-            ])
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                node_dir.join("log4j2.properties").display()
-            ))
-            .arg(format!("-Dkob.node.id={}", node.id))
-            .arg("-cp")
-            .arg(self.dist.libs.join("*"))
-            .arg("kafka.Kafka")
-            .arg(&node.config)
-            .current_dir(node_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err));
-        let spawned = if self.detached {
-            proc::spawn_detached(cmd)
-        } else {
-            proc::spawn_owned(cmd)
-        };
-        spawned.map_err(|source| ClusterError::Io {
-            action: "start the JVM of node",
-            path: node.config.clone(),
-            source,
-        })
     }
 
     /// Waits until every broker is registered and a replicated topic can be

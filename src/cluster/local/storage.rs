@@ -2,16 +2,17 @@
 //! template, free ports, the data directory (kept or temporary, with its
 //! owner) and `kafka-storage format`.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::cluster::dist::{Java, KafkaDist};
 use crate::cluster::proc::{self, tail};
 use crate::cluster::ClusterError;
 
+use super::jvm::{kafka_command, log4j_flag};
 use super::{DataDir, Node, SERVER_PROPERTIES, TAIL_LINES};
 
 /// The ports of one node.
@@ -151,29 +152,23 @@ pub(super) fn format_storage(
             path: log.clone(),
             source,
         })?;
-        let err = file.try_clone().map_err(|source| ClusterError::Io {
-            action: "open",
-            path: log.clone(),
-            source,
-        })?;
-        let mut cmd = Command::new(&java.path);
         // A short-lived tool: a small heap and the quick JIT tier start it fastest.
-        cmd.args(["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                node_dir.join("log4j2.properties").display()
-            ))
-            .arg("-cp")
-            .arg(dist.libs.join("*"))
-            .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
-            .arg("--cluster-id")
-            .arg(&cluster_id)
-            .arg("--config")
-            .arg(&node.config)
-            .current_dir(node_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err));
+        let jvm_flags = [
+            "-Xmx128m".into(),
+            "-XX:+UseSerialGC".into(),
+            "-XX:TieredStopAtLevel=1".into(),
+            log4j_flag(node_dir),
+        ];
+        let main = [
+            OsStr::new("kafka.tools.StorageTool"),
+            OsStr::new("format"),
+            OsStr::new("--ignore-formatted"),
+            OsStr::new("--cluster-id"),
+            OsStr::new(&cluster_id),
+            OsStr::new("--config"),
+            node.config.as_os_str(),
+        ];
+        let cmd = kafka_command(java, dist, node_dir, &jvm_flags, &main, &log, file)?;
         let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
             action: "run the storage formatter for",
             path: node.config.clone(),
