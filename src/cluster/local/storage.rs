@@ -5,12 +5,13 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::cluster::dist::{Java, KafkaDist};
 use crate::cluster::proc::{self, tail};
-use crate::cluster::ClusterError;
+use crate::cluster::{check_interrupt, ClusterError};
 
 use super::jvm::{kafka_command, log4j_flag};
 use super::{DataDir, Node, SERVER_PROPERTIES, TAIL_LINES};
@@ -145,46 +146,78 @@ pub(super) fn format_storage(
     let cluster_id = random_cluster_id();
     let mut running = Vec::new();
     for node in nodes {
-        let node_dir = node.config.parent().unwrap_or(Path::new("."));
-        let log = node_dir.join("format.log");
-        let file = File::create(&log).map_err(|source| ClusterError::Io {
-            action: "create",
-            path: log.clone(),
-            source,
-        })?;
-        // A short-lived tool: a small heap and the quick JIT tier start it fastest.
-        let jvm_flags = [
-            "-Xmx128m".into(),
-            "-XX:+UseSerialGC".into(),
-            "-XX:TieredStopAtLevel=1".into(),
-            log4j_flag(node_dir),
-        ];
-        let main = [
-            OsStr::new("kafka.tools.StorageTool"),
-            OsStr::new("format"),
-            OsStr::new("--ignore-formatted"),
-            OsStr::new("--cluster-id"),
-            OsStr::new(&cluster_id),
-            OsStr::new("--config"),
-            node.config.as_os_str(),
-        ];
-        let cmd = kafka_command(java, dist, node_dir, &jvm_flags, &main, &log, file)?;
-        let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
-            action: "run the storage formatter for",
-            path: node.config.clone(),
-            source,
-        })?;
-        running.push((node.id, log, child));
+        running.push(spawn_formatter(java, dist, node, &cluster_id)?);
     }
+    let failure = first_format_failure(&mut running, timeout);
+    for formatter in running.iter_mut() {
+        let _ = formatter.child.kill();
+        let _ = formatter.child.wait();
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// A running `StorageTool format` of one node.
+struct Formatter {
+    node: i32,
+    /// Its output, `format.log` in the node's directory.
+    log: PathBuf,
+    child: Child,
+}
+
+/// Starts formatting the storage of `node` as part of cluster `cluster_id`.
+fn spawn_formatter(
+    java: &Java,
+    dist: &KafkaDist,
+    node: &Node,
+    cluster_id: &str,
+) -> Result<Formatter, ClusterError> {
+    let node_dir = node.config.parent().unwrap_or(Path::new("."));
+    let log = node_dir.join("format.log");
+    let file = File::create(&log).map_err(|source| ClusterError::Io {
+        action: "create",
+        path: log.clone(),
+        source,
+    })?;
+    // A short-lived tool: a small heap and the quick JIT tier start it fastest.
+    let jvm_flags = [
+        "-Xmx128m".into(),
+        "-XX:+UseSerialGC".into(),
+        "-XX:TieredStopAtLevel=1".into(),
+        log4j_flag(node_dir),
+    ];
+    let main = [
+        OsStr::new("kafka.tools.StorageTool"),
+        OsStr::new("format"),
+        OsStr::new("--ignore-formatted"),
+        OsStr::new("--cluster-id"),
+        OsStr::new(cluster_id),
+        OsStr::new("--config"),
+        node.config.as_os_str(),
+    ];
+    let cmd = kafka_command(java, dist, node_dir, &jvm_flags, &main, &log, file)?;
+    let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
+        action: "run the storage formatter for",
+        path: node.config.clone(),
+        source,
+    })?;
+    Ok(Formatter {
+        node: node.id,
+        log,
+        child,
+    })
+}
+
+/// Waits, in node order, for each formatter to exit; returns the first
+/// that failed or was still running after `timeout`, or the interrupt
+/// that came first. None: every node's storage is formatted.
+fn first_format_failure(running: &mut [Formatter], timeout: Duration) -> Option<ClusterError> {
     let deadline = Instant::now() + timeout;
-    let mut failure = None;
-    for (id, log, child) in running.iter_mut() {
+    for formatter in running.iter_mut() {
         let status = loop {
-            if let Some(signal) = crate::interrupt::requested() {
-                failure = Some(ClusterError::Interrupted { signal });
-                break None;
+            if let Err(interrupted) = check_interrupt() {
+                return Some(interrupted);
             }
-            match child.try_wait() {
+            match formatter.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50))
@@ -192,9 +225,6 @@ pub(super) fn format_storage(
                 _ => break None,
             }
         };
-        if failure.is_some() {
-            break;
-        }
         let problem = match status {
             Some(s) if s.success() => continue,
             Some(s) => format!("could not format its storage ({s})"),
@@ -203,19 +233,14 @@ pub(super) fn format_storage(
                 timeout.as_secs()
             ),
         };
-        failure.get_or_insert(ClusterError::NodeFailed {
-            node: *id,
+        return Some(ClusterError::NodeFailed {
+            node: formatter.node,
             problem,
-            log: log.clone(),
-            tail: tail(log, TAIL_LINES),
+            log: formatter.log.clone(),
+            tail: tail(&formatter.log, TAIL_LINES),
         });
-        break;
     }
-    for (_, _, child) in running.iter_mut() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    failure.map_or(Ok(()), Err)
+    None
 }
 
 /// A KRaft cluster id: 16 random bytes in unpadded URL-safe base64, as
