@@ -22,22 +22,19 @@ use crate::results::ClusterKind;
 use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
 use super::proc::{self, tail};
 use super::{
-    block_on, client_config, create_dir_and_write, create_topic, delete_topic, fetch_metadata,
-    metadata_client, partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
+    block_on, client_config, create_topic, delete_topic, fetch_metadata, metadata_client,
+    partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
 };
 
+mod config;
 mod jvm;
 mod options;
 mod storage;
 
 pub use options::LocalOptions;
 
-use storage::{format_storage, free_ports, make_data_dir, render_config, Listeners};
-
-/// `kafka/server.properties`: the template of every node's configuration.
-const SERVER_PROPERTIES: &str = include_str!("../../../kafka/server.properties");
-/// `kafka/log4j2.properties`: every node logs to stdout, i.e. its `server.log`.
-const LOG4J2_PROPERTIES: &str = include_str!("../../../kafka/log4j2.properties");
+use config::{free_ports, write_node_files};
+use storage::{format_storage, make_data_dir};
 
 /// How long a stopping node gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -159,46 +156,15 @@ impl LocalCluster {
                 replication.push(line);
             }
         }
-        let voters: Vec<String> = (0..n)
-            .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[n + i]))
-            .collect();
-        let rf = replication_factor(opts.brokers);
-        let mut nodes = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = i as i32 + 1;
-            let node_dir = dir.path().join(format!("node-{id}"));
-            let config = node_dir.join("server.properties");
-            let listeners = Listeners {
-                port: ports[i],
-                controller_port: ports[n + i],
-                replication: replication
-                    .get(i)
-                    .map(|line: &TcpDelay| (ports[2 * n + i], line.addr().port())),
-            };
-            let text = render_config(
-                id,
-                &listeners,
-                &voters.join(","),
-                &node_dir.join("data"),
-                rf,
-                &opts.broker_properties,
-            );
-            create_dir_and_write(
-                &node_dir,
-                &[
-                    (&config, &text),
-                    (&node_dir.join("log4j2.properties"), LOG4J2_PROPERTIES),
-                ],
-            )?;
-            nodes.push(Node {
-                id,
-                port: ports[i],
-                controller_port: ports[n + i],
-                log: node_dir.join("server.log"),
-                config,
-                child: None,
-            });
-        }
+        let delayed: Vec<u16> = replication.iter().map(|l| l.addr().port()).collect();
+        let nodes = write_node_files(
+            dir.path(),
+            n,
+            &ports,
+            &delayed,
+            replication_factor(opts.brokers),
+            &opts.broker_properties,
+        )?;
         format_storage(&java, &dist, &nodes, opts.start_timeout)?;
 
         let bootstrap = nodes
@@ -589,85 +555,5 @@ fn produce_one(cluster: &dyn Cluster, topic: &str) -> Result<(), ClusterError> {
         Ok(Ok(Err((e, _)))) => Err(err(e.to_string())),
         Ok(Err(_)) => Err(err("the producer dropped the record".into())),
         Err(_) => Err(err("no delivery report within 15 s".into())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::storage::random_cluster_id;
-    use super::*;
-
-    #[test]
-    fn config_template_is_filled_completely() {
-        let text = render_config(
-            2,
-            &Listeners {
-                port: 1000,
-                controller_port: 2000,
-                replication: None,
-            },
-            "1@127.0.0.1:2001,2@127.0.0.1:2000",
-            Path::new("/d/node-2/data"),
-            3,
-            &[("log.retention.ms".into(), "1000".into())],
-        );
-        assert!(!text.contains("{{"), "{text}");
-        assert!(text.contains("node.id=2\n"));
-        assert!(text.contains("listeners=PLAINTEXT://127.0.0.1:1000,CONTROLLER://127.0.0.1:2000\n"));
-        assert!(text.contains("advertised.listeners=PLAINTEXT://127.0.0.1:1000\n"));
-        assert!(text.contains("controller.quorum.voters=1@127.0.0.1:2001,2@127.0.0.1:2000\n"));
-        assert!(text.contains("offsets.topic.replication.factor=3\n"));
-        assert!(text.contains("transaction.state.log.min.isr=2\n"));
-        assert!(text.contains("inter.broker.listener.name=PLAINTEXT\n"));
-        assert!(text
-            .contains("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"));
-        assert!(text.contains("unclean.leader.election.enable=false\n"));
-        assert!(text.contains("num.io.threads=2\n"));
-        assert!(text.ends_with("log.retention.ms=1000\n"));
-        let ports = Listeners {
-            port: 1,
-            controller_port: 2,
-            replication: None,
-        };
-        let single = render_config(1, &ports, "1@127.0.0.1:2", Path::new("/d"), 1, &[]);
-        assert!(single.contains("transaction.state.log.min.isr=1\n"));
-    }
-
-    #[test]
-    fn emulated_replication_gets_its_own_listener_advertised_through_the_delay_line() {
-        let ports = Listeners {
-            port: 1000,
-            controller_port: 2000,
-            replication: Some((3000, 4000)),
-        };
-        let text = render_config(1, &ports, "1@127.0.0.1:2000", Path::new("/d"), 3, &[]);
-        assert!(!text.contains("{{"), "{text}");
-        assert!(text.contains(
-            "listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:3000,CONTROLLER://127.0.0.1:2000\n"
-        ));
-        assert!(text.contains(
-            "advertised.listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:4000\n"
-        ));
-        assert!(text.contains("inter.broker.listener.name=REPLICATION\n"));
-        assert!(text.contains(
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,REPLICATION:PLAINTEXT\n"
-        ));
-    }
-
-    #[test]
-    fn cluster_ids_look_like_kafka_uuids() {
-        for _ in 0..100 {
-            let id = random_cluster_id();
-            assert_eq!(id.len(), 22);
-            assert!(!id.starts_with('-'));
-        }
-    }
-
-    #[test]
-    fn free_ports_are_distinct() {
-        let mut p = free_ports(6).unwrap();
-        p.sort_unstable();
-        p.dedup();
-        assert_eq!(p.len(), 6);
     }
 }

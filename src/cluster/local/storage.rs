@@ -1,10 +1,8 @@
-//! A node's files before its JVM starts: the configuration rendered from the
-//! template, free ports, the data directory (kept or temporary, with its
-//! owner) and `kafka-storage format`.
+//! A node's storage before its JVM starts: the data directory (kept or
+//! temporary, with its owner) and `kafka-storage format`.
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -14,68 +12,7 @@ use crate::cluster::proc::{self, tail};
 use crate::cluster::{check_interrupt, ClusterError};
 
 use super::jvm::{kafka_command, log4j_flag};
-use super::{DataDir, Node, SERVER_PROPERTIES, TAIL_LINES};
-
-/// The ports of one node.
-pub(super) struct Listeners {
-    /// Client (PLAINTEXT) port.
-    pub(super) port: u16,
-    pub(super) controller_port: u16,
-    /// (REPLICATION listener port, advertised delay line port) when
-    /// replication is emulated.
-    pub(super) replication: Option<(u16, u16)>,
-}
-
-/// Fills the `kafka/server.properties` template for one node.
-pub(super) fn render_config(
-    id: i32,
-    ports: &Listeners,
-    voters: &str,
-    log_dir: &Path,
-    rf: i32,
-    extra: &[(String, String)],
-) -> String {
-    let mut text = SERVER_PROPERTIES
-        .replace("{{NODE_ID}}", &id.to_string())
-        .replace("{{VOTERS}}", voters)
-        .replace("{{PORT}}", &ports.port.to_string())
-        .replace("{{CONTROLLER_PORT}}", &ports.controller_port.to_string())
-        .replace("{{LOG_DIR}}", &log_dir.display().to_string())
-        .replace("{{RF}}", &rf.to_string())
-        .replace("{{MIN_ISR}}", &rf.min(2).to_string());
-    let (listener, advertised, inter, protocol) = match ports.replication {
-        Some((own, delayed)) => (
-            format!(",REPLICATION://127.0.0.1:{own}"),
-            format!(",REPLICATION://127.0.0.1:{delayed}"),
-            "REPLICATION",
-            ",REPLICATION:PLAINTEXT",
-        ),
-        None => (String::new(), String::new(), "PLAINTEXT", ""),
-    };
-    text = text
-        .replace("{{REPLICATION_LISTENER}}", &listener)
-        .replace("{{REPLICATION_ADVERTISED}}", &advertised)
-        .replace("{{INTER_BROKER_LISTENER}}", inter)
-        .replace("{{REPLICATION_PROTOCOL}}", protocol);
-    if !extra.is_empty() {
-        text.push_str("\n# Overrides (LocalOptions::broker_properties)\n");
-        for (k, v) in extra {
-            text.push_str(&format!("{k}={v}\n"));
-        }
-    }
-    text
-}
-
-/// `n` distinct free ports on 127.0.0.1 (all bound at once, then released).
-pub(super) fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
-}
+use super::{DataDir, Node, TAIL_LINES};
 
 const OWNER_FILE: &str = "owner.pid";
 
@@ -245,7 +182,7 @@ fn first_format_failure(running: &mut [Formatter], timeout: Duration) -> Option<
 
 /// A KRaft cluster id: 16 random bytes in unpadded URL-safe base64, as
 /// `kafka-storage random-uuid` prints (never starting with '-').
-pub(super) fn random_cluster_id() -> String {
+fn random_cluster_id() -> String {
     use base64::Engine;
     use rand::RngCore;
     loop {
@@ -254,6 +191,20 @@ pub(super) fn random_cluster_id() -> String {
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         if !id.starts_with('-') {
             return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_ids_look_like_kafka_uuids() {
+        for _ in 0..100 {
+            let id = random_cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'));
         }
     }
 }
