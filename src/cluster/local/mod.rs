@@ -16,7 +16,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
 use tempfile::TempDir;
 
-use crate::faults::{Link, TcpDelay};
+use crate::faults::TcpDelay;
 use crate::results::ClusterKind;
 
 use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
@@ -29,11 +29,13 @@ use super::{
 mod config;
 mod jvm;
 mod options;
+mod replication;
 mod storage;
 
 pub use options::LocalOptions;
 
 use config::{free_ports, write_node_files};
+use replication::{delay_line_ports, start_delay_lines};
 use storage::{format_storage, make_data_dir};
 
 /// How long a stopping node gets between SIGTERM and SIGKILL.
@@ -143,20 +145,12 @@ impl LocalCluster {
         })?;
         // Started before the brokers, so each one's advertised replication
         // address is listening by the time a follower fetches from it.
-        let mut replication = Vec::new();
-        if opts.emulate_replication {
-            for port in &ports[2 * n..] {
-                let target = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
-                let line =
-                    TcpDelay::start(target, Link::default()).map_err(|e| ClusterError::Io {
-                        action: "start the replication delay line for",
-                        path: target.to_string().into(),
-                        source: std::io::Error::other(e.to_string()),
-                    })?;
-                replication.push(line);
-            }
-        }
-        let delayed: Vec<u16> = replication.iter().map(|l| l.addr().port()).collect();
+        let replication = if opts.emulate_replication {
+            start_delay_lines(&ports[2 * n..])?
+        } else {
+            Vec::new()
+        };
+        let delayed = delay_line_ports(&replication);
         let nodes = write_node_files(
             dir.path(),
             n,
@@ -400,24 +394,6 @@ impl LocalCluster {
         }
     }
 
-    /// Sets the link of every broker↔broker replication delay line at once
-    /// (new chunks on open connections too). Returns false, changing
-    /// nothing, when the cluster was started without
-    /// [`LocalOptions::emulate_replication`].
-    pub fn set_replication_link(&self, link: Link) -> bool {
-        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
-        for line in lines.iter() {
-            line.set_link(link);
-        }
-        !lines.is_empty()
-    }
-
-    /// The replication link in force; None without emulated replication.
-    pub fn replication_link(&self) -> Option<Link> {
-        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
-        lines.first().map(TcpDelay::link)
-    }
-
     /// Current leader of a partition; None while it has none or when the
     /// topic does not exist.
     pub fn leader(&self, topic: &str, partition: i32) -> Result<Option<i32>, ClusterError> {
@@ -433,13 +409,7 @@ impl LocalCluster {
 
     /// Node ids, pids, ports, liveness and memory of every node.
     pub fn status(&self) -> Vec<NodeStatus> {
-        let replication: Vec<u16> = self
-            .replication
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|l| l.addr().port())
-            .collect();
+        let replication = delay_line_ports(&self.lock_replication());
         self.lock_nodes()
             .iter_mut()
             .enumerate()
@@ -484,10 +454,7 @@ impl LocalCluster {
         proc::terminate(&mut refs, &[], STOP_GRACE);
         proc::unregister(self.registration);
         // Each delay line stops (and joins its thread) as it drops.
-        self.replication
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.lock_replication().clear();
     }
 
     /// Gives up ownership: the JVMs keep running after this value is gone
