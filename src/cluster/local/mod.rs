@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
-use tempfile::TempDir;
 
 use crate::faults::TcpDelay;
 use crate::results::ClusterKind;
@@ -36,7 +35,7 @@ pub use options::LocalOptions;
 
 use config::{free_ports, write_node_files};
 use replication::{delay_line_ports, start_delay_lines};
-use storage::{format_storage, make_data_dir};
+use storage::{format_storage, make_data_dir, DataDir};
 
 /// How long a stopping node gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -78,20 +77,6 @@ struct Node {
 impl Node {
     fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
-    }
-}
-
-enum DataDir {
-    Temp(TempDir),
-    Kept(PathBuf),
-}
-
-impl DataDir {
-    fn path(&self) -> &Path {
-        match self {
-            DataDir::Temp(t) => t.path(),
-            DataDir::Kept(p) => p,
-        }
     }
 }
 

@@ -7,15 +7,38 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
 use crate::cluster::dist::{Java, KafkaDist};
 use crate::cluster::proc::{self, tail};
 use crate::cluster::{check_interrupt, ClusterError};
 
 use super::jvm::{kafka_command, log4j_flag};
-use super::{DataDir, Node, TAIL_LINES};
+use super::{Node, TAIL_LINES};
 
+/// Where a cluster's nodes keep their data and logs.
+pub(super) enum DataDir {
+    /// A fresh temporary directory, removed when the cluster is dropped.
+    Temp(TempDir),
+    /// The directory [`LocalOptions::data_dir`](super::LocalOptions::data_dir)
+    /// names, kept on stop.
+    Kept(PathBuf),
+}
+
+impl DataDir {
+    pub(super) fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(t) => t.path(),
+            DataDir::Kept(p) => p,
+        }
+    }
+}
+
+/// In a temporary data directory: the pid of the process that made it.
 const OWNER_FILE: &str = "owner.pid";
 
+/// `kept` emptied (or created), else a new temporary directory recording
+/// its owner (after removing those whose owner is gone).
 pub(super) fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError> {
     if let Some(dir) = kept {
         if dir.exists() {
