@@ -6,6 +6,14 @@
 //! and advertises it through a [`TcpDelay`] started before the brokers, so
 //! [`LocalCluster::set_replication_link`] puts an emulated network between
 //! brokers. Client and KRaft controller traffic stay direct.
+//!
+//! This module defines the cluster and its nodes and answers questions about
+//! them (leader, ISR, status). The rest, in the order a cluster lives:
+//! `options` (what to start and what is refused), `config` (ports and each
+//! node's `server.properties`), `storage` (the data directory and `kafka-storage
+//! format`), `jvm` (the `java` command lines), `replication` (the delay lines
+//! between brokers), `launch` (start-up and readiness), `failover` (killing
+//! and restarting one node) and `stop` (stop, Drop and release).
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -64,6 +72,8 @@ pub struct NodeStatus {
     pub config: PathBuf,
 }
 
+/// One node as the cluster owns it: its ports, its files, and its JVM
+/// while one runs.
 struct Node {
     id: i32,
     port: u16,
@@ -105,10 +115,13 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
+    /// The nodes, usable even after a panic while they were locked.
     fn lock_nodes(&self) -> std::sync::MutexGuard<'_, Vec<Node>> {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records, for [`super::kill_all_local`], which JVMs to SIGKILL and
+    /// which directories to remove on a second Ctrl-C.
     fn register(&self) {
         let pids = self.lock_nodes().iter().filter_map(Node::pid).collect();
         let remove = match &self.dir {
@@ -120,6 +133,7 @@ impl LocalCluster {
         proc::register(self.registration, proc::Registered { pids, remove });
     }
 
+    /// The cluster's metadata client, created on first use.
     fn meta_client(&self) -> Result<std::sync::MutexGuard<'_, Option<BaseProducer>>, ClusterError> {
         let mut guard = self.meta.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
@@ -136,6 +150,7 @@ impl LocalCluster {
         f(guard.as_ref().expect("metadata client was just created"))
     }
 
+    /// Where node id `node` is in `nodes`.
     fn node_index(&self, nodes: &[Node], node: i32) -> Result<usize, ClusterError> {
         nodes
             .iter()
