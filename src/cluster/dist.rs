@@ -8,10 +8,10 @@
 //! is renamed into place, so an interrupted fetch never leaves a half cache.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 use super::proc::{tail, which};
-use super::ClusterError;
+use super::{create_dir_and_write, ClusterError};
 
 /// The Apache Kafka release `kafka/pom.xml` pins.
 pub const KAFKA_VERSION: &str = "4.1.1";
@@ -134,6 +134,8 @@ fn broker_jar_version(name: &str) -> Option<String> {
     .then(|| version.to_string())
 }
 
+/// Fetches the jars of Kafka `version` with `mvn` into a temporary directory
+/// under `cache`, then renames it to `home`.
 fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), ClusterError> {
     let mvn = which("mvn").ok_or_else(|| ClusterError::MavenMissing {
         version: version.into(),
@@ -154,14 +156,10 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
         })?;
     let staged = tmp.path().join("kafka");
     let pom = tmp.path().join("pom.xml");
-    std::fs::create_dir_all(&staged)
-        .and_then(|_| std::fs::write(&pom, POM_XML))
-        .and_then(|_| std::fs::write(staged.join("pom.xml"), POM_XML))
-        .map_err(|source| ClusterError::Io {
-            action: "write",
-            path: pom.clone(),
-            source,
-        })?;
+    create_dir_and_write(
+        &staged,
+        &[(&pom, POM_XML), (&staged.join("pom.xml"), POM_XML)],
+    )?;
     let log = tmp.path().join("mvn.log");
     let log_file = std::fs::File::create(&log).map_err(|source| ClusterError::Io {
         action: "create",
@@ -172,22 +170,39 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
         "fetching Apache Kafka {version} jars with mvn into {} (once)…",
         home.display()
     );
-    let status = Command::new(&mvn)
+    let status = copy_dependencies(&mvn, &pom, version, &staged.join("libs"), &log, log_file)?;
+    if !status.success() {
+        return Err(ClusterError::MavenFailed {
+            version: version.into(),
+            detail: format!("mvn exited with {status}:\n{}", tail(&log, 15)),
+        });
+    }
+    move_into_place(&staged, home)
+}
+
+/// Runs `mvn dependency:copy-dependencies` on `pom` for Kafka `version`,
+/// copying the jars to `libs`; its output goes to `log`, open as `log_file`.
+fn copy_dependencies(
+    mvn: &Path,
+    pom: &Path,
+    version: &str,
+    libs: &Path,
+    log: &Path,
+    log_file: std::fs::File,
+) -> Result<ExitStatus, ClusterError> {
+    Command::new(mvn)
         .arg("-q")
         .arg("-B")
         .arg("-f")
-        .arg(&pom)
+        .arg(pom)
         .arg(format!("-Dkafka.version={version}"))
         .arg("dependency:copy-dependencies")
-        .arg(format!(
-            "-DoutputDirectory={}",
-            staged.join("libs").display()
-        ))
+        .arg(format!("-DoutputDirectory={}", libs.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_file.try_clone().map_err(|source| {
             ClusterError::Io {
                 action: "open",
-                path: log.clone(),
+                path: log.to_path_buf(),
                 source,
             }
         })?))
@@ -195,16 +210,14 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
         .status()
         .map_err(|source| ClusterError::Io {
             action: "run",
-            path: mvn.clone(),
+            path: mvn.to_path_buf(),
             source,
-        })?;
-    if !status.success() {
-        return Err(ClusterError::MavenFailed {
-            version: version.into(),
-            detail: format!("mvn exited with {status}:\n{}", tail(&log, 15)),
-        });
-    }
-    match std::fs::rename(&staged, home) {
+        })
+}
+
+/// Renames the fetched distribution `staged` to `home`.
+fn move_into_place(staged: &Path, home: &Path) -> Result<(), ClusterError> {
+    match std::fs::rename(staged, home) {
         Ok(()) => Ok(()),
         // Someone else (a parallel test, another shell) finished first: theirs wins.
         Err(_) if version_from_jars(&home.join("libs")).is_some() => Ok(()),

@@ -324,6 +324,28 @@ pub(crate) fn check_interrupt() -> Result<(), ClusterError> {
     }
 }
 
+/// Creates `dir` (and its parents), then writes each `(path, contents)` in
+/// order. A failure at any step is reported as failing to write the first
+/// file, the one a reader recognises (a node's `server.properties`, the
+/// fetch's `pom.xml`).
+pub(crate) fn create_dir_and_write(
+    dir: &std::path::Path,
+    files: &[(&std::path::Path, &str)],
+) -> Result<(), ClusterError> {
+    let named = files.first().map_or(dir, |(path, _)| path);
+    std::fs::create_dir_all(dir)
+        .and_then(|_| {
+            files
+                .iter()
+                .try_for_each(|(path, contents)| std::fs::write(path, contents))
+        })
+        .map_err(|source| ClusterError::Io {
+            action: "write",
+            path: named.to_path_buf(),
+            source,
+        })
+}
+
 /// What a local cluster needs, checked without starting or fetching
 /// anything: Java 17+, and the Kafka jars (`KAFKA_HOME`, the cache under
 /// `cache`) or `mvn` to fetch them.
@@ -396,5 +418,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("no.such.property"), "{e}");
+    }
+
+    #[test]
+    fn written_files_land_in_a_new_dir_and_a_failure_names_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        let first = dir.join("first");
+        create_dir_and_write(&dir, &[(&first, "1"), (&dir.join("second"), "2")]).unwrap();
+        assert_eq!(std::fs::read_to_string(&first).unwrap(), "1");
+        assert_eq!(std::fs::read_to_string(dir.join("second")).unwrap(), "2");
+        // The second write fails (its parent does not exist): the first is named.
+        let e = create_dir_and_write(&dir, &[(&first, "1"), (&dir.join("x/y"), "2")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("cannot write {}: ", first.display())),
+            "{e}"
+        );
     }
 }

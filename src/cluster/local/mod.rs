@@ -6,88 +6,48 @@
 //! and advertises it through a [`TcpDelay`] started before the brokers, so
 //! [`LocalCluster::set_replication_link`] puts an emulated network between
 //! brokers. Client and KRaft controller traffic stay direct.
+//!
+//! This module defines the cluster and its nodes and answers questions about
+//! them (leader, ISR, status). The rest, in the order a cluster lives:
+//! `options` (what to start and what is refused), `config` (ports and each
+//! node's `server.properties`), `storage` (the data directory and `kafka-storage
+//! format`), `jvm` (the `java` command lines), `replication` (the delay lines
+//! between brokers), `launch` (start-up and readiness), `failover` (killing
+//! and restarting one node) and `stop` (stop, Drop and release).
 
-use std::fs::File;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
-use rdkafka::producer::{BaseProducer, FutureProducer, FutureRecord, Producer};
-use tempfile::TempDir;
+use rdkafka::producer::BaseProducer;
 
-use crate::faults::{Link, TcpDelay};
+use crate::faults::TcpDelay;
 use crate::results::ClusterKind;
 
-use super::dist::{cache_dir, find_java, resolve_kafka, Java, KafkaDist};
-use super::proc::{self, tail};
-use super::{
-    block_on, client_config, create_topic, delete_topic, fetch_metadata, metadata_client,
-    partition_state_with, replication_factor, Cluster, ClusterError, TOPIC_PREFIX,
-};
+use super::dist::{Java, KafkaDist};
+use super::proc;
+use super::{client_config, metadata_client, partition_state_with, Cluster, ClusterError};
 
+mod config;
+mod failover;
+mod jvm;
+mod launch;
+mod options;
+mod replication;
+mod stop;
 mod storage;
 
-use storage::{format_storage, free_ports, make_data_dir, render_config, Listeners};
+pub use options::LocalOptions;
 
-/// `kafka/server.properties`: the template of every node's configuration.
-const SERVER_PROPERTIES: &str = include_str!("../../../kafka/server.properties");
-/// `kafka/log4j2.properties`: every node logs to stdout, i.e. its `server.log`.
-const LOG4J2_PROPERTIES: &str = include_str!("../../../kafka/log4j2.properties");
+use replication::delay_line_ports;
+use storage::DataDir;
 
 /// How long a stopping node gets between SIGTERM and SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Lines of a node's log shown when it fails.
 const TAIL_LINES: usize = 25;
-
-/// How to start a [`LocalCluster`].
-#[derive(Debug, Clone)]
-pub struct LocalOptions {
-    /// Number of nodes, each a broker and a controller (1..=9; default 3).
-    pub brokers: u32,
-    /// Maximum heap of each node's JVM, in MiB (default 512).
-    pub heap_mb: u32,
-    /// Bound on start-up and on a restarted node's return (default 120 s).
-    pub start_timeout: Duration,
-    /// librdkafka properties every client of this cluster gets (`-X`).
-    pub properties: Vec<(String, String)>,
-    /// Extra `server.properties` lines for every node; they override the template.
-    pub broker_properties: Vec<(String, String)>,
-    /// An unpacked Kafka distribution; None: `$KAFKA_HOME`, else the cache.
-    pub kafka_home: Option<PathBuf>,
-    /// None: `$KOB_CACHE_DIR` or `~/.cache/kafka-order-bench`.
-    pub cache_dir: Option<PathBuf>,
-    /// Where nodes keep data and logs. None: a fresh temporary directory,
-    /// removed on stop. Some: that directory, emptied first, kept on stop.
-    pub data_dir: Option<PathBuf>,
-    /// Spawn JVMs in their own session so they outlive this process
-    /// (`cluster up`). Default false: they die with it.
-    pub detached: bool,
-    /// Route inter-broker (replication) traffic through a delay line per
-    /// broker, whose link [`LocalCluster::set_replication_link`] sets
-    /// (no delay until then). Default false: brokers talk directly. Not
-    /// with `detached` (the delay lines live in this process).
-    pub emulate_replication: bool,
-}
-
-impl Default for LocalOptions {
-    fn default() -> Self {
-        LocalOptions {
-            brokers: 3,
-            heap_mb: 512,
-            start_timeout: Duration::from_secs(120),
-            properties: Vec::new(),
-            broker_properties: Vec::new(),
-            kafka_home: None,
-            cache_dir: None,
-            data_dir: None,
-            detached: false,
-            emulate_replication: false,
-        }
-    }
-}
 
 /// One node as [`LocalCluster::status`] sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +72,8 @@ pub struct NodeStatus {
     pub config: PathBuf,
 }
 
+/// One node as the cluster owns it: its ports, its files, and its JVM
+/// while one runs.
 struct Node {
     id: i32,
     port: u16,
@@ -124,20 +86,6 @@ struct Node {
 impl Node {
     fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
-    }
-}
-
-enum DataDir {
-    Temp(TempDir),
-    Kept(PathBuf),
-}
-
-impl DataDir {
-    fn path(&self) -> &Path {
-        match self {
-            DataDir::Temp(t) => t.path(),
-            DataDir::Kept(p) => p,
-        }
     }
 }
 
@@ -167,134 +115,13 @@ pub struct LocalCluster {
 }
 
 impl LocalCluster {
-    /// Starts the nodes and returns once the cluster is ready: every broker is
-    /// registered, and a probe topic with replication factor `min(3, N)` was
-    /// created, written with `acks=all` and deleted.
-    pub fn start(opts: LocalOptions) -> Result<Self, ClusterError> {
-        let cluster = Self::launch(opts)?;
-        cluster.wait_ready()?;
-        Ok(cluster)
-    }
-
-    /// Formats storage and spawns the JVMs, without waiting for readiness.
-    pub(crate) fn launch(opts: LocalOptions) -> Result<Self, ClusterError> {
-        if !(1..=9).contains(&opts.brokers) {
-            return Err(ClusterError::InvalidOptions(format!(
-                "{} brokers (hint: a local cluster has 1 to 9 nodes)",
-                opts.brokers
-            )));
-        }
-        if opts.heap_mb < 128 {
-            return Err(ClusterError::InvalidOptions(format!(
-                "{} MiB of heap per node (hint: at least 128)",
-                opts.heap_mb
-            )));
-        }
-        if opts.emulate_replication && opts.detached {
-            return Err(ClusterError::InvalidOptions(
-                "emulate_replication with a detached cluster (hint: the delay lines live in this process; run without `cluster up`)".into(),
-            ));
-        }
-        let java = find_java()?;
-        let cache = opts.cache_dir.clone().unwrap_or_else(cache_dir);
-        let dist = resolve_kafka(opts.kafka_home.as_deref(), &cache)?;
-        let dir = make_data_dir(opts.data_dir.as_deref())?;
-        let n = opts.brokers as usize;
-        let ports = free_ports(3 * n).map_err(|source| ClusterError::Io {
-            action: "find free ports on",
-            path: "127.0.0.1".into(),
-            source,
-        })?;
-        // Started before the brokers, so each one's advertised replication
-        // address is listening by the time a follower fetches from it.
-        let mut replication = Vec::new();
-        if opts.emulate_replication {
-            for port in &ports[2 * n..] {
-                let target = std::net::SocketAddr::from(([127, 0, 0, 1], *port));
-                let line =
-                    TcpDelay::start(target, Link::default()).map_err(|e| ClusterError::Io {
-                        action: "start the replication delay line for",
-                        path: target.to_string().into(),
-                        source: std::io::Error::other(e.to_string()),
-                    })?;
-                replication.push(line);
-            }
-        }
-        let voters: Vec<String> = (0..n)
-            .map(|i| format!("{}@127.0.0.1:{}", i + 1, ports[n + i]))
-            .collect();
-        let rf = replication_factor(opts.brokers);
-        let mut nodes = Vec::with_capacity(n);
-        for i in 0..n {
-            let id = i as i32 + 1;
-            let node_dir = dir.path().join(format!("node-{id}"));
-            let config = node_dir.join("server.properties");
-            let listeners = Listeners {
-                port: ports[i],
-                controller_port: ports[n + i],
-                replication: replication
-                    .get(i)
-                    .map(|line: &TcpDelay| (ports[2 * n + i], line.addr().port())),
-            };
-            let text = render_config(
-                id,
-                &listeners,
-                &voters.join(","),
-                &node_dir.join("data"),
-                rf,
-                &opts.broker_properties,
-            );
-            std::fs::create_dir_all(&node_dir)
-                .and_then(|_| std::fs::write(&config, text))
-                .and_then(|_| std::fs::write(node_dir.join("log4j2.properties"), LOG4J2_PROPERTIES))
-                .map_err(|source| ClusterError::Io {
-                    action: "write",
-                    path: config.clone(),
-                    source,
-                })?;
-            nodes.push(Node {
-                id,
-                port: ports[i],
-                controller_port: ports[n + i],
-                log: node_dir.join("server.log"),
-                config,
-                child: None,
-            });
-        }
-        format_storage(&java, &dist, &nodes, opts.start_timeout)?;
-
-        let bootstrap = nodes
-            .iter()
-            .map(|n| format!("127.0.0.1:{}", n.port))
-            .collect::<Vec<_>>()
-            .join(",");
-        let cluster = LocalCluster {
-            nodes: Mutex::new(Vec::new()),
-            bootstrap,
-            dist,
-            java,
-            heap_mb: opts.heap_mb,
-            properties: opts.properties.clone(),
-            start_timeout: opts.start_timeout,
-            detached: opts.detached,
-            dir: Some(dir),
-            registration: proc::next_id(),
-            meta: Mutex::new(None),
-            replication: Mutex::new(replication),
-        };
-        // From here on, Drop stops whatever was spawned.
-        for mut node in nodes {
-            node.child = Some(cluster.spawn_node(&node)?);
-            cluster.lock_nodes().push(node);
-            cluster.register();
-        }
-        Ok(cluster)
-    }
-
+    /// The nodes, usable even after a panic while they were locked.
     fn lock_nodes(&self) -> std::sync::MutexGuard<'_, Vec<Node>> {
         self.nodes.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Records, for [`super::kill_all_local`], which JVMs to SIGKILL and
+    /// which directories to remove on a second Ctrl-C.
     fn register(&self) {
         let pids = self.lock_nodes().iter().filter_map(Node::pid).collect();
         let remove = match &self.dir {
@@ -306,147 +133,7 @@ impl LocalCluster {
         proc::register(self.registration, proc::Registered { pids, remove });
     }
 
-    fn spawn_node(&self, node: &Node) -> Result<Child, ClusterError> {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&node.log)
-            .map_err(|source| ClusterError::Io {
-                action: "open",
-                path: node.log.clone(),
-                source,
-            })?;
-        let err = log.try_clone().map_err(|source| ClusterError::Io {
-            action: "open",
-            path: node.log.clone(),
-            source,
-        })?;
-        let node_dir = node.config.parent().unwrap_or(Path::new("."));
-        let mut cmd = Command::new(&self.java.path);
-        cmd.arg(format!("-Xmx{}m", self.heap_mb))
-            .arg(format!("-Xms{}m", (self.heap_mb / 4).max(64)))
-            // Kafka's own defaults (bin/kafka-run-class.sh).
-            .args([
-                "-XX:+UseG1GC",
-                "-XX:MaxGCPauseMillis=20",
-                "-XX:InitiatingHeapOccupancyPercent=35",
-                "-XX:+ExplicitGCInvokesConcurrent",
-                "-XX:MaxInlineLevel=15",
-                "-Djava.awt.headless=true",
-            ])
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                node_dir.join("log4j2.properties").display()
-            ))
-            .arg(format!("-Dkob.node.id={}", node.id))
-            .arg("-cp")
-            .arg(self.dist.libs.join("*"))
-            .arg("kafka.Kafka")
-            .arg(&node.config)
-            .current_dir(node_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(err));
-        let spawned = if self.detached {
-            proc::spawn_detached(cmd)
-        } else {
-            proc::spawn_owned(cmd)
-        };
-        spawned.map_err(|source| ClusterError::Io {
-            action: "start the JVM of node",
-            path: node.config.clone(),
-            source,
-        })
-    }
-
-    /// Waits until every broker is registered and a replicated topic can be
-    /// created and written; a node that exits meanwhile is an error naming it.
-    pub(crate) fn wait_ready(&self) -> Result<(), ClusterError> {
-        let deadline = Instant::now() + self.start_timeout;
-        let n = self.brokers() as usize;
-        let client = metadata_client(&self.client_config())?;
-        let mut registered: Vec<i32> = Vec::new();
-        loop {
-            super::check_interrupt()?;
-            self.check_alive()?;
-            if let Ok(md) = client.client().fetch_metadata(None, Duration::from_secs(2)) {
-                registered = md.brokers().iter().map(|b| b.id()).collect();
-                registered.sort_unstable();
-                if registered.len() >= n {
-                    break;
-                }
-            }
-            if Instant::now() >= deadline {
-                return Err(self.not_ready(format!(
-                    "{} of {n} brokers registered ({registered:?})",
-                    registered.len()
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let probe = format!(
-            "{TOPIC_PREFIX}probe-{}-{}",
-            std::process::id(),
-            self.registration
-        );
-        loop {
-            super::check_interrupt()?;
-            self.check_alive()?;
-            let last_error =
-                match create_topic(self, &probe, 1).and_then(|_| produce_one(self, &probe)) {
-                    Ok(()) => break,
-                    Err(e) => e.to_string(),
-                };
-            let _ = delete_topic(self, &probe);
-            if Instant::now() >= deadline {
-                return Err(self.not_ready(format!(
-                    "writing the probe topic {probe} failed: {last_error}"
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        // The probe's removal need not hold up the start.
-        super::delete_topic_inner(self, &probe, false)
-    }
-
-    fn check_alive(&self) -> Result<(), ClusterError> {
-        for node in self.lock_nodes().iter_mut() {
-            if let Some(child) = node.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(ClusterError::NodeFailed {
-                        node: node.id,
-                        problem: format!("exited during start-up ({status})"),
-                        log: node.log.clone(),
-                        tail: tail(&node.log, TAIL_LINES),
-                    });
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn not_ready(&self, waiting_for: String) -> ClusterError {
-        let tails = self
-            .lock_nodes()
-            .iter()
-            .map(|n| {
-                format!(
-                    "node {} (pid {:?}), last lines of {}:\n{}",
-                    n.id,
-                    n.pid(),
-                    n.log.display(),
-                    tail(&n.log, 8)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        ClusterError::NotReady {
-            secs: self.start_timeout.as_secs(),
-            waiting_for,
-            tails,
-        }
-    }
-
+    /// The cluster's metadata client, created on first use.
     fn meta_client(&self) -> Result<std::sync::MutexGuard<'_, Option<BaseProducer>>, ClusterError> {
         let mut guard = self.meta.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
@@ -463,6 +150,7 @@ impl LocalCluster {
         f(guard.as_ref().expect("metadata client was just created"))
     }
 
+    /// Where node id `node` is in `nodes`.
     fn node_index(&self, nodes: &[Node], node: i32) -> Result<usize, ClusterError> {
         nodes
             .iter()
@@ -471,100 +159,6 @@ impl LocalCluster {
                 node,
                 count: nodes.len() as u32,
             })
-    }
-
-    /// SIGKILLs node `node` (a crash: no controlled shutdown) and reaps it.
-    pub fn kill(&self, node: i32) -> Result<(), ClusterError> {
-        let mut nodes = self.lock_nodes();
-        let i = self.node_index(&nodes, node)?;
-        if let Some(mut child) = nodes[i].child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        drop(nodes);
-        self.register();
-        Ok(())
-    }
-
-    /// Starts node `node` again (stopping it first if it runs) with the same
-    /// configuration and data, and waits until it serves clients and is
-    /// registered with the cluster again.
-    pub fn restart(&self, node: i32) -> Result<(), ClusterError> {
-        let (port, log) = {
-            let mut nodes = self.lock_nodes();
-            let i = self.node_index(&nodes, node)?;
-            if let Some(mut child) = nodes[i].child.take() {
-                proc::terminate(&mut [&mut child], &[], STOP_GRACE);
-            }
-            let child = self.spawn_node(&nodes[i])?;
-            nodes[i].child = Some(child);
-            (nodes[i].port, nodes[i].log.clone())
-        };
-        self.register();
-        // Ask the node itself: the others may still list it until its old
-        // session expires.
-        let own = metadata_client(&client_config(
-            &format!("127.0.0.1:{port}"),
-            &self.properties,
-        ))?;
-        let deadline = Instant::now() + self.start_timeout;
-        loop {
-            {
-                let mut nodes = self.lock_nodes();
-                let i = self.node_index(&nodes, node)?;
-                if let Some(Ok(Some(status))) = nodes[i].child.as_mut().map(Child::try_wait) {
-                    return Err(ClusterError::NodeFailed {
-                        node,
-                        problem: format!("exited during restart ({status})"),
-                        log: log.clone(),
-                        tail: tail(&log, TAIL_LINES),
-                    });
-                }
-            }
-            let own_ok = own
-                .client()
-                .fetch_metadata(None, Duration::from_secs(2))
-                .map(|md| md.brokers().iter().any(|b| b.id() == node))
-                .unwrap_or(false);
-            let others_ok = own_ok
-                && self
-                    .with_meta(|c| fetch_metadata(c, None))
-                    .map(|md| md.brokers().iter().any(|b| b.id() == node))
-                    .unwrap_or(false);
-            if own_ok && others_ok {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(ClusterError::NodeFailed {
-                    node,
-                    problem: format!(
-                        "did not rejoin within {} s after a restart",
-                        self.start_timeout.as_secs()
-                    ),
-                    log: log.clone(),
-                    tail: tail(&log, TAIL_LINES),
-                });
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Sets the link of every broker↔broker replication delay line at once
-    /// (new chunks on open connections too). Returns false, changing
-    /// nothing, when the cluster was started without
-    /// [`LocalOptions::emulate_replication`].
-    pub fn set_replication_link(&self, link: Link) -> bool {
-        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
-        for line in lines.iter() {
-            line.set_link(link);
-        }
-        !lines.is_empty()
-    }
-
-    /// The replication link in force; None without emulated replication.
-    pub fn replication_link(&self) -> Option<Link> {
-        let lines = self.replication.lock().unwrap_or_else(|p| p.into_inner());
-        lines.first().map(TcpDelay::link)
     }
 
     /// Current leader of a partition; None while it has none or when the
@@ -582,13 +176,7 @@ impl LocalCluster {
 
     /// Node ids, pids, ports, liveness and memory of every node.
     pub fn status(&self) -> Vec<NodeStatus> {
-        let replication: Vec<u16> = self
-            .replication
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|l| l.addr().port())
-            .collect();
+        let replication = delay_line_ports(&self.lock_replication());
         self.lock_nodes()
             .iter_mut()
             .enumerate()
@@ -621,42 +209,6 @@ impl LocalCluster {
             .map(DataDir::path)
             .unwrap_or(Path::new(""))
     }
-
-    /// Stops every node (SIGTERM, up to 3 s, then SIGKILL) and waits for
-    /// them. Idempotent; Drop calls it too.
-    pub fn stop(&self) {
-        self.meta.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let mut nodes = self.lock_nodes();
-        let mut children: Vec<Child> = nodes.iter_mut().filter_map(|n| n.child.take()).collect();
-        drop(nodes);
-        let mut refs: Vec<&mut Child> = children.iter_mut().collect();
-        proc::terminate(&mut refs, &[], STOP_GRACE);
-        proc::unregister(self.registration);
-        // Each delay line stops (and joins its thread) as it drops.
-        self.replication
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-    }
-
-    /// Gives up ownership: the JVMs keep running after this value is gone
-    /// (for `cluster up`, whose JVMs were spawned detached).
-    pub(crate) fn release(mut self) {
-        self.lock_nodes().iter_mut().for_each(|n| {
-            n.child.take();
-        });
-        if let Some(DataDir::Temp(t)) = self.dir.take() {
-            let _ = t.keep();
-        }
-        proc::unregister(self.registration);
-    }
-}
-
-impl Drop for LocalCluster {
-    fn drop(&mut self) {
-        self.stop();
-        // TempDir removes itself when `self.dir` drops, after the JVMs are gone.
-    }
 }
 
 impl Cluster for LocalCluster {
@@ -678,134 +230,5 @@ impl Cluster for LocalCluster {
     }
     fn local(&self) -> Option<&LocalCluster> {
         Some(self)
-    }
-}
-
-/// Writes one record with `acks=all` and waits for its delivery report.
-fn produce_one(cluster: &dyn Cluster, topic: &str) -> Result<(), ClusterError> {
-    let err = |message: String| ClusterError::Admin {
-        op: "writing to",
-        topic: topic.to_string(),
-        message,
-    };
-    let producer: FutureProducer = cluster
-        .client_config()
-        .set("acks", "all")
-        .set("message.timeout.ms", "10000")
-        .create()
-        .map_err(|e| ClusterError::ClientConfig(e.to_string()))?;
-    let record = FutureRecord::to(topic).payload("ready").key("probe");
-    let delivery = producer
-        .send_result(record)
-        .map_err(|(e, _)| err(e.to_string()))?;
-    let outcome = block_on(async { tokio::time::timeout(Duration::from_secs(15), delivery).await });
-    match outcome {
-        Ok(Ok(Ok(_))) => Ok(()),
-        Ok(Ok(Err((e, _)))) => Err(err(e.to_string())),
-        Ok(Err(_)) => Err(err("the producer dropped the record".into())),
-        Err(_) => Err(err("no delivery report within 15 s".into())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::storage::random_cluster_id;
-    use super::*;
-
-    #[test]
-    fn config_template_is_filled_completely() {
-        let text = render_config(
-            2,
-            &Listeners {
-                port: 1000,
-                controller_port: 2000,
-                replication: None,
-            },
-            "1@127.0.0.1:2001,2@127.0.0.1:2000",
-            Path::new("/d/node-2/data"),
-            3,
-            &[("log.retention.ms".into(), "1000".into())],
-        );
-        assert!(!text.contains("{{"), "{text}");
-        assert!(text.contains("node.id=2\n"));
-        assert!(text.contains("listeners=PLAINTEXT://127.0.0.1:1000,CONTROLLER://127.0.0.1:2000\n"));
-        assert!(text.contains("advertised.listeners=PLAINTEXT://127.0.0.1:1000\n"));
-        assert!(text.contains("controller.quorum.voters=1@127.0.0.1:2001,2@127.0.0.1:2000\n"));
-        assert!(text.contains("offsets.topic.replication.factor=3\n"));
-        assert!(text.contains("transaction.state.log.min.isr=2\n"));
-        assert!(text.contains("inter.broker.listener.name=PLAINTEXT\n"));
-        assert!(text
-            .contains("listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"));
-        assert!(text.contains("unclean.leader.election.enable=false\n"));
-        assert!(text.contains("num.io.threads=2\n"));
-        assert!(text.ends_with("log.retention.ms=1000\n"));
-        let ports = Listeners {
-            port: 1,
-            controller_port: 2,
-            replication: None,
-        };
-        let single = render_config(1, &ports, "1@127.0.0.1:2", Path::new("/d"), 1, &[]);
-        assert!(single.contains("transaction.state.log.min.isr=1\n"));
-    }
-
-    #[test]
-    fn emulated_replication_gets_its_own_listener_advertised_through_the_delay_line() {
-        let ports = Listeners {
-            port: 1000,
-            controller_port: 2000,
-            replication: Some((3000, 4000)),
-        };
-        let text = render_config(1, &ports, "1@127.0.0.1:2000", Path::new("/d"), 3, &[]);
-        assert!(!text.contains("{{"), "{text}");
-        assert!(text.contains(
-            "listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:3000,CONTROLLER://127.0.0.1:2000\n"
-        ));
-        assert!(text.contains(
-            "advertised.listeners=PLAINTEXT://127.0.0.1:1000,REPLICATION://127.0.0.1:4000\n"
-        ));
-        assert!(text.contains("inter.broker.listener.name=REPLICATION\n"));
-        assert!(text.contains(
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,REPLICATION:PLAINTEXT\n"
-        ));
-    }
-
-    #[test]
-    fn cluster_ids_look_like_kafka_uuids() {
-        for _ in 0..100 {
-            let id = random_cluster_id();
-            assert_eq!(id.len(), 22);
-            assert!(!id.starts_with('-'));
-        }
-    }
-
-    #[test]
-    fn free_ports_are_distinct() {
-        let mut p = free_ports(6).unwrap();
-        p.sort_unstable();
-        p.dedup();
-        assert_eq!(p.len(), 6);
-    }
-
-    #[test]
-    fn zero_brokers_is_refused_before_anything_starts() {
-        let e = LocalCluster::start(LocalOptions {
-            brokers: 0,
-            ..LocalOptions::default()
-        })
-        .err()
-        .unwrap();
-        assert!(e.to_string().contains("1 to 9 nodes"), "{e}");
-    }
-
-    #[test]
-    fn emulated_replication_is_refused_for_a_detached_cluster() {
-        let e = LocalCluster::start(LocalOptions {
-            detached: true,
-            emulate_replication: true,
-            ..LocalOptions::default()
-        })
-        .err()
-        .unwrap();
-        assert!(e.to_string().contains("emulate_replication"), "{e}");
     }
 }

@@ -1,72 +1,44 @@
-//! A node's files before its JVM starts: the configuration rendered from the
-//! template, free ports, the data directory (kept or temporary, with its
-//! owner) and `kafka-storage format`.
+//! A node's storage before its JVM starts: the data directory (kept or
+//! temporary, with its owner) and `kafka-storage format`.
 
-use super::*;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
 
-/// The ports of one node.
-pub(super) struct Listeners {
-    /// Client (PLAINTEXT) port.
-    pub(super) port: u16,
-    pub(super) controller_port: u16,
-    /// (REPLICATION listener port, advertised delay line port) when
-    /// replication is emulated.
-    pub(super) replication: Option<(u16, u16)>,
+use tempfile::TempDir;
+
+use crate::cluster::dist::{Java, KafkaDist};
+use crate::cluster::proc::{self, tail};
+use crate::cluster::{check_interrupt, ClusterError};
+
+use super::jvm::{kafka_command, log4j_flag};
+use super::{Node, TAIL_LINES};
+
+/// Where a cluster's nodes keep their data and logs.
+pub(super) enum DataDir {
+    /// A fresh temporary directory, removed when the cluster is dropped.
+    Temp(TempDir),
+    /// The directory [`LocalOptions::data_dir`](super::LocalOptions::data_dir)
+    /// names, kept on stop.
+    Kept(PathBuf),
 }
 
-/// Fills the `kafka/server.properties` template for one node.
-pub(super) fn render_config(
-    id: i32,
-    ports: &Listeners,
-    voters: &str,
-    log_dir: &Path,
-    rf: i32,
-    extra: &[(String, String)],
-) -> String {
-    let mut text = SERVER_PROPERTIES
-        .replace("{{NODE_ID}}", &id.to_string())
-        .replace("{{VOTERS}}", voters)
-        .replace("{{PORT}}", &ports.port.to_string())
-        .replace("{{CONTROLLER_PORT}}", &ports.controller_port.to_string())
-        .replace("{{LOG_DIR}}", &log_dir.display().to_string())
-        .replace("{{RF}}", &rf.to_string())
-        .replace("{{MIN_ISR}}", &rf.min(2).to_string());
-    let (listener, advertised, inter, protocol) = match ports.replication {
-        Some((own, delayed)) => (
-            format!(",REPLICATION://127.0.0.1:{own}"),
-            format!(",REPLICATION://127.0.0.1:{delayed}"),
-            "REPLICATION",
-            ",REPLICATION:PLAINTEXT",
-        ),
-        None => (String::new(), String::new(), "PLAINTEXT", ""),
-    };
-    text = text
-        .replace("{{REPLICATION_LISTENER}}", &listener)
-        .replace("{{REPLICATION_ADVERTISED}}", &advertised)
-        .replace("{{INTER_BROKER_LISTENER}}", inter)
-        .replace("{{REPLICATION_PROTOCOL}}", protocol);
-    if !extra.is_empty() {
-        text.push_str("\n# Overrides (LocalOptions::broker_properties)\n");
-        for (k, v) in extra {
-            text.push_str(&format!("{k}={v}\n"));
+impl DataDir {
+    pub(super) fn path(&self) -> &Path {
+        match self {
+            DataDir::Temp(t) => t.path(),
+            DataDir::Kept(p) => p,
         }
     }
-    text
 }
 
-/// `n` distinct free ports on 127.0.0.1 (all bound at once, then released).
-pub(super) fn free_ports(n: usize) -> std::io::Result<Vec<u16>> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| l.local_addr().map(|a| a.port()))
-        .collect()
-}
-
+/// In a temporary data directory: the pid of the process that made it.
 const OWNER_FILE: &str = "owner.pid";
 
+/// `kept` emptied (or created), else a new temporary directory recording
+/// its owner (after removing those whose owner is gone).
 pub(super) fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError> {
     if let Some(dir) = kept {
         if dir.exists() {
@@ -134,52 +106,78 @@ pub(super) fn format_storage(
     let cluster_id = random_cluster_id();
     let mut running = Vec::new();
     for node in nodes {
-        let node_dir = node.config.parent().unwrap_or(Path::new("."));
-        let log = node_dir.join("format.log");
-        let file = File::create(&log).map_err(|source| ClusterError::Io {
-            action: "create",
-            path: log.clone(),
-            source,
-        })?;
-        let err = file.try_clone().map_err(|source| ClusterError::Io {
-            action: "open",
-            path: log.clone(),
-            source,
-        })?;
-        let mut cmd = Command::new(&java.path);
-        // A short-lived tool: a small heap and the quick JIT tier start it fastest.
-        cmd.args(["-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .arg(format!(
-                "-Dlog4j2.configurationFile={}",
-                node_dir.join("log4j2.properties").display()
-            ))
-            .arg("-cp")
-            .arg(dist.libs.join("*"))
-            .args(["kafka.tools.StorageTool", "format", "--ignore-formatted"])
-            .arg("--cluster-id")
-            .arg(&cluster_id)
-            .arg("--config")
-            .arg(&node.config)
-            .current_dir(node_dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err));
-        let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
-            action: "run the storage formatter for",
-            path: node.config.clone(),
-            source,
-        })?;
-        running.push((node.id, log, child));
+        running.push(spawn_formatter(java, dist, node, &cluster_id)?);
     }
+    let failure = first_format_failure(&mut running, timeout);
+    for formatter in running.iter_mut() {
+        let _ = formatter.child.kill();
+        let _ = formatter.child.wait();
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+/// A running `StorageTool format` of one node.
+struct Formatter {
+    node: i32,
+    /// Its output, `format.log` in the node's directory.
+    log: PathBuf,
+    child: Child,
+}
+
+/// Starts formatting the storage of `node` as part of cluster `cluster_id`.
+fn spawn_formatter(
+    java: &Java,
+    dist: &KafkaDist,
+    node: &Node,
+    cluster_id: &str,
+) -> Result<Formatter, ClusterError> {
+    let node_dir = node.config.parent().unwrap_or(Path::new("."));
+    let log = node_dir.join("format.log");
+    let file = File::create(&log).map_err(|source| ClusterError::Io {
+        action: "create",
+        path: log.clone(),
+        source,
+    })?;
+    // A short-lived tool: a small heap and the quick JIT tier start it fastest.
+    let jvm_flags = [
+        "-Xmx128m".into(),
+        "-XX:+UseSerialGC".into(),
+        "-XX:TieredStopAtLevel=1".into(),
+        log4j_flag(node_dir),
+    ];
+    let main = [
+        OsStr::new("kafka.tools.StorageTool"),
+        OsStr::new("format"),
+        OsStr::new("--ignore-formatted"),
+        OsStr::new("--cluster-id"),
+        OsStr::new(cluster_id),
+        OsStr::new("--config"),
+        node.config.as_os_str(),
+    ];
+    let cmd = kafka_command(java, dist, node_dir, &jvm_flags, &main, &log, file)?;
+    let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
+        action: "run the storage formatter for",
+        path: node.config.clone(),
+        source,
+    })?;
+    Ok(Formatter {
+        node: node.id,
+        log,
+        child,
+    })
+}
+
+/// Waits, in node order, for each formatter to exit; returns the first
+/// that failed or was still running after `timeout`, or the interrupt
+/// that came first. None: every node's storage is formatted.
+fn first_format_failure(running: &mut [Formatter], timeout: Duration) -> Option<ClusterError> {
     let deadline = Instant::now() + timeout;
-    let mut failure = None;
-    for (id, log, child) in running.iter_mut() {
+    for formatter in running.iter_mut() {
         let status = loop {
-            if let Some(signal) = crate::interrupt::requested() {
-                failure = Some(ClusterError::Interrupted { signal });
-                break None;
+            if let Err(interrupted) = check_interrupt() {
+                return Some(interrupted);
             }
-            match child.try_wait() {
+            match formatter.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(50))
@@ -187,9 +185,6 @@ pub(super) fn format_storage(
                 _ => break None,
             }
         };
-        if failure.is_some() {
-            break;
-        }
         let problem = match status {
             Some(s) if s.success() => continue,
             Some(s) => format!("could not format its storage ({s})"),
@@ -198,24 +193,19 @@ pub(super) fn format_storage(
                 timeout.as_secs()
             ),
         };
-        failure.get_or_insert(ClusterError::NodeFailed {
-            node: *id,
+        return Some(ClusterError::NodeFailed {
+            node: formatter.node,
             problem,
-            log: log.clone(),
-            tail: tail(log, TAIL_LINES),
+            log: formatter.log.clone(),
+            tail: tail(&formatter.log, TAIL_LINES),
         });
-        break;
     }
-    for (_, _, child) in running.iter_mut() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    failure.map_or(Ok(()), Err)
+    None
 }
 
 /// A KRaft cluster id: 16 random bytes in unpadded URL-safe base64, as
 /// `kafka-storage random-uuid` prints (never starting with '-').
-pub(super) fn random_cluster_id() -> String {
+fn random_cluster_id() -> String {
     use base64::Engine;
     use rand::RngCore;
     loop {
@@ -224,6 +214,20 @@ pub(super) fn random_cluster_id() -> String {
         let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
         if !id.starts_with('-') {
             return id;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_ids_look_like_kafka_uuids() {
+        for _ in 0..100 {
+            let id = random_cluster_id();
+            assert_eq!(id.len(), 22);
+            assert!(!id.starts_with('-'));
         }
     }
 }
