@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::*;
+use super::{
+    CellComparison, ChangeVerdict, CompareOptions, Comparison, Difference, KindCounts,
+    MetricChange, OrderingChange, Regression, RunSummary, Status, Summary, COMPARISON_VERSION,
+};
 use crate::results::{CellResult, Measurement, Outcome, Results};
 use crate::stats;
 use crate::verify::AnomalyKind;

@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 
 use super::pairs::{Agreement, Combined};
-use super::*;
+use super::{
+    ChangeVerdict, Comparison, MetricChange, Regression, RunSummary, Status, VerdictCounts,
+};
 use crate::report::fmt::{duration_us, rate_compact, signed_pct as pct};
 use crate::report::markup::{self, cell as md_escape};
 

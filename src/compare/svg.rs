@@ -1,6 +1,6 @@
 //! `compare.svg`: a comparison as a chart.
 
-use super::*;
+use super::{CellComparison, ChangeVerdict, Comparison, MetricChange, Regression, Status};
 use crate::report::draw::{FAMILY, IMPROVED, MUTED as GREY, REGRESSED as RED};
 use crate::report::markup::one_line;
 
