@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+use kafka_order_bench::compare::fixture::run_meta;
 use kafka_order_bench::compare::Comparison;
 use kafka_order_bench::grid::{Acks, Axes, Fixed, Network, Workload};
 use kafka_order_bench::results::{
-    CellNetwork, CellResult, ClientCounters, ClusterKind, ClusterMeta, DeliveryCounts, Driver,
-    Exposure, Latency, MachineMeta, Measurement, Outcome, Results, RunMeta, Sample, Throughput,
+    CellNetwork, CellResult, ClientCounters, DeliveryCounts, Exposure, Latency, Measurement,
+    Outcome, Results, Sample, Throughput,
 };
 use kafka_order_bench::verify::{permitted, Verdict};
 
@@ -349,30 +350,7 @@ fn fixture_results(librdkafka: &str, run_id: &str) -> Results {
         faults: vec!["none".parse().unwrap(), "reject:1%".parse().unwrap()],
         seed: 42,
     };
-    let mut results = Results::new(RunMeta {
-        run_id: run_id.into(),
-        run_tag: 0x6b6f62,
-        started_at: "2026-01-01T00:00:00Z".into(),
-        tool_version: "0.1.0".into(),
-        git_revision: None,
-        librdkafka_version: librdkafka.into(),
-        rdkafka_crate_version: "0.39.0".into(),
-        cluster: ClusterMeta {
-            kind: ClusterKind::Local,
-            broker_version: Some("4.0.0".into()),
-            brokers: 3,
-            bootstrap: "127.0.0.1:19092".into(),
-        },
-        machine: MachineMeta {
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            cpu_model: Some("Fixture CPU".into()),
-            cores: 8,
-            memory_bytes: Some(16 << 30),
-        },
-        workload: workload.clone(),
-        driver: Driver::Cli,
-    });
+    let mut results = Results::new(run_meta(run_id, librdkafka, workload.clone()));
     const WOBBLE: [f64; 5] = [1.0, 0.98, 1.02, 0.99, 1.01];
     for cell in workload.cells() {
         let s = cell.settings;

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use kafka_order_bench::verify::{self, AnomalyKind, Checker, Verdict};
+use kafka_order_bench::verify::{self, AnomalyKind, Checker, Example, SeqRange, Verdict};
 use kafka_order_bench::{preflight, redact};
 
 use super::ConnectArgs;
@@ -98,6 +98,18 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
         "topic {topic}: {} records read, {} streams",
         v.records_read, v.streams
     );
+    write_counts(&mut s, v);
+    let examples = examples(v);
+    if !examples.is_empty() {
+        let _ = writeln!(s, "examples:\n{examples}");
+    }
+    let _ = writeln!(s, "{}", conclusion(v));
+    s
+}
+
+/// One line per anomaly kind (or why it is not judged), then missing
+/// sequences (without delivery reports) and malformed records.
+fn write_counts(s: &mut String, v: &Verdict) {
     for kind in AnomalyKind::ALL {
         let label = kind.label();
         if !v.judged(kind) {
@@ -118,26 +130,7 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
         let _ = writeln!(s);
     }
     if !v.deliveries_known {
-        let _ = writeln!(s, "  {:<20} {}", "missing", v.missing.count);
-        if v.missing.count > 0 {
-            let ranges: Vec<String> = v
-                .missing_ranges
-                .iter()
-                .map(|r| {
-                    let run = r.run_id.map(|x| format!("run {x:#x} ")).unwrap_or_default();
-                    if r.first_seq == r.last_seq {
-                        format!("{run}stream {} seq {}", r.stream, r.first_seq)
-                    } else {
-                        format!(
-                            "{run}stream {} seq {}..={}",
-                            r.stream, r.first_seq, r.last_seq
-                        )
-                    }
-                })
-                .collect();
-            let _ = writeln!(s, "    ranges: {}", ranges.join(", "));
-            let _ = writeln!(s, "    ({})", verify::MISSING_NOTE);
-        }
+        write_missing(s, v);
     }
     let _ = writeln!(s, "  {:<20} {}", "malformed", v.malformed);
     if v.malformed > 0 {
@@ -146,43 +139,76 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
             "    (not in the record format, or implausible sequence/stream; see README: record format)"
         );
     }
-    let mut examples = String::new();
+}
+
+/// The count of missing sequences and, when any, their ranges and what
+/// "missing" means.
+fn write_missing(s: &mut String, v: &Verdict) {
+    let _ = writeln!(s, "  {:<20} {}", "missing", v.missing.count);
+    if v.missing.count > 0 {
+        let ranges: Vec<String> = v.missing_ranges.iter().map(range).collect();
+        let _ = writeln!(s, "    ranges: {}", ranges.join(", "));
+        let _ = writeln!(s, "    ({})", verify::MISSING_NOTE);
+    }
+}
+
+/// `run 0xff stream 1 seq 9..=11`, or `stream 0 seq 5` for one sequence.
+fn range(r: &SeqRange) -> String {
+    let run = r.run_id.map(|x| format!("run {x:#x} ")).unwrap_or_default();
+    if r.first_seq == r.last_seq {
+        format!("{run}stream {} seq {}", r.stream, r.first_seq)
+    } else {
+        format!(
+            "{run}stream {} seq {}..={}",
+            r.stream, r.first_seq, r.last_seq
+        )
+    }
+}
+
+/// Every kind's examples, one line each; empty when there are none.
+fn examples(v: &Verdict) -> String {
+    let mut out = String::new();
     for kind in AnomalyKind::ALL {
         for e in &v.of(kind).examples {
-            let _ = write!(examples, "  {:<18}", kind.as_str());
-            if let Some(run) = e.run_id {
-                let _ = write!(examples, " run {run:#x}");
-            }
-            let _ = write!(examples, " stream {} seq {}", e.stream, e.seq);
-            if let (Some(p), Some(o)) = (e.partition, e.offset) {
-                let _ = write!(examples, " at partition {p} offset {o}");
-            }
-            match (kind, e.detail) {
-                (AnomalyKind::Reorder, Some(d)) => {
-                    let _ = write!(examples, ", displacement {d}");
-                }
-                (AnomalyKind::LogDuplicate, Some(o)) => {
-                    let _ = write!(examples, ", first copy at offset {o}");
-                }
-                _ => {}
-            }
-            let _ = writeln!(examples);
+            write_example(&mut out, kind, e);
         }
     }
-    if !examples.is_empty() {
-        let _ = writeln!(s, "examples:\n{examples}");
+    out
+}
+
+/// `  reorder            run 0xabc stream 0 seq 3 at partition 0 offset 4, displacement 2`.
+fn write_example(out: &mut String, kind: AnomalyKind, e: &Example) {
+    let _ = write!(out, "  {:<18}", kind.as_str());
+    if let Some(run) = e.run_id {
+        let _ = write!(out, " run {run:#x}");
     }
+    let _ = write!(out, " stream {} seq {}", e.stream, e.seq);
+    if let (Some(p), Some(o)) = (e.partition, e.offset) {
+        let _ = write!(out, " at partition {p} offset {o}");
+    }
+    match (kind, e.detail) {
+        (AnomalyKind::Reorder, Some(d)) => {
+            let _ = write!(out, ", displacement {d}");
+        }
+        (AnomalyKind::LogDuplicate, Some(o)) => {
+            let _ = write!(out, ", first copy at offset {o}");
+        }
+        _ => {}
+    }
+    let _ = writeln!(out);
+}
+
+/// `no ordering violations`, or their number and kinds.
+fn conclusion(v: &Verdict) -> String {
     let n = v.violations();
     if n == 0 {
-        let _ = writeln!(s, "no ordering violations");
-    } else {
-        let kinds: Vec<&str> = AnomalyKind::VIOLATIONS
-            .into_iter()
-            .filter(|k| v.of(*k).count > 0)
-            .map(AnomalyKind::as_str)
-            .chain((v.missing.count > 0).then_some("missing"))
-            .collect();
-        let _ = writeln!(s, "{n} ordering violations ({})", kinds.join(", "));
+        return "no ordering violations".into();
     }
-    s
+    let kinds: Vec<&str> = AnomalyKind::VIOLATIONS
+        .into_iter()
+        .filter(|k| v.of(*k).count > 0)
+        .map(AnomalyKind::as_str)
+        .chain((v.missing.count > 0).then_some("missing"))
+        .collect();
+    format!("{n} ordering violations ({})", kinds.join(", "))
 }

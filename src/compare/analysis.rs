@@ -4,7 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::*;
+use super::{
+    CellComparison, ChangeVerdict, CompareOptions, Comparison, Difference, KindCounts,
+    MetricChange, OrderingChange, Regression, RunSummary, Status, Summary, COMPARISON_VERSION,
+};
 use crate::results::{CellResult, Measurement, Outcome, Results};
 use crate::stats;
 use crate::verify::AnomalyKind;
@@ -210,17 +213,13 @@ fn notes(base: &Results, new: &Results) -> Vec<String> {
 
 fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> CellComparison {
     let (bs, ns) = (Status::of(&base.outcome), Status::of(&new.outcome));
-    let message = |o: &Outcome| match o {
-        Outcome::Measured(_) => None,
-        Outcome::Rejected { message } | Outcome::Failed { message } => Some(message.clone()),
-    };
     let mut cell = CellComparison {
         id: base.id.clone(),
         faults: base.faults.clone(),
         base_status: bs,
         new_status: ns,
-        base_message: message(&base.outcome),
-        new_message: message(&new.outcome),
+        base_message: outcome_message(&base.outcome),
+        new_message: outcome_message(&new.outcome),
         throughput: None,
         p99_latency: None,
         ordering: None,
@@ -228,49 +227,7 @@ fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> C
         verdict: ChangeVerdict::NotSignificant,
     };
     match (base.measurement(), new.measurement()) {
-        (Some(b), Some(n)) => {
-            let rates = |m: &Measurement| -> Vec<f64> {
-                m.samples
-                    .iter()
-                    .filter(|s| s.elapsed_ns > 0)
-                    .map(|s| s.records_per_sec())
-                    .collect()
-            };
-            let p99s = |m: &Measurement| -> Vec<f64> {
-                m.samples.iter().map(|s| s.p99_us as f64).collect()
-            };
-            cell.throughput = metric_change(&rates(b), &rates(n), true, opts);
-            cell.p99_latency = metric_change(&p99s(b), &p99s(n), false, opts);
-            if let Some(m) = &cell.throughput {
-                if m.verdict == ChangeVerdict::Regressed {
-                    cell.regressions.push(Regression::Throughput {
-                        change: m.change,
-                        ci_low: m.change_ci_low,
-                        ci_high: m.change_ci_high,
-                    });
-                }
-            }
-            if let Some(m) = &cell.p99_latency {
-                if m.verdict == ChangeVerdict::Regressed {
-                    cell.regressions.push(Regression::P99Latency {
-                        change: m.change,
-                        ci_low: m.change_ci_low,
-                        ci_high: m.change_ci_high,
-                    });
-                }
-            }
-            let ordering = ordering_change(b, n);
-            for (&kind, counts) in &ordering.kinds {
-                if counts.base == 0 && counts.new > 0 {
-                    cell.regressions.push(Regression::NewAnomaly {
-                        anomaly: kind,
-                        count: counts.new,
-                        permitted: n.verdict.permitted.contains(&kind),
-                    });
-                }
-            }
-            cell.ordering = Some(ordering);
-        }
+        (Some(b), Some(n)) => compare_measurements(&mut cell, b, n, opts),
         _ => {
             // A baseline that failed holds nothing to regress from; any other
             // change of status is a change in what the client does.
@@ -283,18 +240,92 @@ fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> C
             }
         }
     }
+    cell.verdict = cell_verdict(&cell);
+    cell
+}
+
+/// The client's or the runner's message, for a cell not measured.
+fn outcome_message(o: &Outcome) -> Option<String> {
+    match o {
+        Outcome::Measured(_) => None,
+        Outcome::Rejected { message } | Outcome::Failed { message } => Some(message.clone()),
+    }
+}
+
+/// Fills in the metrics and the ordering of a cell measured on both sides,
+/// with their regressions: throughput, then p99 latency, then each new
+/// anomaly kind.
+fn compare_measurements(
+    cell: &mut CellComparison,
+    base: &Measurement,
+    new: &Measurement,
+    opts: &CompareOptions,
+) {
+    cell.throughput = metric_change(&sample_rates(base), &sample_rates(new), true, opts);
+    cell.p99_latency = metric_change(&sample_p99s(base), &sample_p99s(new), false, opts);
+    if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.throughput) {
+        cell.regressions.push(Regression::Throughput {
+            change,
+            ci_low,
+            ci_high,
+        });
+    }
+    if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.p99_latency) {
+        cell.regressions.push(Regression::P99Latency {
+            change,
+            ci_low,
+            ci_high,
+        });
+    }
+    let ordering = ordering_change(base, new);
+    for (&kind, counts) in &ordering.kinds {
+        if counts.base == 0 && counts.new > 0 {
+            cell.regressions.push(Regression::NewAnomaly {
+                anomaly: kind,
+                count: counts.new,
+                permitted: new.verdict.permitted.contains(&kind),
+            });
+        }
+    }
+    cell.ordering = Some(ordering);
+}
+
+/// Records/s of each sample that took any time.
+fn sample_rates(m: &Measurement) -> Vec<f64> {
+    m.samples
+        .iter()
+        .filter(|s| s.elapsed_ns > 0)
+        .map(|s| s.records_per_sec())
+        .collect()
+}
+
+/// p99 latency of each sample, in microseconds.
+fn sample_p99s(m: &Measurement) -> Vec<f64> {
+    m.samples.iter().map(|s| s.p99_us as f64).collect()
+}
+
+/// The change and its interval `(change, low, high)` of a metric that
+/// regressed; `None` for any other verdict or no value.
+fn regressed_interval(m: &Option<MetricChange>) -> Option<(f64, f64, f64)> {
+    m.as_ref()
+        .filter(|m| m.verdict == ChangeVerdict::Regressed)
+        .map(|m| (m.change, m.change_ci_low, m.change_ci_high))
+}
+
+/// Regressed if anything regressed, improved if a metric improved and
+/// nothing regressed, not significant otherwise.
+fn cell_verdict(cell: &CellComparison) -> ChangeVerdict {
     let improved = [&cell.throughput, &cell.p99_latency]
         .into_iter()
         .flatten()
         .any(|m| m.verdict == ChangeVerdict::Improved);
-    cell.verdict = if !cell.regressions.is_empty() {
+    if !cell.regressions.is_empty() {
         ChangeVerdict::Regressed
     } else if improved {
         ChangeVerdict::Improved
     } else {
         ChangeVerdict::NotSignificant
-    };
-    cell
+    }
 }
 
 /// The change of one metric, or `None` when a side has no samples or the

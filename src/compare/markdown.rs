@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 
 use super::pairs::{Agreement, Combined};
-use super::*;
+use super::{
+    CellComparison, ChangeVerdict, Comparison, MetricChange, OrderingChange, Regression,
+    RunSummary, Status, VerdictCounts,
+};
 use crate::report::fmt::{duration_us, rate_compact, signed_pct as pct};
 use crate::report::markup::{self, cell as md_escape};
 
@@ -33,17 +36,41 @@ fn cells_word(n: usize) -> String {
     }
 }
 
+/// `3 regressed, 1 improved, 20 not significant`.
+fn verdict_counts(v: &VerdictCounts) -> String {
+    format!(
+        "{} regressed, {} improved, {} not significant",
+        v.regressed, v.improved, v.not_significant
+    )
+}
+
 /// `compare.md`: the verdict, a computed summary, the worst regressions and
 /// a table of every compared cell.
 pub fn render_markdown(c: &Comparison) -> String {
     let mut md = String::new();
-    let o = &c.options;
     let _ = writeln!(
         md,
         "# Comparison: `{}` → `{}`\n",
         c.base.run_id, c.new.run_id
     );
-    let headline = if !c.comparable() {
+    let _ = writeln!(md, "{}\n", headline(c));
+    write_run_table(&mut md, c);
+    if !c.comparable() {
+        write_differences(&mut md, c);
+    }
+    write_notes(&mut md, c);
+    if !c.comparable() {
+        return md;
+    }
+    write_summary(&mut md, c);
+    write_worst_regressions(&mut md, c);
+    write_cell_table(&mut md, c);
+    md
+}
+
+/// The verdict in one sentence.
+fn headline(c: &Comparison) -> String {
+    if !c.comparable() {
         "**Not comparable**: the runs differ in how cells were measured (see below). Nothing was compared.".to_string()
     } else if c.regressed() {
         format!(
@@ -55,9 +82,11 @@ pub fn render_markdown(c: &Comparison) -> String {
             "**No regression** in {} compared cells.",
             c.summary.cells_compared
         )
-    };
-    let _ = writeln!(md, "{headline}\n");
+    }
+}
 
+/// The two runs side by side.
+fn write_run_table(md: &mut String, c: &Comparison) {
     md.push_str(&markup::header(&["", "baseline", "new"]));
     let names = [
         "run",
@@ -72,51 +101,51 @@ pub fn render_markdown(c: &Comparison) -> String {
         let _ = writeln!(md, "| {name} | {} | {} |", md_escape(b), md_escape(n));
     }
     md.push('\n');
+}
 
-    if !c.comparable() {
-        md.push_str("## Why these runs are not comparable\n\n");
-        md.push_str(&markup::header(&["field", "baseline", "new"]));
-        for d in &c.differences {
-            let _ = writeln!(
-                md,
-                "| `{}` | {} | {} |",
-                d.field,
-                md_escape(&d.base),
-                md_escape(&d.new)
-            );
-        }
-        md.push_str(
-            "\nRe-run one side with the other's workload file and cluster (a different librdkafka version is fine: it is what this comparison is for).\n",
+/// Why the runs are not comparable, and what to do about it.
+fn write_differences(md: &mut String, c: &Comparison) {
+    md.push_str("## Why these runs are not comparable\n\n");
+    md.push_str(&markup::header(&["field", "baseline", "new"]));
+    for d in &c.differences {
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} |",
+            d.field,
+            md_escape(&d.base),
+            md_escape(&d.new)
         );
     }
+    md.push_str(
+        "\nRe-run one side with the other's workload file and cluster (a different librdkafka version is fine: it is what this comparison is for).\n",
+    );
+}
 
-    if !c.notes.is_empty() {
-        md.push_str("## Notes\n\n");
-        for n in &c.notes {
-            let _ = writeln!(md, "- {n}");
-        }
-        md.push('\n');
+fn write_notes(md: &mut String, c: &Comparison) {
+    if c.notes.is_empty() {
+        return;
     }
-    if !c.comparable() {
-        return md;
+    md.push_str("## Notes\n\n");
+    for n in &c.notes {
+        let _ = writeln!(md, "- {n}");
     }
+    md.push('\n');
+}
 
+/// The verdict counts, the cells on one side only, and the rule that made
+/// the verdicts.
+fn write_summary(md: &mut String, c: &Comparison) {
     let s = &c.summary;
-    let counts = |v: &VerdictCounts| {
-        format!(
-            "{} regressed, {} improved, {} not significant",
-            v.regressed, v.improved, v.not_significant
-        )
-    };
+    let o = &c.options;
     md.push_str("## Summary\n\n");
     let _ = writeln!(
         md,
         "- Cells compared: {} ({}).",
         s.cells_compared,
-        counts(&s.cells)
+        verdict_counts(&s.cells)
     );
-    let _ = writeln!(md, "- Throughput: {}.", counts(&s.throughput));
-    let _ = writeln!(md, "- p99 latency: {}.", counts(&s.p99_latency));
+    let _ = writeln!(md, "- Throughput: {}.", verdict_counts(&s.throughput));
+    let _ = writeln!(md, "- p99 latency: {}.", verdict_counts(&s.p99_latency));
     let _ = writeln!(
         md,
         "- Ordering and status: {} regressed.",
@@ -140,16 +169,23 @@ pub fn render_markdown(c: &Comparison) -> String {
         o.confidence * 100.0,
         o.noise * 100.0
     );
+}
 
+fn write_worst_regressions(md: &mut String, c: &Comparison) {
     let worst = c.worst_regressions(10);
-    if !worst.is_empty() {
-        md.push_str("## Worst regressions\n\n");
-        for (i, (id, r)) in worst.iter().enumerate() {
-            let _ = writeln!(md, "{}. `{id}`: {}", i + 1, md_escape(&r.describe()));
-        }
-        md.push('\n');
+    if worst.is_empty() {
+        return;
     }
+    md.push_str("## Worst regressions\n\n");
+    for (i, (id, r)) in worst.iter().enumerate() {
+        let _ = writeln!(md, "{}. `{id}`: {}", i + 1, md_escape(&r.describe()));
+    }
+    md.push('\n');
+}
 
+/// Every compared cell: both metrics with their change, the ordering
+/// violations, and the verdict with its reasons.
+fn write_cell_table(md: &mut String, c: &Comparison) {
     md.push_str("## Cells\n\n");
     md.push_str(&markup::header(&[
         "cell",
@@ -161,57 +197,8 @@ pub fn render_markdown(c: &Comparison) -> String {
         "verdict",
     ]));
     for cell in &c.cells {
-        let metric = |m: &Option<MetricChange>, fmt: fn(f64) -> String| match m {
-            Some(m) => (
-                format!("{} → {}", fmt(m.base_median), fmt(m.new_median)),
-                format!(
-                    "{} [{}, {}] *{}*",
-                    pct(m.change),
-                    pct(m.change_ci_low),
-                    pct(m.change_ci_high),
-                    m.verdict.as_str()
-                ),
-            ),
-            None if cell.base_status == Status::Measured && cell.new_status == Status::Measured => {
-                ("no data".into(), "–".into())
-            }
-            None => (
-                format!(
-                    "{} → {}",
-                    cell.base_status.as_str(),
-                    cell.new_status.as_str()
-                ),
-                "–".into(),
-            ),
-        };
-        let (tp, tpc) = metric(&cell.throughput, rate_compact);
-        let (p99, p99c) = metric(&cell.p99_latency, duration_us);
-        let ordering = match &cell.ordering {
-            Some(o) => {
-                let mut s = format!("{} → {}", o.base_violations, o.new_violations);
-                let kinds: Vec<String> = o
-                    .kinds
-                    .iter()
-                    .map(|(k, n)| format!("{} {}→{}", k.plural(), n.base, n.new))
-                    .collect();
-                if !kinds.is_empty() {
-                    let _ = write!(s, " ({})", kinds.join(", "));
-                }
-                s
-            }
-            None => "–".into(),
-        };
-        let verdict = if cell.regressions.is_empty() {
-            match (cell.base_status, cell.new_status) {
-                (Status::Measured, Status::Measured) => cell.verdict.as_str().to_string(),
-                (Status::Failed, _) => "baseline failed: nothing to compare".into(),
-                (b, n) if b == n => format!("unchanged ({})", b.as_str()),
-                _ => cell.verdict.as_str().to_string(),
-            }
-        } else {
-            let why: Vec<String> = cell.regressions.iter().map(Regression::describe).collect();
-            format!("**regressed**: {}", why.join("; "))
-        };
+        let (tp, tpc) = metric_columns(cell, &cell.throughput, rate_compact);
+        let (p99, p99c) = metric_columns(cell, &cell.p99_latency, duration_us);
         let _ = writeln!(
             md,
             "| `{}` | {} | {} | {} | {} | {} | {} |",
@@ -220,11 +207,74 @@ pub fn render_markdown(c: &Comparison) -> String {
             tpc,
             p99,
             p99c,
-            ordering,
-            md_escape(&verdict)
+            ordering_column(&cell.ordering),
+            md_escape(&verdict_column(cell))
         );
     }
-    md
+}
+
+/// A metric's two columns: its medians (`base → new`, formatted by `fmt`),
+/// and its change with the interval and verdict. Without a value, why not.
+fn metric_columns(
+    cell: &CellComparison,
+    m: &Option<MetricChange>,
+    fmt: fn(f64) -> String,
+) -> (String, String) {
+    match m {
+        Some(m) => (
+            format!("{} → {}", fmt(m.base_median), fmt(m.new_median)),
+            format!(
+                "{} [{}, {}] *{}*",
+                pct(m.change),
+                pct(m.change_ci_low),
+                pct(m.change_ci_high),
+                m.verdict.as_str()
+            ),
+        ),
+        None if cell.base_status == Status::Measured && cell.new_status == Status::Measured => {
+            ("no data".into(), "–".into())
+        }
+        None => (
+            format!(
+                "{} → {}",
+                cell.base_status.as_str(),
+                cell.new_status.as_str()
+            ),
+            "–".into(),
+        ),
+    }
+}
+
+/// `2 → 5 (reorders 2→5)`, or `–` for a cell not measured on both sides.
+fn ordering_column(ordering: &Option<OrderingChange>) -> String {
+    let Some(o) = ordering else {
+        return "–".into();
+    };
+    let mut s = format!("{} → {}", o.base_violations, o.new_violations);
+    let kinds: Vec<String> = o
+        .kinds
+        .iter()
+        .map(|(k, n)| format!("{} {}→{}", k.plural(), n.base, n.new))
+        .collect();
+    if !kinds.is_empty() {
+        let _ = write!(s, " ({})", kinds.join(", "));
+    }
+    s
+}
+
+/// The cell's verdict, with every reason when it regressed.
+fn verdict_column(cell: &CellComparison) -> String {
+    if cell.regressions.is_empty() {
+        match (cell.base_status, cell.new_status) {
+            (Status::Measured, Status::Measured) => cell.verdict.as_str().to_string(),
+            (Status::Failed, _) => "baseline failed: nothing to compare".into(),
+            (b, n) if b == n => format!("unchanged ({})", b.as_str()),
+            _ => cell.verdict.as_str().to_string(),
+        }
+    } else {
+        let why: Vec<String> = cell.regressions.iter().map(Regression::describe).collect();
+        format!("**regressed**: {}", why.join("; "))
+    }
 }
 
 /// A metric's per-pair changes: `-20.1% regressed / -19.5% ~`.
@@ -248,6 +298,18 @@ fn agreement(a: Agreement) -> String {
 /// every cell with each pair's change and what they say together.
 pub fn render_pairs_markdown(c: &Combined) -> String {
     let mut md = String::new();
+    write_pair_list(&mut md, c);
+    if !c.comparable() {
+        md.push_str("\n**Not comparable**: at least one pair's runs differ in how cells were measured; see its compare.md. Nothing was combined.\n");
+        return md;
+    }
+    write_combined_verdict(&mut md, c);
+    write_combined_cell_table(&mut md, c);
+    md
+}
+
+/// The title, then one line per pair with its own verdict counts.
+fn write_pair_list(md: &mut String, c: &Combined) {
     let first = c.pairs.first();
     let _ = writeln!(
         md,
@@ -257,24 +319,25 @@ pub fn render_pairs_markdown(c: &Combined) -> String {
         first.map_or("?", |p| &p.new.librdkafka_version)
     );
     for (k, p) in c.pairs.iter().enumerate() {
-        let s = &p.summary.cells;
         let _ = writeln!(
             md,
-            "- **pair {}**: `{}` vs `{}`: `pair-{}/compare.md` ({} regressed, {} improved, {} not significant){}",
+            "- **pair {}**: `{}` vs `{}`: `pair-{}/compare.md` ({}){}",
             k + 1,
             p.base.run_id,
             p.new.run_id,
             k + 1,
-            s.regressed,
-            s.improved,
-            s.not_significant,
-            if p.comparable() { "" } else { ", **not comparable**" }
+            verdict_counts(&p.summary.cells),
+            if p.comparable() {
+                ""
+            } else {
+                ", **not comparable**"
+            }
         );
     }
-    if !c.comparable() {
-        md.push_str("\n**Not comparable**: at least one pair's runs differ in how cells were measured; see its compare.md. Nothing was combined.\n");
-        return md;
-    }
+}
+
+/// What the pairs say together: ordering and status, each metric, the result.
+fn write_combined_verdict(md: &mut String, c: &Combined) {
     md.push_str("\n## Verdict\n\n");
     if c.ordering_regressions > 0 {
         let _ = writeln!(
@@ -306,6 +369,11 @@ pub fn render_pairs_markdown(c: &Combined) -> String {
             "no regression"
         }
     );
+}
+
+/// Every combined cell: each pair's change of both metrics, what they say
+/// together, and any ordering or status regression.
+fn write_combined_cell_table(md: &mut String, c: &Combined) {
     md.push_str("## Cells\n\nPer pair: relative change of the median (new vs baseline) and its verdict (`~` = not significant). *Combined*: the verdict when every pair agrees, *inconsistent* when they disagree (drift or noise rather than the client).\n\n");
     md.push_str(&markup::header(&[
         "cell",
@@ -338,5 +406,4 @@ pub fn render_pairs_markdown(c: &Combined) -> String {
             c.one_side_only.join(", ")
         );
     }
-    md
 }

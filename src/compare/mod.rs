@@ -35,6 +35,8 @@
 //!    noise threshold in one direction; anything else is *not significant*.
 
 mod analysis;
+#[doc(hidden)]
+pub mod fixture;
 mod markdown;
 pub mod pairs;
 mod svg;

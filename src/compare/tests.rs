@@ -3,8 +3,8 @@
 use super::*;
 use crate::grid::{Acks, Cell, ProducerSettings, Workload};
 use crate::results::{
-    CellNetwork, CellResult, ClientCounters, ClusterKind, ClusterMeta, DeliveryCounts, Driver,
-    Exposure, Latency, MachineMeta, Measurement, Results, RunMeta, Sample, Throughput,
+    CellNetwork, CellResult, ClientCounters, DeliveryCounts, Exposure, Latency, Measurement,
+    Results, RunMeta, Sample, Throughput,
 };
 use crate::verify::{permitted, Verdict};
 
@@ -12,34 +12,12 @@ use crate::verify::{permitted, Verdict};
 const WOBBLE: [f64; 10] = [1.0, 0.98, 1.02, 0.99, 1.01, 0.97, 1.03, 1.0, 0.985, 1.015];
 
 fn run(librdkafka: &str) -> RunMeta {
-    RunMeta {
-        run_id: format!("run-{librdkafka}"),
-        run_tag: 7,
-        started_at: "2026-01-01T00:00:00Z".into(),
-        tool_version: "0.1.0".into(),
-        git_revision: None,
-        librdkafka_version: librdkafka.into(),
-        rdkafka_crate_version: "0.39.0".into(),
-        cluster: ClusterMeta {
-            kind: ClusterKind::Local,
-            broker_version: Some("4.0.0".into()),
-            brokers: 3,
-            bootstrap: "127.0.0.1:9092".into(),
-        },
-        machine: MachineMeta {
-            os: "linux".into(),
-            arch: "x86_64".into(),
-            cpu_model: Some("Test CPU".into()),
-            cores: 8,
-            memory_bytes: Some(1 << 34),
-        },
-        workload: Workload {
-            faults: vec!["none".parse().unwrap(), "reject:1%".parse().unwrap()],
-            network: crate::grid::Network::none(),
-            ..Workload::quick()
-        },
-        driver: Driver::Cli,
-    }
+    let workload = Workload {
+        faults: vec!["none".parse().unwrap(), "reject:1%".parse().unwrap()],
+        network: crate::grid::Network::none(),
+        ..Workload::quick()
+    };
+    fixture::run_meta(&format!("run-{librdkafka}"), librdkafka, workload)
 }
 
 /// A measured cell whose samples run at `rate` records/s and `p99_us`,
