@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::grid::ProducerSettings;
+use crate::grid::{Fixed, ProducerSettings};
+use crate::results::MachineMeta;
 use crate::verify::AnomalyKind;
 
 use super::conclusion::conclusion;
@@ -294,90 +295,128 @@ From each record's intended send time to its acknowledgement (coordinated omissi
 fn environment(s: &mut String, m: &Model) {
     let run = &m.results.run;
     let w = &run.workload;
-    let f = &w.fixed;
     let rows: Vec<(&str, String)> = vec![
-        ("Run", format!("`{}`, started {} by the {} driver", run.run_id, run.started_at, run.driver)),
+        (
+            "Run",
+            format!(
+                "`{}`, started {} by the {} driver",
+                run.run_id, run.started_at, run.driver
+            ),
+        ),
         (
             "Client",
-            format!("librdkafka {} (rdkafka crate {})", run.librdkafka_version, run.rdkafka_crate_version),
+            format!(
+                "librdkafka {} (rdkafka crate {})",
+                run.librdkafka_version, run.rdkafka_crate_version
+            ),
         ),
         (
             "Broker",
             format!(
                 "Apache Kafka {}, {} broker{}, {} cluster",
-                run.cluster.broker_version.as_deref().unwrap_or("(version unknown)"),
+                run.cluster
+                    .broker_version
+                    .as_deref()
+                    .unwrap_or("(version unknown)"),
                 run.cluster.brokers,
                 plural(run.cluster.brokers as usize),
                 run.cluster.kind
             ),
         ),
-        (
-            "Machine",
-            format!(
-                "{} {}, {}, {} cores{}",
-                run.machine.os,
-                run.machine.arch,
-                run.machine.cpu_model.as_deref().unwrap_or("CPU unknown"),
-                run.machine.cores,
-                run.machine
-                    .memory_bytes
-                    .map(|b| format!(", {} GiB memory", fmt::sig3(b as f64 / (1u64 << 30) as f64)))
-                    .unwrap_or_default()
-            ),
-        ),
+        ("Machine", machine_text(&run.machine)),
         (
             "Tool",
             format!(
                 "kafka-order-bench {}{}",
                 run.tool_version,
-                run.git_revision.as_deref().map(|g| format!(" at `{g}`")).unwrap_or_default()
+                run.git_revision
+                    .as_deref()
+                    .map(|g| format!(" at `{g}`"))
+                    .unwrap_or_default()
             ),
         ),
         ("Seed", w.seed.to_string()),
-        (
-            "Workload",
-            format!(
-                "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
-                f.rounds,
-                f.windows,
-                fmt::int(f.min_records_per_window),
-                fmt::int(f.max_records_per_window),
-                f.window_ms,
-                fmt::int(f.warmup_records),
-                fmt::int(f.record_bytes as u64),
-                f.linger_ms,
-                fmt::int(f.batch_bytes as u64),
-                f.compression.as_config(),
-                f.partitions,
-                plural(f.partitions as usize),
-                if f.latency_ms == 0 {
-                    "off".to_string()
-                } else if f.rate_per_sec == 0 {
-                    format!(
-                        "{} ms per cell at {:.0}% of the slowest cell's throughput at its RTT",
-                        f.latency_ms,
-                        100.0 * f.latency_rate_fraction
-                    )
-                } else {
-                    format!("{} ms per cell at {} records/s", f.latency_ms, fmt::int(f.rate_per_sec))
-                },
-                f.message_timeout_ms
-            ),
-        ),
+        ("Workload", workload_text(&w.fixed)),
         (
             "Grid",
             format!(
                 "max.in.flight {:?}, acks {}, idempotence {:?}, faults {}",
                 w.axes.max_in_flight,
-                w.axes.acks.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("/"),
+                w.axes
+                    .acks
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("/"),
                 w.axes.idempotence,
-                w.faults.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                w.faults
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
     ];
     s.push_str("| | |\n|---|---|\n");
     for (k, v) in rows {
         let _ = writeln!(s, "| {k} | {} |", markup::cell(&v));
+    }
+}
+
+/// `linux x86_64, <CPU>, 8 cores, 15.6 GiB memory`.
+fn machine_text(machine: &MachineMeta) -> String {
+    format!(
+        "{} {}, {}, {} cores{}",
+        machine.os,
+        machine.arch,
+        machine.cpu_model.as_deref().unwrap_or("CPU unknown"),
+        machine.cores,
+        machine
+            .memory_bytes
+            .map(|b| format!(", {} GiB memory", fmt::sig3(b as f64 / (1u64 << 30) as f64)))
+            .unwrap_or_default()
+    )
+}
+
+/// The fixed part of the workload: rounds, windows, record size, producer
+/// settings and the fixed-load phase.
+fn workload_text(f: &Fixed) -> String {
+    format!(
+        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+        f.rounds,
+        f.windows,
+        fmt::int(f.min_records_per_window),
+        fmt::int(f.max_records_per_window),
+        f.window_ms,
+        fmt::int(f.warmup_records),
+        fmt::int(f.record_bytes as u64),
+        f.linger_ms,
+        fmt::int(f.batch_bytes as u64),
+        f.compression.as_config(),
+        f.partitions,
+        plural(f.partitions as usize),
+        fixed_load_text(f),
+        f.message_timeout_ms
+    )
+}
+
+/// How the fixed-load latency phase was run: `off`, at a share of the
+/// slowest cell's throughput, or at a given rate.
+fn fixed_load_text(f: &Fixed) -> String {
+    if f.latency_ms == 0 {
+        "off".to_string()
+    } else if f.rate_per_sec == 0 {
+        format!(
+            "{} ms per cell at {:.0}% of the slowest cell's throughput at its RTT",
+            f.latency_ms,
+            100.0 * f.latency_rate_fraction
+        )
+    } else {
+        format!(
+            "{} ms per cell at {} records/s",
+            f.latency_ms,
+            fmt::int(f.rate_per_sec)
+        )
     }
 }
 
