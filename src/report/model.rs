@@ -85,7 +85,7 @@ pub struct CellView<'a> {
 /// What became of a cell, with the figures the report needs.
 #[derive(Debug)]
 pub enum State {
-    Measured(Meas),
+    Measured(Box<Meas>),
     Rejected { message: String, short: String },
     Failed { message: String, short: String },
 }
@@ -94,7 +94,7 @@ impl State {
     /// What became of a cell, from its outcome.
     fn of(outcome: &Outcome) -> State {
         match outcome {
-            Outcome::Measured(m) => State::Measured(Meas::of(m)),
+            Outcome::Measured(m) => State::Measured(Box::new(Meas::of(m))),
             Outcome::Rejected { message } => State::Rejected {
                 message: message.clone(),
                 short: short_reason(message),
