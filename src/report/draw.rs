@@ -3,13 +3,14 @@
 //! `acks`; the marker is `acks` (triangle 0, square 1, circle all); a hollow
 //! marker is a cell no fault reached.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::grid::Acks;
 
-use super::ReportError;
+use super::{fmt, ReportError};
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
@@ -256,6 +257,29 @@ impl plotters::coord::ranged1d::Ranged for Keyed {
     }
 }
 
+/// A log10 axis over `values` (all > 0), in log10 units: bounds on the
+/// 1-2-5 sequence just outside the data, at least a decade apart, with
+/// their ticks; 0.1 to 10 without values.
+pub fn log_axis(values: &[f64]) -> Keyed {
+    let (lo, hi) = if values.is_empty() {
+        (0.1, 10.0)
+    } else {
+        (
+            values.iter().copied().fold(f64::INFINITY, f64::min),
+            values.iter().copied().fold(0.0, f64::max),
+        )
+    };
+    let (ylo, yhi) = (
+        nice_below(lo).log10(),
+        nice_above(hi.max(lo * 10.0)).log10(),
+    );
+    let keys = log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
+        .iter()
+        .map(|v| v.log10())
+        .collect();
+    Keyed::new(ylo..yhi, keys)
+}
+
 /// The largest 1-2-5 value at or below `v` (v > 0).
 pub fn nice_below(v: f64) -> f64 {
     let e = 10f64.powi(v.log10().floor() as i32);
@@ -274,6 +298,41 @@ pub fn nice_above(v: f64) -> f64 {
         .map(|s| s * e)
         .find(|t| *t >= v * 0.9999)
         .unwrap_or(10.0 * e)
+}
+
+/// A panel's chart with throughput (records/s) up.
+pub type ThroughputChart<'b> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<Keyed, RangedCoordf64>>;
+
+/// The chart of a panel with throughput up (records/s, 0 to `y_max`) and
+/// `x` across, its caption and mesh drawn: the panels of `throughput.svg`
+/// and `tradeoff.svg`.
+pub fn throughput_chart<'b>(
+    area: &Area<'b>,
+    caption: String,
+    x: Keyed,
+    x_label: &dyn Fn(&f64) -> String,
+    x_desc: &str,
+    y_max: f64,
+) -> Result<ThroughputChart<'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
+        .caption(caption, bold(20.0))
+        .x_label_area_size(55)
+        .y_label_area_size(90)
+        .build_cartesian_2d(x, 0.0..y_max)?;
+    let yfmt = |y: &f64| fmt::compact(*y);
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_label_formatter(x_label)
+        .y_label_formatter(&yfmt)
+        .y_labels(6)
+        .label_style(font(16.0))
+        .axis_desc_style(font(17.0))
+        .x_desc(x_desc)
+        .y_desc("throughput (records/s)")
+        .draw()?;
+    Ok(chart)
 }
 
 /// A dashed straight line from `a` to `b` (8 px on, 6 px off).

@@ -98,6 +98,8 @@ pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
     })
 }
 
+/// One panel: a square per (`max.in.flight`, `acks`) of one idempotence
+/// value under one fault profile.
 fn panel(
     root: &Area,
     area: &Area,
@@ -105,6 +107,35 @@ fn panel(
     faults: &str,
     idem: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let chart = panel_chart(area, m, faults, idem)?;
+    for (i, f) in m.in_flights.iter().enumerate() {
+        for (j, a) in m.acks.iter().enumerate() {
+            let s = ProducerSettings {
+                max_in_flight: *f,
+                acks: *a,
+                idempotence: idem,
+            };
+            let (lines, fill, light) = square(m, &s, faults);
+            let p0 = chart.backend_coord(&(i as f64, j as f64 + 1.0));
+            let p1 = chart.backend_coord(&(i as f64 + 1.0, j as f64));
+            draw_square(root, p0, p1, fill)?;
+            square_text(root, p0, p1, &lines, light)?;
+        }
+    }
+    Ok(())
+}
+
+/// A panel's chart, one unit per square: `max.in.flight` across, `acks` up,
+/// with its title and axis labels drawn.
+fn panel_chart<'b>(
+    area: &Area<'b>,
+    m: &Model,
+    faults: &str,
+    idem: bool,
+) -> Result<
+    ChartContext<'b, SVGBackend<'b>, Cartesian2d<draw::Keyed, draw::Keyed>>,
+    Box<dyn std::error::Error>,
+> {
     let nx = m.in_flights.len();
     let ny = m.acks.len();
     let xkeys: Vec<f64> = (0..nx).map(|i| i as f64 + 0.5).collect();
@@ -142,55 +173,66 @@ fn panel(
         .axis_desc_style(draw::font(17.0))
         .x_desc("max.in.flight")
         .draw()?;
-    for (i, f) in m.in_flights.iter().enumerate() {
-        for (j, a) in m.acks.iter().enumerate() {
-            let s = ProducerSettings {
-                max_in_flight: *f,
-                acks: *a,
-                idempotence: idem,
-            };
-            let (lines, fill, light) = square(m, &s, faults);
-            let p0 = chart.backend_coord(&(i as f64, j as f64 + 1.0));
-            let p1 = chart.backend_coord(&(i as f64 + 1.0, j as f64));
-            root.draw(&Rectangle::new(
-                [(p0.0 + 2, p0.1 + 2), (p1.0 - 2, p1.1 - 2)],
-                fill.filled(),
-            ))?;
-            if fill == FAILED {
-                root.draw(&Rectangle::new(
-                    [(p0.0 + 3, p0.1 + 3), (p1.0 - 3, p1.1 - 3)],
-                    FAILED_EDGE.stroke_width(2),
-                ))?;
-            } else if fill == WHITE {
-                root.draw(&Rectangle::new(
-                    [(p0.0 + 3, p0.1 + 3), (p1.0 - 3, p1.1 - 3)],
-                    MUTED.stroke_width(1),
-                ))?;
-            }
-            let colour = if light { WHITE } else { INK };
-            let cx = (p0.0 + p1.0) / 2;
-            let cy = (p0.1 + p1.1) / 2;
-            let n = lines.iter().filter(|l| !l.is_empty()).count() as i32;
-            let mut y = cy - (n - 1) * 9;
-            let width = f64::from((p1.0 - p0.0 - 8).max(1));
-            for (k, line) in lines.iter().filter(|l| !l.is_empty()).enumerate() {
-                let style = if k == 0 {
-                    draw::bold(17.0)
-                } else {
-                    // Shrink a long reason to its square (a sans-serif
-                    // character is about 0.45 em wide) rather than clip it.
-                    let chars = line.chars().count().max(1) as f64;
-                    draw::font((width / (0.45 * chars)).clamp(10.0, 14.0))
-                };
-                draw::text(
-                    root,
-                    line,
-                    (cx, y),
-                    &draw::anchored(style.color(&colour), HPos::Center, VPos::Center),
-                )?;
-                y += 18;
-            }
-        }
+    Ok(chart)
+}
+
+/// A square between pixel corners `p0` (top left) and `p1`, filled, with
+/// an edge when failed (red) or white (grey).
+fn draw_square(
+    root: &Area,
+    p0: (i32, i32),
+    p1: (i32, i32),
+    fill: RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
+    root.draw(&Rectangle::new(
+        [(p0.0 + 2, p0.1 + 2), (p1.0 - 2, p1.1 - 2)],
+        fill.filled(),
+    ))?;
+    if fill == FAILED {
+        root.draw(&Rectangle::new(
+            [(p0.0 + 3, p0.1 + 3), (p1.0 - 3, p1.1 - 3)],
+            FAILED_EDGE.stroke_width(2),
+        ))?;
+    } else if fill == WHITE {
+        root.draw(&Rectangle::new(
+            [(p0.0 + 3, p0.1 + 3), (p1.0 - 3, p1.1 - 3)],
+            MUTED.stroke_width(1),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The non-empty lines of a square, centred in it: the first in bold, the
+/// others shrunk to fit; `light` text on a dark fill.
+fn square_text(
+    root: &Area,
+    p0: (i32, i32),
+    p1: (i32, i32),
+    lines: &[String],
+    light: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let colour = if light { WHITE } else { INK };
+    let cx = (p0.0 + p1.0) / 2;
+    let cy = (p0.1 + p1.1) / 2;
+    let n = lines.iter().filter(|l| !l.is_empty()).count() as i32;
+    let mut y = cy - (n - 1) * 9;
+    let width = f64::from((p1.0 - p0.0 - 8).max(1));
+    for (k, line) in lines.iter().filter(|l| !l.is_empty()).enumerate() {
+        let style = if k == 0 {
+            draw::bold(17.0)
+        } else {
+            // Shrink a long reason to its square (a sans-serif
+            // character is about 0.45 em wide) rather than clip it.
+            let chars = line.chars().count().max(1) as f64;
+            draw::font((width / (0.45 * chars)).clamp(10.0, 14.0))
+        };
+        draw::text(
+            root,
+            line,
+            (cx, y),
+            &draw::anchored(style.color(&colour), HPos::Center, VPos::Center),
+        )?;
+        y += 18;
     }
     Ok(())
 }

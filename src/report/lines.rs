@@ -19,12 +19,14 @@ fn x_of(in_flight: u32, acks: Acks, idem: bool) -> f64 {
     (in_flight as f64).log10() + (draw::series_index(acks, idem) as f64 - 2.5) * 0.012
 }
 
-fn x_range(m: &Model) -> (std::ops::Range<f64>, Vec<f64>) {
+/// The x axis of every panel: log10 of `max.in.flight`, a tick at each value
+/// of the run, padded at both ends.
+fn in_flight_axis(m: &Model) -> draw::Keyed {
     let lo = *m.in_flights.first().unwrap_or(&1) as f64;
     let hi = *m.in_flights.last().unwrap_or(&1) as f64;
     let pad = ((hi.log10() - lo.log10()) * 0.06).max(0.08);
     let keys = m.in_flights.iter().map(|v| (*v as f64).log10()).collect();
-    (lo.log10() - pad..hi.log10() + pad, keys)
+    draw::Keyed::new(lo.log10() - pad..hi.log10() + pad, keys)
 }
 
 fn in_flight_label(x: &f64) -> String {
@@ -138,99 +140,140 @@ where
     Ok(())
 }
 
-pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let n = m.fault_profiles.len().max(1);
-    let cols = n.min(3);
-    let rows = n.div_ceil(cols);
-    let h = 130 + rows as u32 * 500;
-    draw::svg("throughput.svg", (W, h), |root| {
-        super::header(
-            root,
-            m,
-            "Throughput vs max.in.flight, one panel per fault profile and RTT, with the model ceiling",
-        )?;
+/// A chart of `rows × cols` panels left of the legend column, each panel
+/// `panel_h` high: the header with `title`, the panels drawn by
+/// `draw_panels` (given their areas in row order), then the legend with
+/// `notes`.
+fn panels_and_legend(
+    m: &Model,
+    file: &'static str,
+    title: &str,
+    (rows, cols): (usize, usize),
+    panel_h: u32,
+    notes: &[String],
+    draw_panels: impl FnOnce(&Area, &[Area]) -> Result<(), Box<dyn std::error::Error>>,
+) -> Result<Vec<u8>, ReportError> {
+    let h = 130 + rows as u32 * panel_h;
+    draw::svg(file, (W, h), |root| {
+        super::header(root, m, title)?;
         let (w, _) = root.dim_in_pixel();
         let body = root.margin(75, 10, 0, 0);
         let (plots, _) = body.split_horizontally(w as i32 - LEGEND_W);
         let panels = plots.split_evenly((rows, cols));
-        let (xr, keys) = x_range(m);
-        for (faults, area) in m.fault_profiles.iter().zip(panels.iter()) {
-            // Each panel on its own scale: one wide interval in one profile
-            // must not flatten the others (compare across panels by value).
-            let y_max = m
-                .cells
-                .iter()
-                .filter(|c| c.faults == faults.as_str())
-                .filter_map(|c| c.measured())
-                .map(|x| x.ci_high.max(x.rps))
-                .fold(0.0, f64::max)
-                .max(1.0)
-                * 1.08;
-            let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
-                .caption(format!("faults: {faults}"), draw::bold(20.0))
-                .x_label_area_size(55)
-                .y_label_area_size(90)
-                .build_cartesian_2d(draw::Keyed::new(xr.clone(), keys.clone()), 0.0..y_max)?;
-            let yfmt = |y: &f64| fmt::compact(*y);
-            chart
-                .configure_mesh()
-                .light_line_style(WHITE)
-                .bold_line_style(GRID)
-                .x_label_formatter(&in_flight_label)
-                .y_label_formatter(&yfmt)
-                .y_labels(6)
-                .label_style(draw::font(16.0))
-                .axis_desc_style(draw::font(17.0))
-                .x_desc("max.in.flight (log scale)")
-                .y_desc("throughput (records/s)")
-                .draw()?;
-            for (acks, idem) in super::series_present(m) {
-                let pts = series_points(m, faults, acks, idem, |x| x.rps);
-                let colour = draw::series_colour(acks, idem);
-                for (f, _, x) in &pts {
-                    let xx = x_of(*f, acks, idem);
-                    let lo = chart.backend_coord(&(xx, x.ci_low));
-                    let hi = chart.backend_coord(&(xx, x.ci_high));
-                    let style = colour.stroke_width(1);
-                    root.draw(&PathElement::new(vec![lo, hi], style))?;
-                    root.draw(&PathElement::new(
-                        vec![(lo.0 - 4, lo.1), (lo.0 + 4, lo.1)],
-                        style,
-                    ))?;
-                    root.draw(&PathElement::new(
-                        vec![(hi.0 - 4, hi.1), (hi.0 + 4, hi.1)],
-                        style,
-                    ))?;
-                }
-                draw_series_line(root, &chart, &pts, acks, idem)?;
-            }
-            // The model ceiling of each acks value, dashed, where the
-            // condition has a round trip to wait for.
-            for acks in m.acks.iter().copied() {
-                let ceiling: Vec<(i32, i32)> = m
-                    .in_flights
-                    .iter()
-                    .filter_map(|&f| {
-                        let c = ceiling(m, faults, f, acks)?;
-                        Some(chart.backend_coord(&(x_of(f, acks, false), c.min(y_max))))
-                    })
-                    .collect();
-                for pair in ceiling.windows(2).step_by(1) {
-                    draw::dashed(root, pair[0], pair[1], draw::series_colour(acks, false))?;
-                }
-            }
-        }
-        legend(
-            root,
-            m,
-            &[
-                "Marker: median of the cell's windows; bar: its 95% interval (two-level bootstrap over rounds and windows).".into(),
-                "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
-                "Hollow marker: no fault reached the cell.".into(),
-            ],
-        )?;
-        Ok(())
+        draw_panels(root, &panels)?;
+        legend(root, m, notes)
     })
+}
+
+pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
+    let n = m.fault_profiles.len().max(1);
+    let cols = n.min(3);
+    let rows = n.div_ceil(cols);
+    panels_and_legend(
+        m,
+        "throughput.svg",
+        "Throughput vs max.in.flight, one panel per fault profile and RTT, with the model ceiling",
+        (rows, cols),
+        500,
+        &[
+            "Marker: median of the cell's windows; bar: its 95% interval (two-level bootstrap over rounds and windows).".into(),
+            "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
+            "Hollow marker: no fault reached the cell.".into(),
+        ],
+        |root, panels| {
+            for (faults, area) in m.fault_profiles.iter().zip(panels.iter()) {
+                throughput_panel(root, area, m, faults)?;
+            }
+            Ok(())
+        },
+    )
+}
+
+/// One condition's throughput panel: each series with its intervals, and
+/// the model ceiling of each `acks` value.
+fn throughput_panel(
+    root: &Area,
+    area: &Area,
+    m: &Model,
+    faults: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    // Each panel on its own scale: one wide interval in one profile
+    // must not flatten the others (compare across panels by value).
+    let y_max = m
+        .cells
+        .iter()
+        .filter(|c| c.faults == faults)
+        .filter_map(|c| c.measured())
+        .map(|x| x.ci_high.max(x.rps))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.08;
+    let chart = draw::throughput_chart(
+        area,
+        format!("faults: {faults}"),
+        in_flight_axis(m),
+        &in_flight_label,
+        "max.in.flight (log scale)",
+        y_max,
+    )?;
+    for (acks, idem) in super::series_present(m) {
+        let pts = series_points(m, faults, acks, idem, |x| x.rps);
+        draw_intervals(root, &chart, &pts, acks, idem)?;
+        draw_series_line(root, &chart, &pts, acks, idem)?;
+    }
+    draw_ceilings(root, &chart, m, faults, y_max)
+}
+
+/// The 95% interval of each point's throughput: a vertical bar with caps.
+fn draw_intervals(
+    root: &Area,
+    chart: &draw::ThroughputChart,
+    pts: &[(u32, f64, &Meas)],
+    acks: Acks,
+    idem: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let colour = draw::series_colour(acks, idem);
+    for (f, _, x) in pts {
+        let xx = x_of(*f, acks, idem);
+        let lo = chart.backend_coord(&(xx, x.ci_low));
+        let hi = chart.backend_coord(&(xx, x.ci_high));
+        let style = colour.stroke_width(1);
+        root.draw(&PathElement::new(vec![lo, hi], style))?;
+        root.draw(&PathElement::new(
+            vec![(lo.0 - 4, lo.1), (lo.0 + 4, lo.1)],
+            style,
+        ))?;
+        root.draw(&PathElement::new(
+            vec![(hi.0 - 4, hi.1), (hi.0 + 4, hi.1)],
+            style,
+        ))?;
+    }
+    Ok(())
+}
+
+/// The model ceiling of each acks value, dashed, where the condition has a
+/// round trip to wait for; cut at the panel's top `y_max`.
+fn draw_ceilings(
+    root: &Area,
+    chart: &draw::ThroughputChart,
+    m: &Model,
+    faults: &str,
+    y_max: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for acks in m.acks.iter().copied() {
+        let ceiling: Vec<(i32, i32)> = m
+            .in_flights
+            .iter()
+            .filter_map(|&f| {
+                let c = ceiling(m, faults, f, acks)?;
+                Some(chart.backend_coord(&(x_of(f, acks, false), c.min(y_max))))
+            })
+            .collect();
+        for pair in ceiling.windows(2).step_by(1) {
+            draw::dashed(root, pair[0], pair[1], draw::series_colour(acks, false))?;
+        }
+    }
+    Ok(())
 }
 
 /// The model ceiling of a setting under a condition, records/s: `None`
@@ -266,110 +309,117 @@ fn series_points<'m>(
 /// Picks one latency quantile of a cell, in microseconds.
 type Quantile = fn(&Meas) -> u64;
 
+/// The quantiles of `latency.svg`, one column each.
+const QUANTILES: [(&str, Quantile); 3] = [
+    ("p50", |x| x.p50_us),
+    ("p99", |x| x.p99_us),
+    ("p99.9", |x| x.p999_us),
+];
+
 pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
     let rows = m.fault_profiles.len().max(1);
-    let h = 130 + rows as u32 * 420;
-    let quantiles: [(&str, Quantile); 3] = [
-        ("p50", |x| x.p50_us),
-        ("p99", |x| x.p99_us),
-        ("p99.9", |x| x.p999_us),
-    ];
-    draw::svg("latency.svg", (W, h), |root| {
-        super::header(
-            root,
-            m,
-            "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 at a fixed load (or at saturation, where said)",
-        )?;
-        let (w, _) = root.dim_in_pixel();
-        let body = root.margin(75, 10, 0, 0);
-        let (plots, _) = body.split_horizontally(w as i32 - LEGEND_W);
-        let panels = plots.split_evenly((rows, 3));
-        // One y scale for every panel, so panels compare at a glance.
-        let all: Vec<f64> = m
-            .cells
-            .iter()
-            .filter_map(|c| c.measured())
-            .flat_map(|x| [x.p50_us, x.p99_us, x.p999_us])
-            .filter(|v| *v > 0)
-            .map(|v| v as f64 / 1000.0)
-            .collect();
-        let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = all.iter().copied().fold(0.0, f64::max);
-        let (lo, hi) = if all.is_empty() {
-            (0.1, 10.0)
-        } else {
-            (lo, hi)
-        };
-        // Bounds on the 1-2-5 sequence just outside the data, at least a decade apart.
-        let (ylo, yhi) = (
-            draw::nice_below(lo).log10(),
-            draw::nice_above(hi.max(lo * 10.0)).log10(),
-        );
-        let ykeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
-            .iter()
-            .map(|v| v.log10())
-            .collect();
-        let (xr, keys) = x_range(m);
-        for (r, faults) in m.fault_profiles.iter().enumerate() {
-            // Latency at the fixed load where the condition had that phase;
-            // else at saturation, and the caption says so.
-            let fixed = m.measured_in(faults).any(|(_, x)| x.fixed_load.is_some());
-            for (q, (qname, qf)) in quantiles.iter().enumerate() {
-                let area = &panels[r * 3 + q];
-                let how = if fixed { "fixed load" } else { "at saturation" };
-                let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
-                    .caption(format!("{qname} {how} · {faults}"), draw::bold(18.0))
-                    .x_label_area_size(50)
-                    .y_label_area_size(if q == 0 { 80 } else { 45 })
-                    .build_cartesian_2d(
-                        draw::Keyed::new(xr.clone(), keys.clone()),
-                        draw::Keyed::new(ylo..yhi, ykeys.clone()),
-                    )?;
-                let yfmt = |y: &f64| fmt::sig3(10f64.powf(*y));
-                let mut mesh = chart.configure_mesh();
-                mesh.light_line_style(WHITE)
-                    .bold_line_style(GRID)
-                    .x_label_formatter(&in_flight_label)
-                    .y_label_formatter(&yfmt)
-                    .label_style(draw::font(15.0))
-                    .axis_desc_style(draw::font(16.0))
-                    .x_desc("max.in.flight (log)");
-                if q == 0 {
-                    mesh.y_desc(format!("{qname} latency (ms, log)"));
-                } else {
-                    mesh.y_desc("ms");
-                }
-                mesh.draw()?;
-                for (acks, idem) in super::series_present(m) {
-                    let mut pts = series_points(m, faults, acks, idem, |x| {
-                        let us = match (&x.fixed_load, fixed) {
-                            (Some(f), true) => qf(&Meas {
-                                p50_us: f.p50_us,
-                                p99_us: f.p99_us,
-                                p999_us: f.p999_us,
-                                ..x.clone()
-                            }),
-                            _ => qf(x),
-                        };
-                        (us.max(1) as f64 / 1000.0).log10()
-                    });
-                    if fixed {
-                        pts.retain(|(_, _, x)| x.fixed_load.is_some());
-                    }
-                    draw_series_line(root, &chart, &pts, acks, idem)?;
+    panels_and_legend(
+        m,
+        "latency.svg",
+        "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 at a fixed load (or at saturation, where said)",
+        (rows, QUANTILES.len()),
+        420,
+        &[
+            latency_note(m),
+            "Hollow marker: no fault reached the cell.".into(),
+        ],
+        |root, panels| {
+            // One y scale for every panel, so panels compare at a glance.
+            let all: Vec<f64> = m
+                .cells
+                .iter()
+                .filter_map(|c| c.measured())
+                .flat_map(|x| [x.p50_us, x.p99_us, x.p999_us])
+                .filter(|v| *v > 0)
+                .map(|v| v as f64 / 1000.0)
+                .collect();
+            let y_axis = draw::log_axis(&all);
+            for (r, faults) in m.fault_profiles.iter().enumerate() {
+                // Latency at the fixed load where the condition had that phase;
+                // else at saturation, and the caption says so.
+                let fixed = m.measured_in(faults).any(|(_, x)| x.fixed_load.is_some());
+                for q in 0..QUANTILES.len() {
+                    let area = &panels[r * QUANTILES.len() + q];
+                    latency_panel(root, area, m, faults, fixed, q, &y_axis)?;
                 }
             }
-        }
-        legend(
-            root,
-            m,
-            &[
-                latency_note(m),
-                "Hollow marker: no fault reached the cell.".into(),
-            ],
-        )?;
-        Ok(())
-    })
+            Ok(())
+        },
+    )
+}
+
+/// One panel of `latency.svg`: quantile `q` of [`QUANTILES`] under one
+/// condition, at the fixed load when `fixed`, else at saturation; the first
+/// column names its quantile on the y axis.
+fn latency_panel(
+    root: &Area,
+    area: &Area,
+    m: &Model,
+    faults: &str,
+    fixed: bool,
+    q: usize,
+    y_axis: &draw::Keyed,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (qname, qf) = QUANTILES[q];
+    let how = if fixed { "fixed load" } else { "at saturation" };
+    let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
+        .caption(format!("{qname} {how} · {faults}"), draw::bold(18.0))
+        .x_label_area_size(50)
+        .y_label_area_size(if q == 0 { 80 } else { 45 })
+        .build_cartesian_2d(in_flight_axis(m), y_axis.clone())?;
+    let yfmt = |y: &f64| fmt::sig3(10f64.powf(*y));
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_label_formatter(&in_flight_label)
+        .y_label_formatter(&yfmt)
+        .label_style(draw::font(15.0))
+        .axis_desc_style(draw::font(16.0))
+        .x_desc("max.in.flight (log)");
+    if q == 0 {
+        mesh.y_desc(format!("{qname} latency (ms, log)"));
+    } else {
+        mesh.y_desc("ms");
+    }
+    mesh.draw()?;
+    for (acks, idem) in super::series_present(m) {
+        let pts = latency_points(m, faults, acks, idem, qf, fixed);
+        draw_series_line(root, &chart, &pts, acks, idem)?;
+    }
+    Ok(())
+}
+
+/// One series' points in a latency panel: log10 of quantile `qf` in ms,
+/// from the fixed-load phase when `fixed` (cells without that phase left out).
+fn latency_points<'m>(
+    m: &'m Model,
+    faults: &'m str,
+    acks: Acks,
+    idem: bool,
+    qf: Quantile,
+    fixed: bool,
+) -> Vec<(u32, f64, &'m Meas)> {
+    let mut pts = series_points(m, faults, acks, idem, |x| {
+        let us = match (&x.fixed_load, fixed) {
+            (Some(f), true) => qf(&Meas {
+                p50_us: f.p50_us,
+                p99_us: f.p99_us,
+                p999_us: f.p999_us,
+                ..x.clone()
+            }),
+            _ => qf(x),
+        };
+        (us.max(1) as f64 / 1000.0).log10()
+    });
+    if fixed {
+        pts.retain(|(_, _, x)| x.fixed_load.is_some());
+    }
+    pts
 }
 
 fn latency_note(m: &Model) -> String {

@@ -3,11 +3,13 @@
 
 use std::fmt::Write as _;
 
-use crate::grid::ProducerSettings;
+use crate::grid::{Fixed, ProducerSettings};
+use crate::results::MachineMeta;
 use crate::verify::AnomalyKind;
 
 use super::conclusion::conclusion;
 use super::model::{setting_text, CellView, Meas, Model, State};
+use super::network::network_section;
 use super::profiles_chart::{profile_cells, violations_text};
 use super::{fmt, markup};
 
@@ -118,237 +120,131 @@ pub(super) fn kinds_text(x: &Meas) -> String {
     parts.join(", ")
 }
 
-/// Per RTT, what `max.in.flight` bought with `acks=all`, without idempotence
-/// and with it, against the model ceiling; and the precision of the run.
-fn network_section(s: &mut String, m: &Model) {
-    let w = &m.results.run.workload;
-    let mut any = false;
-    let mut conditions: Vec<(&String, &u64)> = m.condition_rtt_us.iter().collect();
-    conditions.sort_by_key(|(_, &rtt)| rtt);
-    for (condition, &rtt) in conditions {
-        if !condition.starts_with("none") {
-            continue;
-        }
-        let mut line = String::new();
-        for idem in [false, true] {
-            let mut pts: Vec<(u32, f64, f64, f64)> = m
-                .measured_in(condition)
-                .filter(|(c, _)| {
-                    c.settings.acks == crate::grid::Acks::All && c.settings.idempotence == idem
-                })
-                .map(|(c, x)| (c.settings.max_in_flight, x.rps, x.ci_low, x.ci_high))
-                .collect();
-            pts.sort_by_key(|p| p.0);
-            let Some(&(first_f, first, _, _)) = pts.first() else {
-                continue;
-            };
-            let steps: Vec<String> = pts
-                .iter()
-                .map(|&(f, r, lo, hi)| {
-                    let ceiling = m
-                        .cells
-                        .iter()
-                        .find(|c| {
-                            c.faults == *condition
-                                && c.settings.max_in_flight == f
-                                && c.settings.acks == crate::grid::Acks::All
-                                && c.settings.idempotence == idem
-                        })
-                        .and_then(|c| c.result.cell())
-                        .and_then(|cell| {
-                            let mut n = w.network.clone();
-                            n.replication = m.cells.iter().any(|c| {
-                                c.faults == *condition && c.result.network.replication_rtt_us > 0
-                            });
-                            cell.ceiling_records_per_sec(&w.fixed, &n)
-                        });
-                    let vs = ceiling
-                        .map(|c| {
-                            format!(
-                                ", {:.0}% of the ceiling {}",
-                                100.0 * r / c,
-                                fmt::int(c.round() as u64)
-                            )
-                        })
-                        .unwrap_or_default();
-                    format!(
-                        "{f}: {} ({}–{}{vs})",
-                        fmt::int(r.round() as u64),
-                        fmt::int(lo.round() as u64),
-                        fmt::int(hi.round() as u64)
-                    )
-                })
-                .collect();
-            let last = pts.last().expect("non-empty");
-            let _ = write!(
-                line,
-                "{}: {}; in-flight {} → {} bought ×{:.2}. ",
-                if idem { "idempotent" } else { "not idempotent" },
-                steps.join(", "),
-                first_f,
-                last.0,
-                if first > 0.0 { last.1 / first } else { 0.0 }
-            );
-        }
-        if !line.is_empty() {
-            any = true;
-            let _ = writeln!(
-                s,
-                "- **RTT {}**, `acks=all`, records/s (95% interval): {}",
-                crate::grid::fmt_rtt(rtt),
-                line.trim_end()
-            );
-        }
-    }
-    if any {
-        s.push_str("
-Ceiling: `max.in.flight × batch records ÷ ack RTT`, the ack RTT being the client's plus, with `acks=all` and emulated replication, a follower's; and then at most one batch per replication RTT, since a broker reads a connection's next request only after answering the one before (more requests in flight hide the client's round trip, not the followers').
-");
-    }
-    let widths: Vec<f64> = m
-        .cells
-        .iter()
-        .filter(|c| c.faults.starts_with("none"))
-        .filter_map(|c| c.measured())
-        .map(|x| x.ci_half_width_pct)
-        .collect();
-    if !widths.is_empty() {
-        let mut sorted = widths.clone();
-        sorted.sort_by(f64::total_cmp);
-        let _ = writeln!(
-            s,
-            "
-Precision: the 95% interval of a no-fault cell's throughput is ±{:.1}% for the median cell and ±{:.1}% at worst; {} of {} are within ±5% ({}).",
-            crate::stats::median(&sorted),
-            sorted.last().copied().unwrap_or(0.0),
-            sorted.iter().filter(|w| **w <= 5.0).count(),
-            sorted.len(),
-            crate::results::THROUGHPUT_ESTIMATOR
-        );
-    }
-    let fixed: Vec<String> = m
-        .cells
-        .iter()
-        .filter_map(|c| {
-            c.measured()
-                .and_then(|x| x.fixed_load.as_ref())
-                .map(|f| (c, f))
-        })
-        .map(|(c, f)| {
-            format!(
-                "| {} | {} | {} | {} | {} | {} |",
-                c.faults,
-                markup::cell(&c.setting_text()),
-                fmt::int(f.rate),
-                fmt::ms(f.p50_us),
-                fmt::ms(f.p99_us),
-                fmt::ms(f.p999_us)
-            )
-        })
-        .collect();
-    if !fixed.is_empty() {
-        s.push_str("
-### Latency at a fixed load
-
-From each record's intended send time to its acknowledgement (coordinated omission corrected), at a rate common to the cells of one RTT.
-
-| condition | setting | records/s | p50 ms | p99 ms | p99.9 ms |
-|---|---|---:|---:|---:|---:|
-");
-        for l in fixed {
-            s.push_str(&l);
-            s.push('\n');
-        }
-    }
-}
-
 fn environment(s: &mut String, m: &Model) {
     let run = &m.results.run;
     let w = &run.workload;
-    let f = &w.fixed;
     let rows: Vec<(&str, String)> = vec![
-        ("Run", format!("`{}`, started {} by the {} driver", run.run_id, run.started_at, run.driver)),
+        (
+            "Run",
+            format!(
+                "`{}`, started {} by the {} driver",
+                run.run_id, run.started_at, run.driver
+            ),
+        ),
         (
             "Client",
-            format!("librdkafka {} (rdkafka crate {})", run.librdkafka_version, run.rdkafka_crate_version),
+            format!(
+                "librdkafka {} (rdkafka crate {})",
+                run.librdkafka_version, run.rdkafka_crate_version
+            ),
         ),
         (
             "Broker",
             format!(
                 "Apache Kafka {}, {} broker{}, {} cluster",
-                run.cluster.broker_version.as_deref().unwrap_or("(version unknown)"),
+                run.cluster
+                    .broker_version
+                    .as_deref()
+                    .unwrap_or("(version unknown)"),
                 run.cluster.brokers,
                 plural(run.cluster.brokers as usize),
                 run.cluster.kind
             ),
         ),
-        (
-            "Machine",
-            format!(
-                "{} {}, {}, {} cores{}",
-                run.machine.os,
-                run.machine.arch,
-                run.machine.cpu_model.as_deref().unwrap_or("CPU unknown"),
-                run.machine.cores,
-                run.machine
-                    .memory_bytes
-                    .map(|b| format!(", {} GiB memory", fmt::sig3(b as f64 / (1u64 << 30) as f64)))
-                    .unwrap_or_default()
-            ),
-        ),
+        ("Machine", machine_text(&run.machine)),
         (
             "Tool",
             format!(
                 "kafka-order-bench {}{}",
                 run.tool_version,
-                run.git_revision.as_deref().map(|g| format!(" at `{g}`")).unwrap_or_default()
+                run.git_revision
+                    .as_deref()
+                    .map(|g| format!(" at `{g}`"))
+                    .unwrap_or_default()
             ),
         ),
         ("Seed", w.seed.to_string()),
-        (
-            "Workload",
-            format!(
-                "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
-                f.rounds,
-                f.windows,
-                fmt::int(f.min_records_per_window),
-                fmt::int(f.max_records_per_window),
-                f.window_ms,
-                fmt::int(f.warmup_records),
-                fmt::int(f.record_bytes as u64),
-                f.linger_ms,
-                fmt::int(f.batch_bytes as u64),
-                f.compression.as_config(),
-                f.partitions,
-                plural(f.partitions as usize),
-                if f.latency_ms == 0 {
-                    "off".to_string()
-                } else if f.rate_per_sec == 0 {
-                    format!(
-                        "{} ms per cell at {:.0}% of the slowest cell's throughput at its RTT",
-                        f.latency_ms,
-                        100.0 * f.latency_rate_fraction
-                    )
-                } else {
-                    format!("{} ms per cell at {} records/s", f.latency_ms, fmt::int(f.rate_per_sec))
-                },
-                f.message_timeout_ms
-            ),
-        ),
+        ("Workload", workload_text(&w.fixed)),
         (
             "Grid",
             format!(
                 "max.in.flight {:?}, acks {}, idempotence {:?}, faults {}",
                 w.axes.max_in_flight,
-                w.axes.acks.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("/"),
+                w.axes
+                    .acks
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join("/"),
                 w.axes.idempotence,
-                w.faults.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                w.faults
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         ),
     ];
     s.push_str("| | |\n|---|---|\n");
     for (k, v) in rows {
         let _ = writeln!(s, "| {k} | {} |", markup::cell(&v));
+    }
+}
+
+/// `linux x86_64, <CPU>, 8 cores, 15.6 GiB memory`.
+fn machine_text(machine: &MachineMeta) -> String {
+    format!(
+        "{} {}, {}, {} cores{}",
+        machine.os,
+        machine.arch,
+        machine.cpu_model.as_deref().unwrap_or("CPU unknown"),
+        machine.cores,
+        machine
+            .memory_bytes
+            .map(|b| format!(", {} GiB memory", fmt::sig3(b as f64 / (1u64 << 30) as f64)))
+            .unwrap_or_default()
+    )
+}
+
+/// The fixed part of the workload: rounds, windows, record size, producer
+/// settings and the fixed-load phase.
+fn workload_text(f: &Fixed) -> String {
+    format!(
+        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+        f.rounds,
+        f.windows,
+        fmt::int(f.min_records_per_window),
+        fmt::int(f.max_records_per_window),
+        f.window_ms,
+        fmt::int(f.warmup_records),
+        fmt::int(f.record_bytes as u64),
+        f.linger_ms,
+        fmt::int(f.batch_bytes as u64),
+        f.compression.as_config(),
+        f.partitions,
+        plural(f.partitions as usize),
+        fixed_load_text(f),
+        f.message_timeout_ms
+    )
+}
+
+/// How the fixed-load latency phase was run: `off`, at a share of the
+/// slowest cell's throughput, or at a given rate.
+fn fixed_load_text(f: &Fixed) -> String {
+    if f.latency_ms == 0 {
+        "off".to_string()
+    } else if f.rate_per_sec == 0 {
+        format!(
+            "{} ms per cell at {:.0}% of the slowest cell's throughput at its RTT",
+            f.latency_ms,
+            100.0 * f.latency_rate_fraction
+        )
+    } else {
+        format!(
+            "{} ms per cell at {} records/s",
+            f.latency_ms,
+            fmt::int(f.rate_per_sec)
+        )
     }
 }
 

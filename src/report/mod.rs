@@ -18,6 +18,7 @@ mod lines;
 mod markdown;
 pub(crate) mod markup;
 mod model;
+mod network;
 pub mod profiles;
 mod profiles_chart;
 mod tradeoff;

@@ -3,7 +3,7 @@
 //! bound, exposure), the axes of the grid, and the frontier.
 
 use crate::grid::{Acks, ProducerSettings};
-use crate::results::{zero_events_upper_bound, CellResult, Outcome, Results};
+use crate::results::{zero_events_upper_bound, CellResult, Measurement, Outcome, Results};
 use crate::verify::AnomalyKind;
 
 use super::profiles::{self, Profile};
@@ -15,6 +15,17 @@ pub fn condition(faults: &str, rtt_us: u64, several_rtts: bool) -> String {
         format!("{faults} · RTT {}", crate::grid::fmt_rtt(rtt_us))
     } else {
         faults.to_string()
+    }
+}
+
+/// The condition of a cell (see [`Model::fault_profiles`]), prefixed with
+/// its client when a run has several.
+fn cell_condition(c: &CellResult, several_rtts: bool, several_clients: bool) -> String {
+    let condition = condition(&c.faults.to_string(), c.network.rtt_us, several_rtts);
+    if several_clients {
+        format!("{} · {condition}", c.client)
+    } else {
+        condition
     }
 }
 
@@ -74,9 +85,26 @@ pub struct CellView<'a> {
 /// What became of a cell, with the figures the report needs.
 #[derive(Debug)]
 pub enum State {
-    Measured(Meas),
+    Measured(Box<Meas>),
     Rejected { message: String, short: String },
     Failed { message: String, short: String },
+}
+
+impl State {
+    /// What became of a cell, from its outcome.
+    fn of(outcome: &Outcome) -> State {
+        match outcome {
+            Outcome::Measured(m) => State::Measured(Box::new(Meas::of(m))),
+            Outcome::Rejected { message } => State::Rejected {
+                message: message.clone(),
+                short: short_reason(message),
+            },
+            Outcome::Failed { message } => State::Failed {
+                message: message.clone(),
+                short: truncate(message, 22),
+            },
+        }
+    }
 }
 
 /// Figures of a measured cell.
@@ -130,6 +158,57 @@ pub enum Judgement {
 }
 
 impl Meas {
+    /// The figures of a measured cell.
+    fn of(m: &Measurement) -> Meas {
+        let v = &m.verdict;
+        let mut unexpected = Vec::new();
+        for kind in AnomalyKind::VIOLATIONS {
+            if v.of(kind).count > 0 && !v.permitted.contains(&kind) {
+                unexpected.push(kind);
+            }
+        }
+        Meas {
+            rps: m.throughput.records_per_sec,
+            ci_low: m.throughput.records_per_sec_ci_low,
+            ci_high: m.throughput.records_per_sec_ci_high,
+            p50_us: m.latency.p50_us,
+            p99_us: m.latency.p99_us,
+            p999_us: m.latency.p999_us,
+            fixed_load: m.fixed_load.as_ref().map(|f| FixedLoadView {
+                rate: f.rate_per_sec,
+                p50_us: f.latency.p50_us,
+                p99_us: f.latency.p99_us,
+                p999_us: f.latency.p999_us,
+            }),
+            ci_half_width_pct: m.throughput.ci_half_width_pct,
+            checked: v.records_read.max(m.delivery.acked),
+            reorders: v.reorders.count,
+            duplicates: v.log_duplicates.count,
+            losses: v.losses.count,
+            faults_injected: m.exposure.total_faults(),
+            faults_by_kind: m
+                .exposure
+                .faults_injected
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (k.clone(), *n))
+                .collect(),
+            retries: m.exposure.client_retries,
+            records_resent: m.exposure.records_resent,
+            unexpected,
+            events: if v.events.is_empty() {
+                m.exposure.total_faults()
+            } else {
+                v.events_injected()
+            },
+            permitted: AnomalyKind::VIOLATIONS
+                .into_iter()
+                .filter(|k| v.permitted.contains(k))
+                .collect(),
+            qualified: qualification(&m.conditions),
+        }
+    }
+
     /// The count of one violation kind; 0 for the kinds that are not
     /// violations.
     pub fn count(&self, kind: AnomalyKind) -> u64 {
@@ -273,102 +352,29 @@ impl<'a> Model<'a> {
     }
 
     pub fn with_profiles(results: &'a Results, profiles: Vec<Profile>) -> Model<'a> {
+        let several_rtts = distinct(results.cells.iter().map(|c| c.network.rtt_us)).len() > 1;
+        let several_clients =
+            distinct(results.cells.iter().map(|c| c.client.to_string())).len() > 1;
         let mut fault_profiles: Vec<String> = Vec::new();
         let mut condition_rtt_us = std::collections::BTreeMap::new();
         let mut cells = Vec::with_capacity(results.cells.len());
-        let mut rtts: Vec<u64> = results.cells.iter().map(|c| c.network.rtt_us).collect();
-        rtts.sort_unstable();
-        rtts.dedup();
-        let several_rtts = rtts.len() > 1;
-        let mut clients: Vec<String> = results.cells.iter().map(|c| c.client.to_string()).collect();
-        clients.sort();
-        clients.dedup();
-        let several_clients = clients.len() > 1;
         for c in &results.cells {
-            let mut condition = condition(&c.faults.to_string(), c.network.rtt_us, several_rtts);
-            if several_clients {
-                condition = format!("{} · {condition}", c.client);
-            }
+            let condition = cell_condition(c, several_rtts, several_clients);
             if !fault_profiles.contains(&condition) {
                 fault_profiles.push(condition.clone());
                 condition_rtt_us.insert(condition.clone(), c.network.rtt_us);
             }
-            let state = match &c.outcome {
-                Outcome::Measured(m) => {
-                    let v = &m.verdict;
-                    let mut unexpected = Vec::new();
-                    for kind in AnomalyKind::VIOLATIONS {
-                        if v.of(kind).count > 0 && !v.permitted.contains(&kind) {
-                            unexpected.push(kind);
-                        }
-                    }
-                    State::Measured(Meas {
-                        rps: m.throughput.records_per_sec,
-                        ci_low: m.throughput.records_per_sec_ci_low,
-                        ci_high: m.throughput.records_per_sec_ci_high,
-                        p50_us: m.latency.p50_us,
-                        p99_us: m.latency.p99_us,
-                        p999_us: m.latency.p999_us,
-                        fixed_load: m.fixed_load.as_ref().map(|f| FixedLoadView {
-                            rate: f.rate_per_sec,
-                            p50_us: f.latency.p50_us,
-                            p99_us: f.latency.p99_us,
-                            p999_us: f.latency.p999_us,
-                        }),
-                        ci_half_width_pct: m.throughput.ci_half_width_pct,
-                        checked: v.records_read.max(m.delivery.acked),
-                        reorders: v.reorders.count,
-                        duplicates: v.log_duplicates.count,
-                        losses: v.losses.count,
-                        faults_injected: m.exposure.total_faults(),
-                        faults_by_kind: m
-                            .exposure
-                            .faults_injected
-                            .iter()
-                            .filter(|(_, n)| **n > 0)
-                            .map(|(k, n)| (k.clone(), *n))
-                            .collect(),
-                        retries: m.exposure.client_retries,
-                        records_resent: m.exposure.records_resent,
-                        unexpected,
-                        events: if v.events.is_empty() {
-                            m.exposure.total_faults()
-                        } else {
-                            v.events_injected()
-                        },
-                        permitted: AnomalyKind::VIOLATIONS
-                            .into_iter()
-                            .filter(|k| v.permitted.contains(k))
-                            .collect(),
-                        qualified: qualification(&m.conditions),
-                    })
-                }
-                Outcome::Rejected { message } => State::Rejected {
-                    message: message.clone(),
-                    short: short_reason(message),
-                },
-                Outcome::Failed { message } => State::Failed {
-                    message: message.clone(),
-                    short: truncate(message, 22),
-                },
-            };
             cells.push(CellView {
                 result: c,
                 settings: c.requested,
                 faults: condition,
                 rtt_us: c.network.rtt_us,
-                state,
+                state: State::of(&c.outcome),
             });
         }
-        let mut in_flights: Vec<u32> = cells.iter().map(|c| c.settings.max_in_flight).collect();
-        in_flights.sort_unstable();
-        in_flights.dedup();
-        let mut acks: Vec<Acks> = cells.iter().map(|c| c.settings.acks).collect();
-        acks.sort_unstable();
-        acks.dedup();
-        let mut idems: Vec<bool> = cells.iter().map(|c| c.settings.idempotence).collect();
-        idems.sort_unstable();
-        idems.dedup();
+        let in_flights = distinct(cells.iter().map(|c| c.settings.max_in_flight));
+        let acks = distinct(cells.iter().map(|c| c.settings.acks));
+        let idems = distinct(cells.iter().map(|c| c.settings.idempotence));
         Model {
             results,
             cells,
@@ -440,6 +446,14 @@ impl<'a> Model<'a> {
     pub fn count(&self, pred: impl Fn(&CellView<'a>) -> bool) -> usize {
         self.cells.iter().filter(|c| pred(c)).count()
     }
+}
+
+/// The distinct values, ascending.
+fn distinct<T: Ord>(values: impl Iterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = values.collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]

@@ -3,12 +3,13 @@
 //! throughput, p99 latency and violations. A range of `max.in.flight` is a
 //! span over the measured cells inside it.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::grid::ProducerSettings;
 
-use super::draw::{self, Area, GRID, MUTED};
+use super::draw::{self, Area, Keyed, GRID, MUTED};
 use super::model::{CellView, Model, State};
 use super::profiles::Profile;
 use super::{fmt, ReportError};
@@ -17,6 +18,11 @@ const W: u32 = 1400;
 const LABEL_W: i32 = 340;
 const ROW_H: i32 = 24;
 const GAP: f64 = 0.7;
+
+/// Panel A's chart: records/s across, rows up.
+type RateChart<'b> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// Panel B's chart: log10 of p99 ms across, rows up.
+type LatencyChart<'b> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<Keyed, RangedCoordf64>>;
 
 /// Colour of a fault profile (by its position in the run).
 pub fn fault_colour(i: usize) -> RGBColor {
@@ -108,18 +114,50 @@ pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
     let units = np as f64 * (nf as f64 + GAP);
     let plot_h = (units * ROW_H as f64).ceil() as u32;
     let h = 170 + plot_h + 60 + 70;
-    draw::svg("profiles.svg", (W, h), |root| {
-        draw_all(root, m, units, plot_h as i32)
-    })
+    draw::svg("profiles.svg", (W, h), |root| draw_all(root, m, units))
 }
 
-fn draw_all(
-    root: &Area,
-    m: &Model,
-    units: f64,
-    plot_h: i32,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let nf = m.fault_profiles.len().max(1);
+/// The chart: title and key, then the throughput and latency panels and
+/// the violations column, with a block of rows per profile (one row per
+/// fault profile) over `units` rows in all.
+fn draw_all(root: &Area, m: &Model, units: f64) -> Result<(), Box<dyn std::error::Error>> {
+    title(root, m)?;
+    fault_key(root, m)?;
+
+    let top = 120;
+    let area = root.margin(top, 0, 0, 0);
+    let (_labels, rest) = area.split_horizontally(LABEL_W);
+    let (a, rest) = rest.split_horizontally(400);
+    let (b, c) = rest.split_horizontally(330);
+    // Panel A: throughput; panel B: p99 latency.
+    let throughput = throughput_panel(&a, m, units)?;
+    let latency = latency_panel(&b, m, units)?;
+    let (cx, _) = c.get_pixel_range();
+    draw::text(
+        root,
+        "violations per million",
+        (cx.start + 20, top + 12),
+        &draw::anchored(draw::bold(18.0), HPos::Left, VPos::Center),
+    )?;
+
+    let rows = Rows {
+        throughput: &throughput,
+        latency: &latency,
+        units,
+        nf: m.fault_profiles.len().max(1),
+        violations_x: cx.start + 20,
+    };
+    for (pi, p) in m.profiles.iter().enumerate() {
+        rows.profile_label(root, pi, p)?;
+        for (fi, faults) in m.fault_profiles.iter().enumerate() {
+            rows.fault_row(root, m, p, pi, (fi, faults))?;
+        }
+    }
+    Ok(())
+}
+
+/// The title, and under it how many profiles and how ranges are drawn.
+fn title(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     draw::text(
         root,
         "Industry profiles on this run's measurements",
@@ -133,7 +171,11 @@ fn draw_all(
         if assumed { "; acks=all where the tables give none" } else { "" },
     );
     draw::legend_lines(root, (20, 54), &[sub], 170)?;
-    // Fault profile key.
+    Ok(())
+}
+
+/// Fault profile key: the colour of each, and what the star means.
+fn fault_key(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     let mut x = 20;
     let y = 92;
     let style = draw::anchored(draw::font(16.0), HPos::Left, VPos::Center);
@@ -153,19 +195,15 @@ fn draw_all(
         "★ a covered cell is on its fault profile's frontier (tradeoff.svg)",
         (x + 10, y),
         &style,
-    )?;
+    )
+}
 
-    let top = 120;
-    let (w, _) = root.dim_in_pixel();
-    let area = root.margin(top, 0, 0, 0);
-    let (labels, rest) = area.split_horizontally(LABEL_W);
-    let (a, rest) = rest.split_horizontally(400);
-    let (b, c) = rest.split_horizontally(330);
-    let _ = (labels, w);
-
-    let y_of = |pi: usize, fi: usize| units - (pi as f64 * (nf as f64 + GAP) + fi as f64 + 0.5);
-
-    // Panel A: throughput; panel B: p99 latency.
+/// Panel A: throughput, from 0 to a little above the fastest cell.
+fn throughput_panel<'b>(
+    area: &Area<'b>,
+    m: &Model,
+    units: f64,
+) -> Result<RateChart<'b>, Box<dyn std::error::Error>> {
     let x_max = m
         .cells
         .iter()
@@ -174,35 +212,13 @@ fn draw_all(
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.08;
-    let p99: Vec<f64> = m
-        .cells
-        .iter()
-        .filter_map(|c| c.measured())
-        .map(|x| x.p99_us.max(1) as f64 / 1000.0)
-        .collect();
-    let (llo, lhi) = if p99.is_empty() {
-        (0.1, 10.0)
-    } else {
-        (
-            p99.iter().copied().fold(f64::INFINITY, f64::min),
-            p99.iter().copied().fold(0.0, f64::max),
-        )
-    };
-    let (ylo, yhi) = (
-        draw::nice_below(llo).log10(),
-        draw::nice_above(lhi.max(llo * 10.0)).log10(),
-    );
-    let lkeys: Vec<f64> = draw::log_ticks(10f64.powf(ylo), 10f64.powf(yhi))
-        .iter()
-        .map(|v| v.log10())
-        .collect();
-
-    let mut ca = ChartBuilder::on(&a.margin(0, 0, 10, 20))
+    let mut chart = ChartBuilder::on(&area.margin(0, 0, 10, 20))
         .caption("throughput (records/s)", draw::bold(18.0))
         .x_label_area_size(40)
         .build_cartesian_2d(0.0..x_max, 0.0..units)?;
     let xfmt = |v: &f64| fmt::compact(*v);
-    ca.configure_mesh()
+    chart
+        .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
         .light_line_style(WHITE)
@@ -211,12 +227,28 @@ fn draw_all(
         .x_label_formatter(&xfmt)
         .label_style(draw::font(15.0))
         .draw()?;
-    let mut cb = ChartBuilder::on(&b.margin(0, 0, 10, 20))
+    Ok(chart)
+}
+
+/// Panel B: p99 latency on a log axis over every measured cell.
+fn latency_panel<'b>(
+    area: &Area<'b>,
+    m: &Model,
+    units: f64,
+) -> Result<LatencyChart<'b>, Box<dyn std::error::Error>> {
+    let p99: Vec<f64> = m
+        .cells
+        .iter()
+        .filter_map(|c| c.measured())
+        .map(|x| x.p99_us.max(1) as f64 / 1000.0)
+        .collect();
+    let mut chart = ChartBuilder::on(&area.margin(0, 0, 10, 20))
         .caption("p99 latency (ms, log)", draw::bold(18.0))
         .x_label_area_size(40)
-        .build_cartesian_2d(draw::Keyed::new(ylo..yhi, lkeys), 0.0..units)?;
+        .build_cartesian_2d(draw::log_axis(&p99), 0.0..units)?;
     let lfmt = |v: &f64| fmt::sig3(10f64.powf(*v));
-    cb.configure_mesh()
+    chart
+        .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
         .light_line_style(WHITE)
@@ -224,21 +256,37 @@ fn draw_all(
         .x_label_formatter(&lfmt)
         .label_style(draw::font(15.0))
         .draw()?;
-    let (cx, _) = c.get_pixel_range();
-    draw::text(
-        root,
-        "violations per million",
-        (cx.start + 20, top + 12),
-        &draw::anchored(draw::bold(18.0), HPos::Left, VPos::Center),
-    )?;
+    Ok(chart)
+}
 
-    let label = draw::anchored(draw::bold(16.0), HPos::Left, VPos::Center);
-    let sublabel = draw::anchored(draw::font(14.0).color(&MUTED), HPos::Left, VPos::Center);
-    let vtext = draw::anchored(draw::font(15.0), HPos::Left, VPos::Center);
-    for (pi, p) in m.profiles.iter().enumerate() {
-        // Profile label, centred on its block of rows.
-        let y_mid = (y_of(pi, 0) + y_of(pi, nf - 1)) / 2.0;
-        let (_, py) = ca.backend_coord(&(0.0, y_mid));
+/// Where the rows go: the two panels' coordinates, the number of fault
+/// profiles (rows per profile block) and the x of the violations column.
+struct Rows<'c, 'b> {
+    throughput: &'c RateChart<'b>,
+    latency: &'c LatencyChart<'b>,
+    units: f64,
+    nf: usize,
+    violations_x: i32,
+}
+
+impl Rows<'_, '_> {
+    /// The y, in row units, of fault profile `fi` in profile `pi`'s block.
+    fn y(&self, pi: usize, fi: usize) -> f64 {
+        self.units - (pi as f64 * (self.nf as f64 + GAP) + fi as f64 + 0.5)
+    }
+
+    /// Profile label, centred on its block of rows; above every block but
+    /// the first, a rule.
+    fn profile_label(
+        &self,
+        root: &Area,
+        pi: usize,
+        p: &Profile,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let label = draw::anchored(draw::bold(16.0), HPos::Left, VPos::Center);
+        let sublabel = draw::anchored(draw::font(14.0).color(&MUTED), HPos::Left, VPos::Center);
+        let y_mid = (self.y(pi, 0) + self.y(pi, self.nf - 1)) / 2.0;
+        let (_, py) = self.throughput.backend_coord(&(0.0, y_mid));
         draw::text(
             root,
             &format!("{} · {}", p.sector, p.use_case),
@@ -261,55 +309,71 @@ fn draw_all(
             &sublabel,
         )?;
         if pi > 0 {
-            let yb = units - (pi as f64 * (nf as f64 + GAP)) + GAP / 2.0;
-            let (_, by) = ca.backend_coord(&(0.0, yb));
+            let yb = self.units - (pi as f64 * (self.nf as f64 + GAP)) + GAP / 2.0;
+            let (_, by) = self.throughput.backend_coord(&(0.0, yb));
             root.draw(&PathElement::new(
                 vec![(8, by), (W as i32 - 10, by)],
                 GRID.stroke_width(1),
             ))?;
         }
-        for (fi, faults) in m.fault_profiles.iter().enumerate() {
-            let colour = fault_colour(fi);
-            let cells = profile_cells(m, p, faults);
-            let y = y_of(pi, fi);
-            let meas: Vec<_> = cells.iter().filter_map(|c| c.measured()).collect();
-            for (chart_x, vals) in [
-                (0, meas.iter().map(|x| x.rps).collect::<Vec<f64>>()),
-                (
-                    1,
-                    meas.iter()
-                        .map(|x| (x.p99_us.max(1) as f64 / 1000.0).log10())
-                        .collect(),
-                ),
-            ] {
-                let to_px = |v: f64| {
-                    if chart_x == 0 {
-                        ca.backend_coord(&(v, y))
-                    } else {
-                        cb.backend_coord(&(v, y))
-                    }
-                };
-                if vals.len() > 1 {
-                    let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
-                    let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                    root.draw(&PathElement::new(
-                        vec![to_px(lo), to_px(hi)],
-                        colour.mix(0.55).stroke_width(6),
-                    ))?;
-                }
-                for v in &vals {
-                    root.draw(&Circle::new(to_px(*v), 5, colour.filled()))?;
-                }
-            }
-            let (_, ty) = ca.backend_coord(&(0.0, y));
-            draw::text(
-                root,
-                &violations_text(m, &cells),
-                (cx.start + 20, ty),
-                &vtext.clone().color(&colour),
-            )?;
-        }
+        Ok(())
     }
-    let _ = plot_h;
+
+    /// One row: what profile `p`'s cells delivered under fault profile
+    /// `fi`, in its colour: throughput, p99 latency and violations.
+    fn fault_row(
+        &self,
+        root: &Area,
+        m: &Model,
+        p: &Profile,
+        pi: usize,
+        (fi, faults): (usize, &str),
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let colour = fault_colour(fi);
+        let cells = profile_cells(m, p, faults);
+        let y = self.y(pi, fi);
+        let meas: Vec<_> = cells.iter().filter_map(|c| c.measured()).collect();
+        let rps: Vec<f64> = meas.iter().map(|x| x.rps).collect();
+        draw_values(
+            root,
+            &rps,
+            |v| self.throughput.backend_coord(&(v, y)),
+            colour,
+        )?;
+        let p99: Vec<f64> = meas
+            .iter()
+            .map(|x| (x.p99_us.max(1) as f64 / 1000.0).log10())
+            .collect();
+        draw_values(root, &p99, |v| self.latency.backend_coord(&(v, y)), colour)?;
+        let (_, ty) = self.throughput.backend_coord(&(0.0, y));
+        let vtext = draw::anchored(draw::font(15.0), HPos::Left, VPos::Center);
+        draw::text(
+            root,
+            &violations_text(m, &cells),
+            (self.violations_x, ty),
+            &vtext.color(&colour),
+        )
+    }
+}
+
+/// A row's values in one panel: a dot per value and, when there are
+/// several, a span from the lowest to the highest under them.
+fn draw_values(
+    root: &Area,
+    vals: &[f64],
+    to_px: impl Fn(f64) -> (i32, i32),
+    colour: RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if vals.len() > 1 {
+        let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        root.draw(&PathElement::new(
+            vec![to_px(lo), to_px(hi)],
+            colour.mix(0.55).stroke_width(6),
+        ))?;
+    }
+    for v in vals {
+        root.draw(&Circle::new(to_px(*v), 5, colour.filled()))?;
+    }
     Ok(())
 }

@@ -6,8 +6,8 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::draw::{self, Area, FRONTIER, GRID, MUTED};
-use super::model::{Meas, Model};
+use super::draw::{self, Area, FRONTIER, MUTED};
+use super::model::{CellView, Meas, Model};
 use super::{fmt, ReportError};
 
 const W: u32 = 1400;
@@ -40,11 +40,44 @@ impl XAxis {
         }
     }
 
+    /// The axis of a panel's cells.
+    fn of_cells(pts: &[(&CellView, &Meas)]) -> XAxis {
+        XAxis::new(
+            pts.iter()
+                // Only exposed cells draw their bound, so only they widen the axis.
+                .flat_map(|(_, x)| {
+                    [
+                        x.violations_pm(),
+                        x.upper_bound_pm().filter(|_| x.exposed()).unwrap_or(0.0),
+                    ]
+                }),
+        )
+    }
+
+    /// The plotted range: the zero band, then the decades, a tick at zero
+    /// and at each decade.
+    fn keyed(&self) -> draw::Keyed {
+        let mut keys = vec![ZERO_X];
+        keys.extend((0..=self.span).map(f64::from));
+        draw::Keyed::new(LEFT_X..self.span as f64 + 0.25, keys)
+    }
+
     fn x(&self, v: f64) -> f64 {
         if v <= 0.0 {
             ZERO_X
         } else {
             v.log10() - self.lo_dec as f64
+        }
+    }
+
+    /// The x of a cell. Zero points are spread across the band by series, so
+    /// they do not sit on one another.
+    fn cell_x(&self, c: &CellView, x: &Meas) -> f64 {
+        if x.violations() == 0 {
+            ZERO_X
+                + (draw::series_index(c.settings.acks, c.settings.idempotence) as f64 - 2.5) * 0.1
+        } else {
+            self.x(x.violations_pm())
         }
     }
 
@@ -142,6 +175,8 @@ fn draw_all(
     Ok(())
 }
 
+/// One fault profile's panel: the axis break, the frontier, and each
+/// measured cell with its intervals.
 fn panel(
     root: &Area,
     area: &Area,
@@ -149,107 +184,32 @@ fn panel(
     faults: &str,
     y_max: f64,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let pts: Vec<(&super::model::CellView, &Meas)> = m.measured_in(faults).collect();
-    let axis = XAxis::new(
-        pts.iter()
-            // Only exposed cells draw their bound, so only they widen the axis.
-            .flat_map(|(_, x)| {
-                [
-                    x.violations_pm(),
-                    x.upper_bound_pm().filter(|_| x.exposed()).unwrap_or(0.0),
-                ]
-            }),
-    );
+    let pts: Vec<(&CellView, &Meas)> = m.measured_in(faults).collect();
+    let axis = XAxis::of_cells(&pts);
     let all_unexposed = !pts.is_empty() && pts.iter().all(|(_, x)| !x.exposed());
     let caption = if all_unexposed {
         format!("faults: {faults} (no cell exposed)")
     } else {
         format!("faults: {faults}")
     };
-    let mut keys = vec![ZERO_X];
-    keys.extend((0..=axis.span).map(f64::from));
-    let x_range = draw::Keyed::new(LEFT_X..axis.span as f64 + 0.25, keys);
-    let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
-        .caption(caption, draw::bold(20.0))
-        .x_label_area_size(55)
-        .y_label_area_size(90)
-        .build_cartesian_2d(x_range, 0.0..y_max)?;
     let xfmt = |x: &f64| axis.label(*x);
-    let yfmt = |y: &f64| fmt::compact(*y);
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .x_label_formatter(&xfmt)
-        .y_label_formatter(&yfmt)
-        .y_labels(6)
-        .label_style(draw::font(16.0))
-        .axis_desc_style(draw::font(17.0))
-        .x_desc("violations per million records (log scale)")
-        .y_desc("throughput (records/s)")
-        .draw()?;
+    let mut chart = draw::throughput_chart(
+        area,
+        caption,
+        axis.keyed(),
+        &xfmt,
+        "violations per million records (log scale)",
+        y_max,
+    )?;
 
     // The axis break between the zero band and the log scale.
     chart.draw_series(std::iter::once(PathElement::new(
         vec![(BREAK_X, 0.0), (BREAK_X, y_max)],
         MUTED.stroke_width(1),
     )))?;
-
-    // Zero points are spread across the band by series, so they do not sit on one another.
-    let x_of = |c: &super::model::CellView, x: &Meas| -> f64 {
-        if x.violations() == 0 {
-            ZERO_X
-                + (draw::series_index(c.settings.acks, c.settings.idempotence) as f64 - 2.5) * 0.1
-        } else {
-            axis.x(x.violations_pm())
-        }
-    };
-
-    let front: Vec<(f64, f64)> = m
-        .frontier(faults)
-        .iter()
-        .filter_map(|c| c.measured().map(|x| (x_of(c, x), x.rps)))
-        .collect();
-    if front.len() > 1 {
-        chart.draw_series(std::iter::once(PathElement::new(
-            front.clone(),
-            FRONTIER.stroke_width(3),
-        )))?;
-    }
-    for p in &front {
-        let (px, py) = chart.backend_coord(p);
-        root.draw(&Circle::new((px, py), 11, FRONTIER.stroke_width(2)))?;
-    }
-
+    draw_frontier(root, &mut chart, m, faults, &axis)?;
     for (c, x) in &pts {
-        let colour = draw::series_colour(c.settings.acks, c.settings.idempotence);
-        let pos = (x_of(c, x), x.rps);
-        let at = chart.backend_coord(&pos);
-        if let (Some(ub), true) = (x.upper_bound_pm(), x.exposed()) {
-            let end = chart.backend_coord(&(axis.x(ub), x.rps));
-            root.draw(&PathElement::new(
-                vec![at, end],
-                colour.mix(0.6).stroke_width(1),
-            ))?;
-            root.draw(&PathElement::new(
-                vec![(end.0, end.1 - 5), (end.0, end.1 + 5)],
-                colour.mix(0.6).stroke_width(2),
-            ))?;
-        }
-        // CI of the throughput: a thin vertical bar.
-        let lo = chart.backend_coord(&(pos.0, x.ci_low));
-        let hi = chart.backend_coord(&(pos.0, x.ci_high));
-        root.draw(&PathElement::new(
-            vec![lo, hi],
-            colour.mix(0.5).stroke_width(1),
-        ))?;
-        draw::marker(root, at, c.settings.acks, colour, x.exposed())?;
-        draw::text(
-            root,
-            &c.settings.max_in_flight.to_string(),
-            (at.0 + 9, at.1 - 9),
-            &draw::anchored(draw::font(15.0).color(&colour), HPos::Left, VPos::Bottom),
-        )?;
+        draw_cell(root, &chart, &axis, c, x)?;
     }
     if pts.is_empty() {
         let (xr, yr) = area.get_pixel_range();
@@ -261,4 +221,70 @@ fn panel(
         )?;
     }
     Ok(())
+}
+
+/// The frontier of one fault profile: a line through its cells and a ring
+/// around each.
+fn draw_frontier(
+    root: &Area,
+    chart: &mut draw::ThroughputChart,
+    m: &Model,
+    faults: &str,
+    axis: &XAxis,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let front: Vec<(f64, f64)> = m
+        .frontier(faults)
+        .iter()
+        .filter_map(|c| c.measured().map(|x| (axis.cell_x(c, x), x.rps)))
+        .collect();
+    if front.len() > 1 {
+        chart.draw_series(std::iter::once(PathElement::new(
+            front.clone(),
+            FRONTIER.stroke_width(3),
+        )))?;
+    }
+    for p in &front {
+        let (px, py) = chart.backend_coord(p);
+        root.draw(&Circle::new((px, py), 11, FRONTIER.stroke_width(2)))?;
+    }
+    Ok(())
+}
+
+/// One measured cell: the whisker to its upper bound when faults reached
+/// it, the interval of its throughput, its marker and its `max.in.flight`.
+fn draw_cell(
+    root: &Area,
+    chart: &draw::ThroughputChart,
+    axis: &XAxis,
+    c: &CellView,
+    x: &Meas,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let colour = draw::series_colour(c.settings.acks, c.settings.idempotence);
+    let pos = (axis.cell_x(c, x), x.rps);
+    let at = chart.backend_coord(&pos);
+    if let (Some(ub), true) = (x.upper_bound_pm(), x.exposed()) {
+        let end = chart.backend_coord(&(axis.x(ub), x.rps));
+        root.draw(&PathElement::new(
+            vec![at, end],
+            colour.mix(0.6).stroke_width(1),
+        ))?;
+        root.draw(&PathElement::new(
+            vec![(end.0, end.1 - 5), (end.0, end.1 + 5)],
+            colour.mix(0.6).stroke_width(2),
+        ))?;
+    }
+    // CI of the throughput: a thin vertical bar.
+    let lo = chart.backend_coord(&(pos.0, x.ci_low));
+    let hi = chart.backend_coord(&(pos.0, x.ci_high));
+    root.draw(&PathElement::new(
+        vec![lo, hi],
+        colour.mix(0.5).stroke_width(1),
+    ))?;
+    draw::marker(root, at, c.settings.acks, colour, x.exposed())?;
+    draw::text(
+        root,
+        &c.settings.max_in_flight.to_string(),
+        (at.0 + 9, at.1 - 9),
+        &draw::anchored(draw::font(15.0).color(&colour), HPos::Left, VPos::Bottom),
+    )
 }
