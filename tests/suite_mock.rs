@@ -100,8 +100,11 @@ fn the_java_client_is_a_typed_error_on_the_mock() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
 
-/// What a cell was exposed to: records sent and faults injected by kind.
-fn exposures(results: &Results) -> Vec<(String, u64, Vec<(String, u64)>)> {
+/// A cell's id, the records it sent and the faults injected into it by kind.
+type Exposed = (String, u64, Vec<(String, u64)>);
+
+/// What each cell was exposed to.
+fn exposures(results: &Results) -> Vec<Exposed> {
     results
         .cells
         .iter()
