@@ -3,6 +3,7 @@
 //! throughput, p99 latency and violations. A range of `max.in.flight` is a
 //! span over the measured cells inside it.
 
+use plotters::coord::ranged1d::ValueFormatter;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -19,10 +20,12 @@ const LABEL_W: i32 = 340;
 const ROW_H: i32 = 24;
 const GAP: f64 = 0.7;
 
-/// Panel A's chart: records/s across, rows up.
-type RateChart<'b> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
-/// Panel B's chart: log10 of p99 ms across, rows up.
-type LatencyChart<'b> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<Keyed, RangedCoordf64>>;
+/// A panel's chart over the rows: `X` across, rows up.
+type RowChart<'b, X> = ChartContext<'b, SVGBackend<'b>, Cartesian2d<X, RangedCoordf64>>;
+/// Panel A's chart: records/s across.
+type RateChart<'b> = RowChart<'b, RangedCoordf64>;
+/// Panel B's chart: log10 of p99 ms across.
+type LatencyChart<'b> = RowChart<'b, Keyed>;
 
 /// Colour of a fault profile (by its position in the run).
 pub fn fault_colour(i: usize) -> RGBColor {
@@ -130,8 +133,25 @@ fn draw_all(root: &Area, m: &Model, units: f64) -> Result<(), Box<dyn std::error
     let (a, rest) = rest.split_horizontally(400);
     let (b, c) = rest.split_horizontally(330);
     // Panel A: throughput; panel B: p99 latency.
-    let throughput = throughput_panel(&a, m, units)?;
-    let latency = latency_panel(&b, m, units)?;
+    let rate_label = |v: &f64| fmt::compact(*v);
+    let throughput = row_panel(
+        &a,
+        "throughput (records/s)",
+        rate_axis(m),
+        units,
+        5,
+        &rate_label,
+    )?;
+    let p99_label = |v: &f64| fmt::sig3(10f64.powf(*v));
+    // 11 is plotters' default; a keyed axis labels its own ticks anyway.
+    let latency = row_panel(
+        &b,
+        "p99 latency (ms, log)",
+        p99_axis(m),
+        units,
+        11,
+        &p99_label,
+    )?;
     let (cx, _) = c.get_pixel_range();
     draw::text(
         root,
@@ -198,62 +218,54 @@ fn fault_key(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     )
 }
 
-/// Panel A: throughput, from 0 to a little above the fastest cell.
-fn throughput_panel<'b>(
-    area: &Area<'b>,
-    m: &Model,
-    units: f64,
-) -> Result<RateChart<'b>, Box<dyn std::error::Error>> {
-    let x_max = m
+/// Panel A's axis: throughput, from 0 to a little above the fastest cell.
+fn rate_axis(m: &Model) -> RangedCoordf64 {
+    let fastest = m
         .cells
         .iter()
         .filter_map(|c| c.measured())
         .map(|x| x.rps)
-        .fold(0.0, f64::max)
-        .max(1.0)
-        * 1.08;
-    let mut chart = ChartBuilder::on(&area.margin(0, 0, 10, 20))
-        .caption("throughput (records/s)", draw::bold(18.0))
-        .x_label_area_size(40)
-        .build_cartesian_2d(0.0..x_max, 0.0..units)?;
-    let xfmt = |v: &f64| fmt::compact(*v);
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .disable_y_axis()
-        .light_line_style(WHITE)
-        .bold_line_style(GRID)
-        .x_labels(5)
-        .x_label_formatter(&xfmt)
-        .label_style(draw::font(15.0))
-        .draw()?;
-    Ok(chart)
+        .fold(0.0, f64::max);
+    (0.0..fastest.max(1.0) * 1.08).into()
 }
 
-/// Panel B: p99 latency on a log axis over every measured cell.
-fn latency_panel<'b>(
-    area: &Area<'b>,
-    m: &Model,
-    units: f64,
-) -> Result<LatencyChart<'b>, Box<dyn std::error::Error>> {
+/// Panel B's axis: p99 latency, log, over every measured cell.
+fn p99_axis(m: &Model) -> Keyed {
     let p99: Vec<f64> = m
         .cells
         .iter()
         .filter_map(|c| c.measured())
         .map(|x| x.p99_us.max(1) as f64 / 1000.0)
         .collect();
+    draw::log_axis(&p99)
+}
+
+/// A panel over the `units` rows: `caption` above, below an x axis of at
+/// most `x_labels` labels written by `x_label` with its grid lines, and no
+/// y axis (the rows are labelled on the left).
+fn row_panel<'b, X>(
+    area: &Area<'b>,
+    caption: &str,
+    x: X,
+    units: f64,
+    x_labels: usize,
+    x_label: &dyn Fn(&f64) -> String,
+) -> Result<RowChart<'b, X>, Box<dyn std::error::Error>>
+where
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
     let mut chart = ChartBuilder::on(&area.margin(0, 0, 10, 20))
-        .caption("p99 latency (ms, log)", draw::bold(18.0))
+        .caption(caption, draw::bold(18.0))
         .x_label_area_size(40)
-        .build_cartesian_2d(draw::log_axis(&p99), 0.0..units)?;
-    let lfmt = |v: &f64| fmt::sig3(10f64.powf(*v));
+        .build_cartesian_2d(x, 0.0..units)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
         .disable_y_axis()
         .light_line_style(WHITE)
         .bold_line_style(GRID)
-        .x_label_formatter(&lfmt)
+        .x_labels(x_labels)
+        .x_label_formatter(x_label)
         .label_style(draw::font(15.0))
         .draw()?;
     Ok(chart)
