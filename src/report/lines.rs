@@ -325,7 +325,7 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
         (rows, QUANTILES.len()),
         420,
         &[
-            latency_note(m),
+            LATENCY_NOTE.into(),
             "Hollow marker: no fault reached the cell.".into(),
         ],
         |root, panels| {
@@ -422,7 +422,4 @@ fn latency_points<'m>(
     pts
 }
 
-fn latency_note(m: &Model) -> String {
-    let _ = m;
-    "Fixed load: from each record's intended send time to its acknowledgement at a rate common to the cells of one RTT (coordinated omission corrected). At saturation: from send() to the acknowledgement with records sent as fast as the client took them, the client's own queue included.".into()
-}
+const LATENCY_NOTE: &str = "Fixed load: from each record's intended send time to its acknowledgement at a rate common to the cells of one RTT (coordinated omission corrected). At saturation: from send() to the acknowledgement with records sent as fast as the client took them, the client's own queue included.";

@@ -104,14 +104,14 @@ fn draw_all(
     cols: usize,
     rows: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (w, h) = root.dim_in_pixel();
+    let (w, _) = root.dim_in_pixel();
     super::header(
         root,
         m,
         "Throughput vs ordering violations, one panel per fault profile",
     )?;
     let body = root.margin(75, 55, 0, 0);
-    let (plots, legend) = body.split_horizontally(w as i32 - LEGEND_W);
+    let (plots, _legend) = body.split_horizontally(w as i32 - LEGEND_W);
     let panels = plots.split_evenly((rows, cols));
     let y_max = m
         .cells
@@ -171,7 +171,6 @@ fn draw_all(
         ));
     }
     draw::legend_lines(root, (lx, y), &notes, 40)?;
-    let _ = (h, legend);
     Ok(())
 }
 
