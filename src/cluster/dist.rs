@@ -348,4 +348,13 @@ mod tests {
         // `--kafka-version` overrides it on mvn's command line.
         assert!(POM_XML.contains("<version>${kafka.version}</version>"));
     }
+
+    /// The pom this binary writes for Maven is well-formed XML: an XML
+    /// comment holding `--` once broke every cold start (commit 067f134).
+    #[test]
+    fn the_pom_it_writes_for_maven_parses() {
+        if let Err(e) = roxmltree::Document::parse(POM_XML) {
+            panic!("kafka/pom.xml, as written for Maven: {e}");
+        }
+    }
 }

@@ -260,6 +260,18 @@ fn mvn_failure(version: &str, log_text: &str, log: PathBuf) -> DriverError {
 mod tests {
     use super::*;
 
+    /// Every XML file this binary writes for Maven parses (the class of bug
+    /// of commit 067f134, where a comment holding `--` broke every build).
+    #[test]
+    fn the_files_it_writes_for_maven_parse() {
+        for (name, text) in SOURCES.iter().filter(|(n, _)| n.ends_with(".xml")) {
+            if let Err(e) = roxmltree::Document::parse(text) {
+                panic!("{name}, as written for Maven: {e}");
+            }
+        }
+        assert!(SOURCES.iter().any(|(n, _)| *n == "pom.xml"));
+    }
+
     #[test]
     fn versions_are_checked_before_they_reach_a_path() {
         for ok in ["4.1.1", "3.9.1", "4.0.0-rc1", "2.8.2_x"] {
