@@ -33,40 +33,10 @@ use criterion::{Criterion, SamplingMode, Throughput};
 
 use kafka_order_bench::cluster::Cluster;
 use kafka_order_bench::grid::Workload;
+use kafka_order_bench::progress::Bar;
 use kafka_order_bench::redact;
-use kafka_order_bench::results::{CellResult, CriterionEstimate, Outcome};
-use kafka_order_bench::suite::{self, Progress, RunOptions};
-
-/// Prints a line per phase and per finished cell (Criterion owns the terminal).
-struct Lines;
-
-impl Progress for Lines {
-    fn phase(&mut self, name: &str, records: u64) {
-        eprintln!("{name} ({records} units)…");
-    }
-    fn notice(&mut self, message: &str) {
-        eprintln!("{message}");
-    }
-    fn cell_finished(&mut self, r: &CellResult) {
-        match &r.outcome {
-            Outcome::Measured(m) => eprintln!(
-                "{}: {:.0} records/s ±{:.1}%; {} violations ({} reorders, {} log duplicates, {} losses); {} faults injected",
-                r.id,
-                m.throughput.records_per_sec,
-                m.throughput.ci_half_width_pct,
-                m.verdict.violations(),
-                m.verdict.reorders.count,
-                m.verdict.log_duplicates.count,
-                m.verdict.losses.count,
-                m.exposure.total_faults(),
-            ),
-            Outcome::Rejected { message } => {
-                eprintln!("{}: rejected by the client: {}", r.id, redact::scrub(message))
-            }
-            Outcome::Failed { message } => eprintln!("{}: FAILED: {}", r.id, redact::scrub(message)),
-        }
-    }
-}
+use kafka_order_bench::results::{CriterionEstimate, Outcome};
+use kafka_order_bench::suite::{self, RunOptions};
 
 fn main() {
     // `cargo test --all-targets` runs bench binaries without `--bench`: the
@@ -89,7 +59,8 @@ fn main() {
         ..RunOptions::default()
     };
 
-    let cluster = match connect(&workload) {
+    let mut progress = Bar::new(workload.cells().len());
+    let cluster = match connect(&workload, &mut progress) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("Error: {}", redact::scrub(&format!("{e:#}")));
@@ -102,9 +73,10 @@ fn main() {
         Path::new("reports"),
         kafka_order_bench::results::Driver::Criterion,
         &options,
-        &mut Lines,
+        &mut progress,
     );
     drop(cluster);
+    drop(progress);
     let (mut results, path) = match run {
         Ok(r) => r,
         Err(e) => {
@@ -219,7 +191,7 @@ fn filter_from_args() -> Vec<String> {
     out
 }
 
-fn connect(workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
+fn connect(workload: &Workload, progress: &mut Bar) -> anyhow::Result<Box<dyn Cluster>> {
     let props: Vec<(String, String)> = std::env::var("KOB_X")
         .unwrap_or_default()
         .split(';')
@@ -236,7 +208,7 @@ fn connect(workload: &Workload) -> anyhow::Result<Box<dyn Cluster>> {
         &props,
         3,
         workload,
-        &mut Lines,
+        progress,
     )?)
 }
 

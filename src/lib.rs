@@ -27,7 +27,8 @@
 //!
 //! Around the stages: [`preflight`] checks what can be checked before any
 //! work, [`redact`] keeps secrets out of every message, [`interrupt`] is the
-//! one signal handler, [`machine`] samples the machine's load, and [`exit`]
+//! one signal handler, [`progress`] is what both front ends show while a run
+//! works, [`machine`] samples the machine's load, and [`exit`]
 //! defines every exit status. All `unsafe` code (librdkafka and libc calls)
 //! is in one private module, `ffi`, behind safe functions; the rest of the
 //! crate denies it.
@@ -47,6 +48,7 @@ pub mod interrupt;
 pub mod machine;
 pub mod path;
 pub mod preflight;
+pub mod progress;
 pub mod record;
 pub mod redact;
 pub mod report;

@@ -38,7 +38,7 @@ fn workload() -> Workload {
 #[derive(Default)]
 struct Phases(Vec<String>, usize);
 impl Progress for Phases {
-    fn phase(&mut self, name: &str, _records: u64) {
+    fn phase(&mut self, name: &str, _work: kafka_order_bench::progress::Work) {
         self.0.push(name.to_string());
     }
     fn cell_finished(&mut self, _result: &kafka_order_bench::results::CellResult) {

@@ -1,16 +1,15 @@
 //! `kafka-order-bench run`: the grid on a cluster, a results file and a report.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use kafka_order_bench::cluster::{Cluster, MockCluster};
 use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Compression, Workload};
 use kafka_order_bench::preflight::{self, Preflight};
+use kafka_order_bench::progress::Bar;
 use kafka_order_bench::results::{self, CellResult, Outcome};
 use kafka_order_bench::suite::{self, Progress};
 use kafka_order_bench::{exit, interrupt, redact};
@@ -211,7 +210,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &options,
         &mut progress,
     )?;
-    progress.bar.finish_and_clear();
+    drop(progress);
     drop(cluster);
 
     if results.cells.is_empty() {
@@ -402,80 +401,4 @@ pub fn summary_table(cells: &[CellResult]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A progress bar per phase on a terminal (its length is the phase's
-/// records, from the grid, so the time left is the grid's remaining work at
-/// the pace measured so far); a line per finished cell without a TTY.
-struct Bar {
-    bar: ProgressBar,
-    visible: bool,
-    cells: usize,
-    finished: usize,
-}
-
-impl Bar {
-    fn new(cells: usize) -> Bar {
-        let visible = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        Bar {
-            bar: ProgressBar::hidden(),
-            visible,
-            cells,
-            finished: 0,
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn phase(&mut self, name: &str, records: u64) {
-        self.bar.finish_and_clear();
-        if !self.visible {
-            eprintln!("{name}…");
-            return;
-        }
-        self.bar = ProgressBar::with_draw_target(Some(records), ProgressDrawTarget::stderr());
-        self.bar.set_style(
-            ProgressStyle::with_template(
-                "{prefix:>22} [{wide_bar}] {percent:>3}% {eta:>4} left  {msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
-        self.bar.set_prefix(name.to_string());
-    }
-
-    fn working(&mut self, cell: &kafka_order_bench::grid::Cell) {
-        self.bar.set_message(cell.id());
-    }
-
-    fn advanced(&mut self, records: u64) {
-        self.bar.inc(records);
-    }
-
-    fn cell_finished(&mut self, result: &CellResult) {
-        self.finished += 1;
-        if !self.visible {
-            // Without a bar, a line per cell shows a long run is alive.
-            eprintln!("[{}/{}] {}", self.finished, self.cells, short(result));
-        }
-    }
-
-    fn notice(&mut self, message: &str) {
-        self.bar.suspend(|| eprintln!("{message}"));
-    }
-}
-
-fn short(r: &CellResult) -> String {
-    match &r.outcome {
-        Outcome::Measured(m) => format!(
-            "{}: {:.0} records/s, p99 {:.1} ms, {} violations, {} faults injected",
-            r.id,
-            m.throughput.records_per_sec,
-            m.latency.p99_us as f64 / 1000.0,
-            m.verdict.violations(),
-            m.exposure.total_faults(),
-        ),
-        Outcome::Rejected { .. } => format!("{}: rejected by the client", r.id),
-        Outcome::Failed { message } => format!("{}: failed: {}", r.id, redact::scrub(message)),
-    }
 }

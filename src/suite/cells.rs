@@ -12,6 +12,7 @@ use crate::cluster::{self, Cluster};
 use crate::driver::{CellProducer, Clients, Opened};
 use crate::grid::{Cell, Workload};
 use crate::path::{CellPath, Route};
+use crate::progress::Work;
 use crate::results::{
     CellNetwork, CellResult, Conditions, FixedLoad, Latency, Measurement, Outcome, RunMeta,
     Throughput,
@@ -57,7 +58,7 @@ pub(super) fn open_phase<'a>(
     route: Route,
     progress: &mut dyn Progress,
 ) -> Vec<Slot<'a>> {
-    progress.phase("opening cells", cells.len() as u64);
+    progress.phase("opening cells", Work::cells(cells.len() as u64));
     let mut slots = Vec::with_capacity(cells.len());
     for cell in cells {
         if interrupted() {
@@ -139,7 +140,10 @@ pub(super) fn rounds_phase(
     let schedule = Schedule::new(slots.len(), workload.fixed.rounds, workload.seed);
     for r in 0..schedule.rounds() {
         let planned: u64 = live(slots).map(|l| l.spec.records()).sum();
-        progress.phase(&format!("round {}/{}", r + 1, schedule.rounds()), planned);
+        progress.phase(
+            &format!("round {}/{}", r + 1, schedule.rounds()),
+            Work::records(planned),
+        );
         for &i in schedule.round(r) {
             if interrupted() {
                 break;
@@ -215,7 +219,7 @@ pub(super) fn fixed_load_phase(
     let plans = fixed_load_plans(slots, workload);
     progress.phase(
         "latency at a fixed load",
-        plans.iter().map(|p| p.records).sum(),
+        Work::records(plans.iter().map(|p| p.records).sum()),
     );
     for FixedPlan {
         slot: i,

@@ -38,8 +38,10 @@ use crate::cluster::{self, Cluster, ClusterError};
 use crate::driver::{Clients, DriverError};
 use crate::grid::{Cell, Client, Workload};
 use crate::path::Route;
+use crate::progress::Work;
+pub use crate::progress::{Progress, Quiet};
 use crate::results::{
-    CellResult, ClusterKind, ClusterMeta, Driver, MachineMeta, Results, ResultsError, RunMeta,
+    ClusterKind, ClusterMeta, Driver, MachineMeta, Results, ResultsError, RunMeta,
 };
 use crate::run::{Created, RunError, Session};
 use crate::verify::VerifyError;
@@ -90,24 +92,6 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 fn interrupted() -> bool {
     crate::interrupt::requested().is_some()
 }
-
-/// Hears about a run's progress (the CLI draws a bar; tests stay quiet).
-pub trait Progress {
-    /// A phase begins; `records` is the work it holds, from the grid.
-    fn phase(&mut self, _name: &str, _records: u64) {}
-    /// A cell of the phase starts.
-    fn working(&mut self, _cell: &Cell) {}
-    /// `records` more of the phase's records are done.
-    fn advanced(&mut self, _records: u64) {}
-    /// A cell's result is final and saved.
-    fn cell_finished(&mut self, _result: &CellResult) {}
-    /// A line about the set-up: which cluster, one starting, one ready.
-    fn notice(&mut self, _message: &str) {}
-}
-
-/// Progress that shows nothing.
-pub struct Quiet;
-impl Progress for Quiet {}
 
 /// The topic of a cell: the suite's prefix, the run id and the cell id.
 pub fn topic_name(run_id: &str, cell: &Cell) -> String {
@@ -372,7 +356,7 @@ pub fn run_workload_with(
         cells::fixed_load_phase(&mut slots, &cells, workload, progress);
     }
     // Check and save, in grid order.
-    progress.phase("checking", slots.len() as u64);
+    progress.phase("checking", Work::cells(slots.len() as u64));
     for slot in slots {
         let result = cells::finish(cluster, &results.run, slot, &degradations, progress);
         progress.advanced(1);
