@@ -40,6 +40,12 @@ pub struct Progress {
 
 /// One thing that shapes a cell's path. Every method has a neutral default.
 pub trait Shaper {
+    /// Sets what this shaper keeps per cell on shared parts of the cluster
+    /// (the replication links) before any send of the cell: a round, the
+    /// warm-up or the fixed-load phase, since cells of other RTTs run in
+    /// between.
+    fn prepare(&mut self) {}
+
     /// Runs one round of the cell: `round` sends its records. A shaper that
     /// acts during a round (a failover) wraps the call; `sent` counts the
     /// records handed to the client so far, for shapers that act at a
@@ -160,12 +166,28 @@ impl<'a> CellPath<'a> {
         &self.network
     }
 
+    /// Runs a send outside the rounds (the warm-up, the fixed-load phase)
+    /// on the path the cell's rounds see: every shaper prepared (the
+    /// replication links at the cell's RTT), none of the round-scoped
+    /// actions (a failover).
+    pub fn outside_rounds<T>(&mut self, body: impl FnOnce() -> T) -> T {
+        self.prepare();
+        body()
+    }
+
+    fn prepare(&mut self) {
+        for s in &mut self.shapers {
+            s.prepare();
+        }
+    }
+
     /// Runs one round through every shaper, outermost first.
     pub fn round(
         &mut self,
         progress: &Progress,
         mut body: impl FnMut() -> RoundResult,
     ) -> RoundResult {
+        self.prepare();
         fn nest(
             shapers: &mut [Box<dyn Shaper + '_>],
             progress: &Progress,
@@ -261,21 +283,16 @@ impl Shaper for Wire {
     }
 }
 
-/// The brokers' replication links at the cell's RTT, set before each of its
-/// rounds (cells of other RTTs run in between).
+/// The brokers' replication links at the cell's RTT, set before each send
+/// of the cell (cells of other RTTs run in between).
 struct Replication<'a> {
     cluster: &'a LocalCluster,
     link: Link,
 }
 
 impl Shaper for Replication<'_> {
-    fn round(
-        &mut self,
-        round: &mut dyn FnMut() -> RoundResult,
-        _progress: &Progress,
-    ) -> RoundResult {
+    fn prepare(&mut self) {
         self.cluster.set_replication_link(self.link);
-        round()
     }
 }
 

@@ -279,6 +279,60 @@ fn emulated_links_on_a_real_cluster() {
     delete_topic(&cluster, &name).unwrap();
 }
 
+/// The suite's fixed-load phase runs on each cell's whole path: with
+/// `acks=all` at RTT 20 ms its p50 is at least the client's plus the
+/// replication round trip (40 ms), and a cell at RTT 0 after it is not
+/// slowed by the 20 ms links. The phase once ran on whatever replication
+/// link the last round's last cell had left: one of the two bounds failed
+/// whatever the shuffled order.
+#[test]
+fn fixed_load_runs_on_the_cells_own_links() {
+    use kafka_order_bench::grid::{Acks, Workload};
+    let cluster = LocalCluster::start(LocalOptions {
+        emulate_replication: true,
+        ..LocalOptions::default()
+    })
+    .expect("local cluster starts");
+    let cluster = &cluster;
+    use kafka_order_bench::suite::{self, Quiet};
+    let mut w = Workload::quick();
+    w.axes.max_in_flight = vec![5];
+    w.axes.acks = vec![Acks::All];
+    w.axes.idempotence = vec![false];
+    w.network.rtt_ms = vec![0.0, 20.0];
+    w.network.replication = true;
+    let f = &mut w.fixed;
+    (f.rounds, f.windows, f.warmup_records) = (1, 1, 100);
+    (f.min_records_per_window, f.max_records_per_window) = (100, 500);
+    (f.latency_ms, f.latency_min_records) = (500, 100);
+    w.validate().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (results, _) = suite::run_workload(cluster, &w, out.path(), &mut Quiet).unwrap();
+    let p50_ms = |rtt_ms: u64| {
+        let c = results
+            .cells
+            .iter()
+            .find(|c| c.network.rtt_us == rtt_ms * 1000)
+            .unwrap_or_else(|| panic!("no cell at RTT {rtt_ms} ms"));
+        let m = c
+            .measurement()
+            .unwrap_or_else(|| panic!("{}: {:?}", c.id, c.outcome));
+        assert_eq!(c.network.replication_rtt_us, rtt_ms * 1000, "{}", c.id);
+        let f = m.fixed_load.as_ref().expect("a fixed-load phase");
+        f.latency.p50_us as f64 / 1000.0
+    };
+    let (far, near) = (p50_ms(20), p50_ms(0));
+    eprintln!("fixed-load p50, acks=all: RTT 20 ms {far:.1} ms, RTT 0 {near:.1} ms");
+    assert!(
+        far >= 40.0,
+        "RTT 20 ms, acks=all: p50 {far:.1} ms < client + replication RTT"
+    );
+    assert!(
+        near < 20.0,
+        "RTT 0: p50 {near:.1} ms: a 20 ms replication link was left on"
+    );
+}
+
 /// Records of `value_bytes` at `rate` per second for `secs`; returns each
 /// record's send-to-ack latency.
 fn fixed_rate(

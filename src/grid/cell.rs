@@ -116,7 +116,7 @@ impl Workload {
         let per = f.records_per_window(cell, n);
         let round = per * (u64::from(f.windows) + 1) + f.tail_records(cell, n);
         let fixed_load = if cell.faults.is_none() && f.latency_ms > 0 {
-            per * u64::from(f.windows)
+            (per * u64::from(f.windows)).max(f.latency_min_records)
         } else {
             0
         };

@@ -53,6 +53,10 @@ pub struct Fixed {
     /// Duration of the fixed-load latency phase per cell, milliseconds
     /// (0 skips it). Runs on cells without faults.
     pub latency_ms: u32,
+    /// Fewest records of a cell's fixed-load phase, whatever `latency_ms`
+    /// gives at its rate: p99 is quoted from 1,000 records, p99.9 from
+    /// 10,000 ([`crate::results::Latency::quantile_supported`]).
+    pub latency_min_records: u64,
     /// Fewest fault events before a zero-violation cell is called "no
     /// violation observed"; below it the cell is "too few faults to judge".
     pub min_events: u64,
@@ -77,6 +81,7 @@ impl Default for Fixed {
             rate_per_sec: 0,
             latency_rate_fraction: 0.5,
             latency_ms: 1_000,
+            latency_min_records: 1_000,
             min_events: 20,
             message_timeout_ms: 30_000,
         }

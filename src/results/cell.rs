@@ -24,6 +24,39 @@ pub struct CellResult {
     pub outcome: Outcome,
 }
 
+/// Why a cell's figure measures the machine, not the setting. Such a
+/// **machine-bound** cell is shown, but never ranked, put on a frontier,
+/// named in a conclusion or compared between runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MachineBound {
+    /// No emulated round trip on any link: nothing but the machine's cores
+    /// (the brokers, the proxy and the client sharing them) sets the pace.
+    NoRoundTrip,
+    /// In the cell's median round the machine's cores were at least
+    /// [`MACHINE_BOUND_BUSY_SHARE`] busy.
+    Saturated { busy_share: f64 },
+}
+
+impl std::fmt::Display for MachineBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MachineBound::NoRoundTrip => {
+                f.write_str("no emulated round trip: the machine's cores set the pace")
+            }
+            MachineBound::Saturated { busy_share } => write!(
+                f,
+                "the machine's cores were {:.0}% busy in the median round",
+                busy_share * 100.0
+            ),
+        }
+    }
+}
+
+/// The busy share of all cores, in a cell's median round, from which the
+/// cell is machine-bound ([`MachineBound::Saturated`]): below it at least a
+/// tenth of the cores stayed idle through the median round.
+pub const MACHINE_BOUND_BUSY_SHARE: f64 = 0.9;
+
 /// The emulated network of one cell, and which links carried it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellNetwork {
@@ -72,6 +105,18 @@ impl CellResult {
             settings: self.requested,
             faults: self.faults.clone(),
         })
+    }
+
+    /// Whether the cell's figure measures the machine rather than the
+    /// setting, and why (see [`MachineBound`]); `None` for a cell that is
+    /// not machine-bound or not measured.
+    pub fn machine_bound(&self) -> Option<MachineBound> {
+        let m = self.measurement()?;
+        if self.network.rtt_us == 0 && self.network.replication_rtt_us == 0 {
+            return Some(MachineBound::NoRoundTrip);
+        }
+        let busy = m.conditions.median_busy_share()?;
+        (busy >= MACHINE_BOUND_BUSY_SHARE).then_some(MachineBound::Saturated { busy_share: busy })
     }
 
     /// The measurement, for measured cells.

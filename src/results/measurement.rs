@@ -57,6 +57,14 @@ impl Conditions {
     pub fn busy_rounds(&self) -> usize {
         self.load.iter().filter(|l| l.busy_beyond_cores).count()
     }
+
+    /// The median over the cell's rounds of the machine's busy share (all
+    /// cores, 0..=1); `None` without load samples (an old results file, or a
+    /// platform without `/proc`).
+    pub fn median_busy_share(&self) -> Option<f64> {
+        let shares: Vec<f64> = self.load.iter().map(|l| l.machine_busy_share).collect();
+        (!shares.is_empty()).then(|| crate::stats::median(&shares))
+    }
 }
 
 /// One timed window: `records` delivery reports in steady state, timed from
@@ -184,6 +192,18 @@ impl Latency {
             histogram: base64::engine::general_purpose::STANDARD.encode(buf),
         }
     }
+
+    /// Whether the `q` quantile (0..1) rests on enough records to be
+    /// quoted: at least [`Latency::RECORDS_ABOVE_QUANTILE`] records lie above
+    /// it, so p99 needs 1,000 records and p99.9 10,000. Below that the
+    /// quantile is a handful of the slowest records (at 172 records, p99.9
+    /// is the maximum), and reports print "n too small" instead.
+    pub fn quantile_supported(&self, q: f64) -> bool {
+        self.count as f64 * (1.0 - q) >= Self::RECORDS_ABOVE_QUANTILE as f64 - 1e-9
+    }
+
+    /// Records that must lie above a quoted quantile.
+    pub const RECORDS_ABOVE_QUANTILE: u64 = 10;
 
     /// Decodes the serialized histogram.
     pub fn histogram(&self) -> Option<hdrhistogram::Histogram<u64>> {

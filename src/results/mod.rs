@@ -19,7 +19,7 @@ mod run;
 mod time;
 pub mod upgrade;
 
-pub use cell::{CellNetwork, CellResult, Outcome};
+pub use cell::{CellNetwork, CellResult, MachineBound, Outcome, MACHINE_BOUND_BUSY_SHARE};
 pub use file::{write_atomically, ResultsError};
 pub use measurement::{
     zero_events_upper_bound, ClientCounters, Conditions, CriterionEstimate, DeliveryCounts,

@@ -340,6 +340,8 @@ impl Session {
     /// `send()` got to it (coordinated omission corrected); how late it was
     /// is recorded apart.
     pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+        // From an empty queue: nothing sent earlier waits ahead of the phase.
+        self.wait_delivered(Instant::now())?;
         self.tally().timing = Timing::Fixed(new_histogram());
         let clock = self.clock();
         let interval = 1_000_000_000 / rate.max(1);

@@ -104,7 +104,8 @@ fn open<'a>(
             Opened::Producer(p) => p,
         };
         cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
-        session.warm_up(fixed.warmup_records)?;
+        let mut path = path;
+        path.outside_rounds(|| session.warm_up(fixed.warmup_records))?;
         Ok(Slot::Live(Box::new(Live {
             cell: cell.clone(),
             topic: topic.clone(),
@@ -235,7 +236,8 @@ pub(super) fn fixed_load_phase(
             continue;
         };
         progress.working(&l.cell);
-        match l.session.fixed_rate(rate, records) {
+        let session = &mut l.session;
+        match l.path.outside_rounds(|| session.fixed_rate(rate, records)) {
             Ok(run) => {
                 l.fixed_load = Some(FixedLoad {
                     rate_per_sec: rate,
@@ -293,7 +295,8 @@ fn fixed_load_plans(slots: &[Slot<'_>], workload: &Workload) -> Vec<FixedPlan> {
                 ),
             )
         };
-        let records = (rate * u64::from(fixed.latency_ms) / 1000).max(50);
+        let records =
+            (rate * u64::from(fixed.latency_ms) / 1000).max(fixed.latency_min_records.max(1));
         for &slot in members {
             plans.push(FixedPlan {
                 slot,
