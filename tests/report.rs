@@ -203,16 +203,17 @@ fn throughput_has_series_with_rejections_named() {
 fn latency_has_three_quantiles_per_fault_profile() {
     let (_d, out) = rendered(&fixture());
     let (_, texts) = svg_texts(&out.join("latency.svg"));
+    // Latency at a fixed load only (the cells without faults): a row per
+    // condition that had the phase, never the windows' saturation latency.
     for q in ["p50", "p99", "p99.9"] {
-        for f in ["none", common::FAULTS] {
-            // The fixture has no fixed-load phase: latency at saturation, said so.
-            assert_eq!(
-                count(&texts, &format!("{q} at saturation · {f}")),
-                1,
-                "{q} {f}"
-            );
-        }
+        assert_eq!(count(&texts, &format!("{q} · none")), 1, "{q}");
+        assert_eq!(
+            count(&texts, &format!("{q} · {}", common::FAULTS)),
+            0,
+            "{q}"
+        );
     }
+    assert!(!texts.iter().any(|(t, _)| t.contains("saturation")));
     assert!(has(&texts, "p50 latency (ms, log)"));
 }
 
@@ -251,8 +252,12 @@ fn violations_heatmap_has_a_square_per_cell_with_its_marking() {
     );
     assert!(has(&texts, "R 185 D 60"));
     assert_eq!(count(&texts, "D 45"), 1);
-    // Clean and exposed: zero with its upper bound (3 / 200,000 = 15 per million).
-    assert_eq!(count(&texts, "< 15/M"), 3);
+    // Clean and exposed: zero with its bound per fault event, never per
+    // record: 40 events, 1 − 0.05^(1/40) = 7.2%.
+    assert_eq!(count(&texts, "< 7.2% per event (40)"), 3);
+    assert!(!texts
+        .iter()
+        .any(|(t, _)| t.contains("/M") && t.starts_with('<')));
 }
 
 #[test]
@@ -285,7 +290,7 @@ fn summary_conclusion_is_computed_from_the_results() {
     // 118,000 × 0.97 × 0.7 = 80,122 records/s; fastest overall is in-flight 10,
     // acks=1, not idempotent at 131,000 × 1.2 × 0.7 = 110,040: 27.2% slower.
     assert!(md.contains(&format!(
-        "Under faults `{}` (7 measured, 6 exposed to faults): the fastest setting with no violation observed is **in-flight 5, acks=all, idempotent** at 80,122 records/s",
+        "Under `{}` (7 measured, 6 exposed to faults): the fastest setting with no violation observed is **in-flight 5, acks=all, idempotent** at 80,122 records/s",
         common::FAULTS
     )), "{md}");
     assert!(
@@ -345,7 +350,7 @@ fn a_fixture_change_moves_the_conclusion() {
     let mut r = fixture();
     // Make the idempotent in-flight 5 cell under faults slower, and give it a reorder.
     let target = format!(
-        "rtt=0ms,inflight=5,acks=all,idem=true,faults={}",
+        "rtt=20ms,inflight=5,acks=all,idem=true,faults={}",
         "reject-1pct+lose-ack-1pct"
     );
     let cell = r.cells.iter_mut().find(|c| c.id == target).expect("cell");
@@ -437,7 +442,7 @@ fn a_single_profile_run_with_one_acks_value_still_renders() {
 #[test]
 fn a_cell_measured_on_a_degraded_cluster_is_flagged_and_left_out_of_the_conclusion() {
     let mut r = fixture();
-    let target = "rtt=0ms,inflight=5,acks=all,idem=true,faults=reject-1pct+lose-ack-1pct";
+    let target = "rtt=20ms,inflight=5,acks=all,idem=true,faults=reject-1pct+lose-ack-1pct";
     let cell = r.cells.iter_mut().find(|c| c.id == target).expect("cell");
     let Outcome::Measured(m) = &mut cell.outcome else {
         panic!()
@@ -470,13 +475,62 @@ fn a_cell_measured_on_a_degraded_cluster_is_flagged_and_left_out_of_the_conclusi
     // 6 judged of the 7 measured; the flagged cell no longer leads.
     assert!(
         md.contains(&format!(
-            "Under faults `{}` (7 measured, 1 qualified and left out, 5 exposed to faults)",
+            "Under `{}` (7 measured, 1 machine-bound or qualified and left out, 5 exposed to faults)",
             common::FAULTS
         )),
         "{md}"
     );
     assert!(
         !md.contains("no violation observed is **in-flight 5, acks=all, idempotent**"),
+        "{md}"
+    );
+}
+
+/// A setting is named the fastest only when its interval separates from
+/// the runner-up's; otherwise the report names the tie. A machine-bound
+/// cell is shown but never ranked.
+#[test]
+fn ties_are_named_and_machine_bound_cells_are_not_ranked() {
+    let mut r = fixture();
+    // Under `none`: in-flight 10, acks=1, not idempotent leads at 157,200
+    // (CI 152,484–160,344); bring the runner-up's interval up to it.
+    let runner_up = "rtt=20ms,inflight=10,acks=all,idem=false,faults=none";
+    let cell = r
+        .cells
+        .iter_mut()
+        .find(|c| c.id == runner_up)
+        .expect("cell");
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!()
+    };
+    m.throughput.records_per_sec_ci_high = 155_000.0;
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("Fastest: a tie, 2 settings whose 95% intervals overlap the fastest's: in-flight 10, acks=1, not idempotent (157,200 records/s"),
+        "{md}"
+    );
+
+    // The leader without a round trip: machine-bound, shown, not ranked.
+    let leader = "rtt=20ms,inflight=10,acks=1,idem=false,faults=none";
+    let cell = r.cells.iter_mut().find(|c| c.id == leader).expect("cell");
+    cell.network.rtt_us = 0;
+    cell.network.replication_rtt_us = 0;
+    let (_d, out) = rendered(&r);
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(
+        md.contains("Under `none · RTT 0ms` (1 measured, 1 machine-bound or qualified and left out): no cell gives a figure to rank"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| 10 | 1 | false | `none · RTT 0ms`")
+                && l.contains("machine-bound")),
+        "{md}"
+    );
+    // Under `none · RTT 20ms` the runner-ups now lead, as a tie.
+    assert!(
+        md.contains("Fastest: a tie, 2 settings whose 95% intervals overlap the fastest's: in-flight 5, acks=1, not idempotent"),
         "{md}"
     );
 }

@@ -157,11 +157,9 @@ fn compare_two(
     } else {
         let s = &c.summary;
         println!(
-            "{} cells compared: {} regressed, {} improved, {} not significant (noise ±{:.1}%)",
+            "{} cells compared: {} (noise ±{:.1}%)",
             s.cells_compared,
-            s.cells.regressed,
-            s.cells.improved,
-            s.cells.not_significant,
+            kafka_order_bench::compare::markdown::verdict_counts(&s.cells),
             c.options.noise * 100.0
         );
         for (id, r) in c.worst_regressions(5) {

@@ -226,8 +226,9 @@ fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> C
         regressions: Vec::new(),
         verdict: ChangeVerdict::NotSignificant,
     };
+    let machine_bound = base.machine_bound().is_some() || new.machine_bound().is_some();
     match (base.measurement(), new.measurement()) {
-        (Some(b), Some(n)) => compare_measurements(&mut cell, b, n, opts),
+        (Some(b), Some(n)) => compare_measurements(&mut cell, b, n, opts, machine_bound),
         _ => {
             // A baseline that failed holds nothing to regress from; any other
             // change of status is a change in what the client does.
@@ -241,6 +242,9 @@ fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> C
         }
     }
     cell.verdict = cell_verdict(&cell);
+    if machine_bound && cell.verdict != ChangeVerdict::Regressed {
+        cell.verdict = ChangeVerdict::MachineBound;
+    }
     cell
 }
 
@@ -253,16 +257,21 @@ fn outcome_message(o: &Outcome) -> Option<String> {
 }
 
 /// Fills in the metrics and the ordering of a cell measured on both sides,
-/// with their regressions: throughput, then p99 latency, then each new
-/// anomaly kind.
+/// with their regressions: throughput (unless machine-bound), then each new
+/// anomaly kind. Latency is not judged: the windows' latency is taken at
+/// saturation (the depth of the client's queue, not a property of the
+/// setting), and the fixed-load phase is one run per cell, with no spread
+/// between runs to judge a change against.
 fn compare_measurements(
     cell: &mut CellComparison,
     base: &Measurement,
     new: &Measurement,
     opts: &CompareOptions,
+    machine_bound: bool,
 ) {
-    cell.throughput = metric_change(&sample_rates(base), &sample_rates(new), true, opts);
-    cell.p99_latency = metric_change(&sample_p99s(base), &sample_p99s(new), false, opts);
+    if !machine_bound {
+        cell.throughput = metric_change(&sample_rates(base), &sample_rates(new), true, opts);
+    }
     if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.throughput) {
         cell.regressions.push(Regression::Throughput {
             change,
@@ -297,11 +306,6 @@ fn sample_rates(m: &Measurement) -> Vec<f64> {
         .filter(|s| s.elapsed_ns > 0)
         .map(|s| s.records_per_sec())
         .collect()
-}
-
-/// p99 latency of each sample, in microseconds.
-fn sample_p99s(m: &Measurement) -> Vec<f64> {
-    m.samples.iter().map(|s| s.p99_us as f64).collect()
 }
 
 /// The change and its interval `(change, low, high)` of a metric that

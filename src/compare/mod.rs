@@ -37,7 +37,7 @@
 mod analysis;
 #[doc(hidden)]
 pub mod fixture;
-mod markdown;
+pub mod markdown;
 pub mod pairs;
 mod svg;
 #[cfg(test)]
@@ -174,6 +174,10 @@ pub enum ChangeVerdict {
     Improved,
     Regressed,
     NotSignificant,
+    /// Machine-bound on either side ([`crate::results::MachineBound`]): its
+    /// throughput measures the machine, so it is not compared (its ordering
+    /// still is).
+    MachineBound,
 }
 
 impl ChangeVerdict {
@@ -182,6 +186,7 @@ impl ChangeVerdict {
             ChangeVerdict::Improved => "improved",
             ChangeVerdict::Regressed => "regressed",
             ChangeVerdict::NotSignificant => "not significant",
+            ChangeVerdict::MachineBound => "machine-bound, not compared",
         }
     }
 }
@@ -366,6 +371,9 @@ pub struct VerdictCounts {
     pub regressed: usize,
     pub improved: usize,
     pub not_significant: usize,
+    /// Machine-bound on either side: not compared.
+    #[serde(default)]
+    pub machine_bound: usize,
 }
 
 impl VerdictCounts {
@@ -374,6 +382,7 @@ impl VerdictCounts {
             ChangeVerdict::Improved => self.improved += 1,
             ChangeVerdict::Regressed => self.regressed += 1,
             ChangeVerdict::NotSignificant => self.not_significant += 1,
+            ChangeVerdict::MachineBound => self.machine_bound += 1,
         }
     }
 }

@@ -32,7 +32,7 @@ fn verdict_color(v: ChangeVerdict) -> plotters::style::RGBColor {
     match v {
         ChangeVerdict::Regressed => REGRESSED,
         ChangeVerdict::Improved => IMPROVED,
-        ChangeVerdict::NotSignificant => GREY,
+        ChangeVerdict::NotSignificant | ChangeVerdict::MachineBound => GREY,
     }
 }
 

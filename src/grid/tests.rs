@@ -69,13 +69,15 @@ fn windows_are_sized_by_the_model_ceiling_within_bounds() {
         },
         faults: FaultProfile::None,
     };
-    // 16 records per 16 KiB batch of 1 KiB records; acks=all at 20 ms
-    // waits for the client's and a follower's round trip: 16 / 40 ms.
+    // 15 records per 16 KiB batch of 1 KiB records (header and framing
+    // counted); acks=all at 20 ms waits for the client's and a follower's
+    // round trip: 15 / 40 ms.
+    assert_eq!(f.records_per_batch(), 15);
     let slow = cell(20_000, 1, Acks::All);
-    assert_eq!(slow.ceiling_records_per_sec(&f, &n), Some(400.0));
+    assert_eq!(slow.ceiling_records_per_sec(&f, &n), Some(375.0));
     assert_eq!(f.records_per_window(&slow, &n), f.min_records_per_window);
     let mid = cell(2_000, 5, Acks::One);
-    assert_eq!(mid.ceiling_records_per_sec(&f, &n), Some(40_000.0));
+    assert_eq!(mid.ceiling_records_per_sec(&f, &n), Some(37_500.0));
     assert_eq!(f.records_per_window(&mid, &n), f.max_records_per_window);
     let loopback = cell(0, 1, Acks::One);
     assert_eq!(loopback.ceiling_records_per_sec(&f, &n), None);
@@ -83,7 +85,7 @@ fn windows_are_sized_by_the_model_ceiling_within_bounds() {
         f.records_per_window(&loopback, &n),
         f.max_records_per_window
     );
-    assert!(f.tail_records(&mid, &n) >= 5 * 16);
+    assert!(f.tail_records(&mid, &n) >= 5 * 15);
 }
 
 /// `acks=all` across emulated replication: in-flight hides the client's
@@ -105,16 +107,16 @@ fn acks_all_is_capped_at_a_batch_per_replication_round_trip() {
         faults: FaultProfile::None,
     };
     let all = |k| cell(k, Acks::All).ceiling_records_per_sec(&f, &n);
-    assert_eq!(all(1), Some(400.0));
-    assert_eq!(all(2), Some(800.0));
-    assert_eq!(all(100), Some(800.0));
+    assert_eq!(all(1), Some(375.0));
+    assert_eq!(all(2), Some(750.0));
+    assert_eq!(all(100), Some(750.0));
     assert_eq!(
         cell(100, Acks::All).pipelining_ceiling_records_per_sec(&f, &n),
-        Some(40_000.0)
+        Some(37_500.0)
     );
     assert_eq!(
         cell(5, Acks::One).ceiling_records_per_sec(&f, &n),
-        Some(4_000.0)
+        Some(3_750.0)
     );
     let direct = Network {
         replication: false,
@@ -122,7 +124,7 @@ fn acks_all_is_capped_at_a_batch_per_replication_round_trip() {
     };
     assert_eq!(
         cell(5, Acks::All).ceiling_records_per_sec(&f, &direct),
-        Some(4_000.0)
+        Some(3_750.0)
     );
 }
 

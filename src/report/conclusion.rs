@@ -12,7 +12,7 @@ use super::{fmt, markup};
 use super::markdown::{b, kinds_text, plural, rate_ci};
 
 /// A measured cell with its figures.
-type Judged<'m, 'a> = (&'m CellView<'a>, &'m Meas);
+pub(super) type Judged<'m, 'a> = (&'m CellView<'a>, &'m Meas);
 
 pub(super) fn conclusion(s: &mut String, m: &Model) {
     conclusion_with(s, m, m.results.run.workload.fixed.min_events);
@@ -24,51 +24,71 @@ pub(super) fn conclusion_with(s: &mut String, m: &Model, min_events: u64) {
     for faults in &m.fault_profiles {
         profile_conclusion(s, m, faults, min_events);
     }
-    if m.fault_profiles.len() > 1 {
-        across_profiles(s, m, min_events);
-    }
+    across_profiles(s, m, min_events);
     unexposed_cells(s, m);
     rejected_cells(s, m);
     failed_cells(s, m);
 }
 
+/// The cells that cannot be told apart from the fastest: the fastest and
+/// every cell whose 95% interval reaches the fastest's, by throughput. One cell is a winner; more are a tie.
+pub(super) fn leaders<'m, 'a>(cells: &[Judged<'m, 'a>]) -> Vec<Judged<'m, 'a>> {
+    let mut sorted = cells.to_vec();
+    sorted.sort_by(|a, b| b.1.rps.total_cmp(&a.1.rps));
+    let Some(&(_, top)) = sorted.first() else {
+        return Vec::new();
+    };
+    sorted
+        .into_iter()
+        .filter(|(_, x)| std::ptr::eq(*x, top) || x.ci_high >= top.ci_low)
+        .collect()
+}
+
+/// `**in-flight 5, …** at 1,234 records/s (95% CI …)`, or for a tie
+/// "cannot be told apart: A (…), B (…)".
+fn leaders_text(leaders: &[Judged]) -> String {
+    match leaders {
+        [(c, x)] => format!("{} at {}", b(&c.settings), rate_ci(x)),
+        _ => {
+            let names: Vec<String> = leaders
+                .iter()
+                .map(|(c, x)| format!("{} ({})", setting_text(&c.settings), rate_ci(x)))
+                .collect();
+            format!(
+                "a tie, {} settings whose 95% intervals overlap the fastest's: {}",
+                leaders.len(),
+                names.join("; ")
+            )
+        }
+    }
+}
+
 /// The bullet of one fault profile: how many cells were measured and
-/// exposed, the fastest setting judged free of violations, the zeros on too
-/// few faults, and the settings that violated ordering.
+/// judged, the fastest setting judged free of violations (named only when
+/// its interval separates from the runner-up's), the zeros on too few
+/// faults, and the settings that violated ordering.
 fn profile_conclusion(s: &mut String, m: &Model, faults: &str, min_events: u64) {
     let cells: Vec<Judged> = m.judged_in(faults).collect();
-    let qualified = m.measured_in(faults).count() - cells.len();
+    let measured = m.measured_in(faults).count();
+    let left_out = measured - cells.len();
+    let left_out_text = if left_out > 0 {
+        format!(", {left_out} machine-bound or qualified and left out")
+    } else {
+        String::new()
+    };
     if cells.is_empty() {
         let _ = writeln!(
             s,
-            "- Under faults `{faults}`, no cell was measured{}.",
-            if qualified > 0 {
-                format!(
-                    " on a healthy cluster and a quiet machine ({qualified} qualified, see below)"
-                )
-            } else {
-                String::new()
-            }
+            "- Under `{faults}` ({measured} measured{left_out_text}): no cell gives a figure to rank or judge here."
         );
         return;
     }
-    let fastest = cells
-        .iter()
-        .copied()
-        .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps))
-        .expect("non-empty");
     let exposed = cells.iter().filter(|(_, x)| x.exposed()).count();
     let _ = write!(
         s,
-        "- Under faults `{faults}` ({} measured{}, {exposed} exposed to faults): ",
-        cells.len() + qualified,
-        if qualified > 0 {
-            format!(", {qualified} qualified and left out")
-        } else {
-            String::new()
-        }
+        "- Under `{faults}` ({measured} measured{left_out_text}, {exposed} exposed to faults): "
     );
-    fastest_judged_clean(s, &cells, fastest, exposed, min_events);
+    fastest_judged_clean(s, &cells, exposed, min_events);
     too_few_to_judge(s, &cells, min_events);
     s.push('\n');
     violators(s, &cells, faults);
@@ -76,93 +96,92 @@ fn profile_conclusion(s: &mut String, m: &Model, faults: &str, min_events: u64) 
 
 /// The sentence on the fastest setting with no violation observed, or why
 /// there is none.
-fn fastest_judged_clean(
-    s: &mut String,
-    cells: &[Judged],
-    fastest: Judged,
-    exposed: usize,
-    min_events: u64,
-) {
+fn fastest_judged_clean(s: &mut String, cells: &[Judged], exposed: usize, min_events: u64) {
+    let fastest = leaders(cells);
+    if exposed == 0 {
+        let _ = write!(
+            s,
+            "no fault reached any cell, so the zeros here say nothing about ordering under faults. Fastest: {}.",
+            leaders_text(&fastest)
+        );
+        return;
+    }
     // "No violation observed" only with enough fault events to mean it.
-    let judged_clean = cells
+    let clean: Vec<Judged> = cells
         .iter()
         .copied()
         .filter(|(_, x)| {
             x.exposed() && matches!(x.judgement(min_events), Judgement::NoViolation { .. })
         })
-        .max_by(|a, b| a.1.rps.total_cmp(&b.1.rps));
-    match judged_clean {
-        Some(judged) => {
-            judged_clean_sentence(s, judged, min_events);
-            fastest_overall_sentence(s, judged, fastest, min_events);
-        }
-        None => {
-            if exposed == 0 {
-                let (fc, fx) = fastest;
-                let _ = write!(
-                    s,
-                    "no fault reached any cell, so the zeros here say nothing about ordering under faults. The fastest setting was {} at {}.",
-                    b(&fc.settings),
-                    rate_ci(fx)
-                );
-            } else {
-                let _ = write!(
-                    s,
-                    "no setting is judged free of violations under these faults: each either violated ordering or saw fewer than {min_events} fault events."
-                );
-            }
-        }
+        .collect();
+    if clean.is_empty() {
+        let _ = write!(
+            s,
+            "no setting is judged free of violations under these faults: each either violated ordering or saw fewer than {min_events} fault events. Fastest: {}.",
+            leaders_text(&fastest)
+        );
+        return;
     }
+    let clean_leaders = leaders(&clean);
+    judged_clean_sentence(s, &clean_leaders, min_events);
+    fastest_overall_sentence(s, &clean_leaders, &fastest, min_events);
 }
 
-/// The fastest judged-clean cell, its throughput and the evidence behind the judgement.
-fn judged_clean_sentence(s: &mut String, (c, x): Judged, min_events: u64) {
-    let Judgement::NoViolation { events, bound } = x.judgement(min_events) else {
-        unreachable!("judged free of violations by the caller")
-    };
+/// The fastest judged-clean cell (or the tie), its throughput and the
+/// evidence behind the judgement, per fault event.
+fn judged_clean_sentence(s: &mut String, leaders: &[Judged], min_events: u64) {
+    let evidence: Vec<String> = leaders
+        .iter()
+        .filter_map(|(_, x)| match x.judgement(min_events) {
+            Judgement::NoViolation { events, bound } => Some(format!(
+                "{} fault events, so below {} per event (95%)",
+                fmt::int(events),
+                fmt::pct(bound * 100.0)
+            )),
+            _ => None,
+        })
+        .collect();
+    let mut distinct = evidence.clone();
+    distinct.dedup();
     let _ = write!(
         s,
-        "the fastest setting with no violation observed is {} at {}: {} fault events, so the probability that a fault causes a violation is below {} per event (95%); {} records checked (a rate below {} per million at this fault rate).",
-        b(&c.settings),
-        rate_ci(x),
-        fmt::int(events),
-        fmt::pct(bound * 100.0),
-        fmt::int(x.checked),
-        x.upper_bound_pm().map(fmt::sig3).unwrap_or_else(|| "n/a".into()),
+        "the fastest setting with no violation observed is {}: {}.",
+        leaders_text(leaders),
+        if distinct.len() == 1 {
+            distinct[0].clone()
+        } else {
+            evidence.join("; ")
+        }
     );
 }
 
-/// The fastest cell overall beside the judged one: what choosing the judged
-/// one costs, and whether the difference is within the intervals.
-fn fastest_overall_sentence(s: &mut String, (c, x): Judged, fastest: Judged, min_events: u64) {
-    if std::ptr::eq(c.result, fastest.0.result) {
-        let _ = write!(s, " It is also the fastest setting measured.");
+/// The fastest cells overall beside the judged-clean ones: what choosing
+/// a clean one costs, only when their intervals separate.
+fn fastest_overall_sentence(s: &mut String, clean: &[Judged], fastest: &[Judged], min_events: u64) {
+    let shared = clean.iter().any(|(c, _)| {
+        fastest
+            .iter()
+            .any(|(f, _)| std::ptr::eq(c.result, f.result))
+    });
+    if shared {
+        let _ = write!(
+            s,
+            " No measured setting is faster beyond the intervals: choosing it costs no throughput this run can see."
+        );
         return;
     }
-    let (fc, fx) = fastest;
-    let cost = (fx.rps - x.rps) / fx.rps * 100.0;
-    let overlap = x.ci_high >= fx.ci_low;
+    let (best_clean, top) = (clean[0].1, fastest[0].1);
+    let worst = fastest
+        .iter()
+        .map(|(_, x)| x.judgement(min_events))
+        .find(|j| matches!(j, Judgement::Violations))
+        .map(|_| ", which violated ordering")
+        .unwrap_or(", with too few fault events to judge");
     let _ = write!(
         s,
-        " The fastest setting overall is {} at {}{}; choosing the judged one costs {} of throughput{}.",
-        b(&fc.settings),
-        rate_ci(fx),
-        match fx.judgement(min_events) {
-            Judgement::Violations => format!(
-                ", with {} violations per million",
-                fmt::sig3(fx.violations_pm())
-            ),
-            Judgement::TooFew { events } => format!(
-                ", with zero violations but too few faults to judge ({events} events)"
-            ),
-            Judgement::NoViolation { .. } => String::new(),
-        },
-        fmt::pct(cost),
-        if overlap {
-            ", a difference within the two cells' 95% confidence intervals"
-        } else {
-            ", outside the two cells' 95% confidence intervals"
-        }
+        " Faster: {}{worst}; the clean choice costs {} of throughput (95% intervals separate).",
+        leaders_text(fastest),
+        fmt::pct((top.rps - best_clean.rps) / top.rps * 100.0),
     );
 }
 
@@ -236,62 +255,68 @@ fn violators(s: &mut String, cells: &[Judged], faults: &str) {
     }
 }
 
-/// Across fault profiles: the fastest setting clean in every one.
+/// Across the conditions with faults: the settings judged free of
+/// violations in every one where they ran (machine-bound and qualified cells
+/// give no judgement, so a setting with one is left out and counted).
 fn across_profiles(s: &mut String, m: &Model, min_events: u64) {
-    match fastest_clean_everywhere(m, min_events) {
-        Some((st, slowest)) => {
-            let _ = writeln!(
-                s,
-                "- Across all {} fault profiles, the fastest setting with no violation observed in every one (at least {min_events} fault events wherever faults reached it) is {} (its lowest throughput over the profiles: {} records/s).",
-                m.fault_profiles.len(),
-                b(&st),
-                fmt::rate(slowest)
-            );
-        }
-        None => {
-            let _ = writeln!(
-                s,
-                "- No setting was measured with zero violations under every one of the {} fault profiles while exposed to faults in at least one.",
-                m.fault_profiles.len()
-            );
-        }
+    let with_faults: Vec<&String> = m
+        .fault_profiles
+        .iter()
+        .filter(|f| m.measured_in(f).any(|(c, _)| !c.result.faults.is_none()))
+        .collect();
+    if with_faults.len() < 2 {
+        return;
     }
-}
-
-/// The setting measured without a violation under every fault profile,
-/// exposed to faults in at least one and with enough events wherever
-/// exposed, whose lowest throughput over the profiles is highest; with that
-/// throughput.
-fn fastest_clean_everywhere(m: &Model, min_events: u64) -> Option<(ProducerSettings, f64)> {
     let mut settings: Vec<ProducerSettings> = m.cells.iter().map(|c| c.settings).collect();
     settings.sort();
     settings.dedup();
-    let mut best: Option<(ProducerSettings, f64)> = None;
+    let (mut clean, mut unjudged) = (Vec::new(), 0);
     for st in settings {
-        let per: Vec<Option<&Meas>> = m
-            .fault_profiles
+        let per: Vec<&Meas> = with_faults
             .iter()
-            .map(|f| m.cell(&st, f).and_then(|c| c.measured()))
+            .filter_map(|f| m.cell(&st, f).and_then(|c| c.measured()))
             .collect();
-        if per.iter().any(|x| x.map_or(true, |x| x.violations() > 0)) {
+        if per.len() < with_faults.len() {
+            continue; // rejected, failed or not run somewhere
+        }
+        if per.iter().any(|x| !x.judged()) {
+            unjudged += 1;
             continue;
         }
-        // A zero on too few faults is no evidence in any profile.
         if per
             .iter()
-            .flatten()
-            .any(|x| x.exposed() && matches!(x.judgement(min_events), Judgement::TooFew { .. }))
+            .all(|x| matches!(x.judgement(min_events), Judgement::NoViolation { .. }))
         {
-            continue;
-        }
-        let per: Vec<&Meas> = per.into_iter().flatten().collect();
-        let slowest = per.iter().map(|x| x.rps).fold(f64::INFINITY, f64::min);
-        let exposed = per.iter().any(|x| x.exposed());
-        if exposed && best.map_or(true, |(_, r)| slowest > r) {
-            best = Some((st, slowest));
+            clean.push(setting_text(&st));
         }
     }
-    best
+    let names = with_faults
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let left_out = if unjudged > 0 {
+        format!(
+            " ({unjudged} setting{} left out: machine-bound or qualified in at least one)",
+            plural(unjudged)
+        )
+    } else {
+        String::new()
+    };
+    if clean.is_empty() {
+        let _ = writeln!(
+            s,
+            "- Across the {} conditions with faults ({names}), no setting was judged free of violations in every one{left_out}.",
+            with_faults.len()
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "- Across the {} conditions with faults ({names}), no violation observed in every one, with at least {min_events} fault events each: {}{left_out}.",
+            with_faults.len(),
+            clean.join("; ")
+        );
+    }
 }
 
 /// Not exposed: so that 0 is not read as safe.

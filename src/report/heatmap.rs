@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use crate::grid::ProducerSettings;
 
 use super::draw::{self, Area, INK, MUTED};
-use super::model::{Model, State};
+use super::model::{Judgement, Model, State};
 use super::{fmt, ReportError};
 
 const W: u32 = 1400;
@@ -51,11 +51,14 @@ fn square(m: &Model, s: &ProducerSettings, faults: &str) -> (Vec<String>, RGBCol
                 if !x.exposed() {
                     (vec!["0".into(), "not exposed".into()], UNEXPOSED, false)
                 } else {
-                    let ub = x
-                        .upper_bound_pm()
-                        .map(|b| format!("< {}/M", fmt::sig3(b)))
-                        .unwrap_or_default();
-                    (vec!["0".into(), ub], CLEAN, false)
+                    let min_events = m.results.run.workload.fixed.min_events;
+                    let evidence = match x.judgement(min_events) {
+                        Judgement::NoViolation { events, bound } => {
+                            format!("< {} per event ({events})", fmt::pct(bound * 100.0))
+                        }
+                        _ => format!("{} events: too few", x.events),
+                    };
+                    (vec!["0".into(), evidence], CLEAN, false)
                 }
             } else {
                 let pm = x.violations_pm();
@@ -294,7 +297,7 @@ fn legend(root: &Area, m: &Model, top: i32) -> Result<(), Box<dyn std::error::Er
         "failed to measure",
     )?;
     let notes = [
-        "R reorders, D log duplicates, L losses, each per million records checked. \"< x/M\": 95% upper bound when none was seen (3/N).".to_string(),
+        "R reorders, D log duplicates, L losses, each per million records checked (a descriptive rate). \"< x% per event (n)\": with none seen in n fault events, the 95% upper bound on the chance that one event causes a violation.".to_string(),
         format!(
             "Cells: {} measured, {} rejected, {} failed; the client's full messages are in REPORT.md.",
             m.count(|c| c.measured().is_some()),

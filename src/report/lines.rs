@@ -7,7 +7,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use crate::grid::Acks;
 
 use super::draw::{self, Area, GRID};
-use super::model::{Meas, Model, State};
+use super::model::{FixedLoadView, Meas, Model, State};
 use super::{fmt, ReportError};
 
 const W: u32 = 1400;
@@ -306,46 +306,52 @@ fn series_points<'m>(
     pts
 }
 
-/// Picks one latency quantile of a cell, in microseconds.
-type Quantile = fn(&Meas) -> u64;
+/// Picks one latency quantile of a cell's fixed-load phase, in
+/// microseconds; `None` when the cell had no such phase or too few records
+/// to quote the quantile.
+type Quantile = fn(&FixedLoadView) -> Option<u64>;
 
 /// The quantiles of `latency.svg`, one column each.
 const QUANTILES: [(&str, Quantile); 3] = [
-    ("p50", |x| x.p50_us),
-    ("p99", |x| x.p99_us),
-    ("p99.9", |x| x.p999_us),
+    ("p50", |f| Some(f.p50_us)),
+    ("p99", |f| f.p99_us),
+    ("p99.9", |f| f.p999_us),
 ];
 
+/// The conditions with a fixed-load phase: the rows of `latency.svg`.
+fn latency_rows<'m>(m: &'m Model) -> Vec<&'m String> {
+    m.fault_profiles
+        .iter()
+        .filter(|f| m.measured_in(f).any(|(_, x)| x.fixed_load.is_some()))
+        .collect()
+}
+
 pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let rows = m.fault_profiles.len().max(1);
+    let rows = latency_rows(m);
     panels_and_legend(
         m,
         "latency.svg",
-        "Produce-to-ack latency vs max.in.flight: p50, p99, p99.9 at a fixed load (or at saturation, where said)",
-        (rows, QUANTILES.len()),
+        "Produce-to-ack latency at a fixed load vs max.in.flight: p50, p99, p99.9",
+        (rows.len().max(1), QUANTILES.len()),
         420,
         &[
             LATENCY_NOTE.into(),
-            "Hollow marker: no fault reached the cell.".into(),
+            "Each row has its own latency axis. A quantile is drawn only from enough records (p99 from 1,000, p99.9 from 10,000).".into(),
         ],
         |root, panels| {
-            // One y scale for every panel, so panels compare at a glance.
-            let all: Vec<f64> = m
-                .cells
-                .iter()
-                .filter_map(|c| c.measured())
-                .flat_map(|x| [x.p50_us, x.p99_us, x.p999_us])
-                .filter(|v| *v > 0)
-                .map(|v| v as f64 / 1000.0)
-                .collect();
-            let y_axis = draw::log_axis(&all);
-            for (r, faults) in m.fault_profiles.iter().enumerate() {
-                // Latency at the fixed load where the condition had that phase;
-                // else at saturation, and the caption says so.
-                let fixed = m.measured_in(faults).any(|(_, x)| x.fixed_load.is_some());
+            for (r, faults) in rows.iter().enumerate() {
+                // One y scale per row (an RTT), shared by its quantiles, so
+                // a row's panels compare at a glance and every point is inside.
+                let values: Vec<f64> = m
+                    .measured_in(faults)
+                    .filter_map(|(_, x)| x.fixed_load.as_ref())
+                    .flat_map(|f| QUANTILES.iter().filter_map(|(_, q)| q(f)))
+                    .map(|us| us.max(1) as f64 / 1000.0)
+                    .collect();
+                let y_axis = draw::log_axis(&values);
                 for q in 0..QUANTILES.len() {
                     let area = &panels[r * QUANTILES.len() + q];
-                    latency_panel(root, area, m, faults, fixed, q, &y_axis)?;
+                    latency_panel(root, area, m, faults, q, &y_axis)?;
                 }
             }
             Ok(())
@@ -353,22 +359,20 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
     )
 }
 
-/// One panel of `latency.svg`: quantile `q` of [`QUANTILES`] under one
-/// condition, at the fixed load when `fixed`, else at saturation; the first
-/// column names its quantile on the y axis.
+/// One panel of `latency.svg`: quantile `q` of [`QUANTILES`] at the fixed
+/// load under one condition; the first column names its quantile on the y
+/// axis.
 fn latency_panel(
     root: &Area,
     area: &Area,
     m: &Model,
     faults: &str,
-    fixed: bool,
     q: usize,
     y_axis: &draw::Keyed,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let (qname, qf) = QUANTILES[q];
-    let how = if fixed { "fixed load" } else { "at saturation" };
     let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
-        .caption(format!("{qname} {how} · {faults}"), draw::bold(18.0))
+        .caption(format!("{qname} · {faults}"), draw::bold(18.0))
         .x_label_area_size(50)
         .y_label_area_size(if q == 0 { 80 } else { 45 })
         .build_cartesian_2d(in_flight_axis(m), y_axis.clone())?;
@@ -388,38 +392,28 @@ fn latency_panel(
     }
     mesh.draw()?;
     for (acks, idem) in super::series_present(m) {
-        let pts = latency_points(m, faults, acks, idem, qf, fixed);
+        let pts = latency_points(m, faults, acks, idem, qf);
         draw_series_line(root, &chart, &pts, acks, idem)?;
     }
     Ok(())
 }
 
-/// One series' points in a latency panel: log10 of quantile `qf` in ms,
-/// from the fixed-load phase when `fixed` (cells without that phase left out).
+/// One series' points in a latency panel: log10 of quantile `qf` in ms at
+/// the fixed load (cells without that phase, or with too few records for
+/// the quantile, left out).
 fn latency_points<'m>(
     m: &'m Model,
     faults: &'m str,
     acks: Acks,
     idem: bool,
     qf: Quantile,
-    fixed: bool,
 ) -> Vec<(u32, f64, &'m Meas)> {
+    let value = |x: &Meas| x.fixed_load.as_ref().and_then(qf);
     let mut pts = series_points(m, faults, acks, idem, |x| {
-        let us = match (&x.fixed_load, fixed) {
-            (Some(f), true) => qf(&Meas {
-                p50_us: f.p50_us,
-                p99_us: f.p99_us,
-                p999_us: f.p999_us,
-                ..x.clone()
-            }),
-            _ => qf(x),
-        };
-        (us.max(1) as f64 / 1000.0).log10()
+        value(x).map_or(f64::NAN, |us| (us.max(1) as f64 / 1000.0).log10())
     });
-    if fixed {
-        pts.retain(|(_, _, x)| x.fixed_load.is_some());
-    }
+    pts.retain(|(_, y, _)| y.is_finite());
     pts
 }
 
-const LATENCY_NOTE: &str = "Fixed load: from each record's intended send time to its acknowledgement at a rate common to the cells of one RTT (coordinated omission corrected). At saturation: from send() to the acknowledgement with records sent as fast as the client took them, the client's own queue included.";
+const LATENCY_NOTE: &str = "From each record's intended send time to its acknowledgement, at a rate common to the cells of one RTT (coordinated omission corrected).";

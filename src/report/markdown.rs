@@ -8,7 +8,7 @@ use crate::results::MachineMeta;
 use crate::verify::AnomalyKind;
 
 use super::conclusion::conclusion;
-use super::model::{setting_text, CellView, Meas, Model, State};
+use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
 use super::network::network_section;
 use super::profiles_chart::{profile_cells, violations_text};
 use super::{fmt, markup};
@@ -54,6 +54,8 @@ pub fn render(m: &Model) -> String {
     s.push_str("## Conclusion\n\n");
     conclusion(&mut s, m);
     qualified_section(&mut s, m);
+    super::caveats::mechanisms(&mut s, m);
+    super::caveats::limits(&mut s, m);
 
     s.push_str("\n## Across the network\n\n");
     network_section(&mut s, m);
@@ -76,7 +78,10 @@ pub fn render(m: &Model) -> String {
     s.push_str(
         "- **Violation**: a reorder (a record read after a higher sequence number of its stream), a log duplicate (one record stored at two offsets) or a loss (a record the client reported delivered that is not in the log). Per million records checked.\n\
          - **Exposure**: faults injected into the cell and retries the client made. A cell no fault reached is *not exposed*: its 0 says nothing about ordering under faults.\n\
-         - **Per-event bound**: a cell's violations come in bursts, one per fault, so the faults are the trials: with no violation after n fault events, the probability that a fault causes a violation is below 1 − 0.05^(1/n) (≈ 3/n) at 95%. A cell is called *no violation observed* only with at least 20 events; below that it is *too few faults to judge*. The per-million bound (3/N records) is a rate at this fault rate, not a property of the setting.\n\
+         - **Per-event bound**: a cell's violations come in bursts, one per fault, so the faults are the trials: with no violation after n fault events, the probability that a fault causes a violation is below 1 − 0.05^(1/n) (≈ 3/n) at 95%. A cell is called *no violation observed* only with at least `min_events` events; below that it is *too few faults to judge*. Records are not the trials (one fault touches a batch or a window of records together), so no bound is given per record; violations per million records is a descriptive rate at this run's fault schedule.\n\
+         - **Machine-bound**: a cell with no emulated round trip on any link, or whose machine was at least 90% busy (all cores) in its median round. Its figure measures the machine (the brokers, the proxy and the client sharing its cores), not the setting: it is shown, but never ranked, put on a frontier, named in a conclusion or compared between runs.\n\
+         - **Qualified**: a cell measured while a broker was down (not by its own faults) or while other processes loaded the machine beyond its cores; shown, flagged, and left out of every conclusion.\n\
+         - **Tie**: settings whose 95% throughput intervals overlap the fastest's. A setting is named the fastest only when its interval separates from the runner-up's.\n\
          - **Rejected**: the client refused the configuration when the producer was created; its message is quoted.\n",
     );
     s
@@ -271,8 +276,9 @@ fn qualified_section(s: &mut String, m: &Model) {
 }
 
 fn cell_table(s: &mut String, m: &Model) {
-    s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | exposure |\n");
-    s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    let min_events = m.results.run.workload.fixed.min_events;
+    s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | fixed-load p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | evidence per fault event | exposure |\n");
+    s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
     for c in &m.cells {
         let st = &c.settings;
         let head = format!(
@@ -281,22 +287,12 @@ fn cell_table(s: &mut String, m: &Model) {
         );
         let row = match &c.state {
             State::Measured(x) => {
-                let v = if x.violations() > 0 {
-                    fmt::sig3(x.violations_pm())
-                } else if !x.exposed() {
-                    "0 (not exposed)".into()
-                } else {
-                    format!(
-                        "0 (< {})",
-                        x.upper_bound_pm()
-                            .map(fmt::sig3)
-                            .unwrap_or_else(|| "n/a".into())
-                    )
-                };
+                let v = fmt::sig3(x.violations_pm());
+                let evidence = evidence_text(x, min_events);
                 let resent = format!(
-                    "{} retries, {} records resent",
-                    fmt::int(x.retries),
-                    fmt::int(x.records_resent)
+                    "{} records resent, {} requests re-sent whole",
+                    fmt::int(x.records_resent),
+                    fmt::int(x.retries)
                 );
                 let exposure = if x.faults_by_kind.is_empty() {
                     format!("no faults; {resent}")
@@ -308,29 +304,67 @@ fn cell_table(s: &mut String, m: &Model) {
                         .collect();
                     format!("{}; {resent}", k.join(", "))
                 };
+                let [p50, p99, p999] = fixed_load_cells(x);
                 format!(
-                    "| measured{}{} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {v} | {exposure} |",
+                    "| measured{}{}{} | {} ({}–{}) | {p50} | {p99} | {p999} | {} | {} | {} | {v} | {evidence} | {exposure} |",
                     if m.on_frontier(c) { ", on frontier" } else { "" },
                     if x.qualified.is_some() { ", **qualified**" } else { "" },
+                    if x.machine_bound.is_some() { ", machine-bound" } else { "" },
                     fmt::rate(x.rps),
                     fmt::rate(x.ci_low),
                     fmt::rate(x.ci_high),
-                    fmt::ms(x.p50_us),
-                    fmt::ms(x.p99_us),
-                    fmt::ms(x.p999_us),
                     fmt::int(x.reorders),
                     fmt::int(x.duplicates),
                     fmt::int(x.losses),
                 )
             }
             State::Rejected { message, .. } => {
-                format!("| rejected: {} | | | | | | | | | |", markup::cell(message))
+                format!(
+                    "| rejected: {} | | | | | | | | | | |",
+                    markup::cell(message)
+                )
             }
             State::Failed { message, .. } => {
-                format!("| failed: {} | | | | | | | | | |", markup::cell(message))
+                format!("| failed: {} | | | | | | | | | | |", markup::cell(message))
             }
         };
         let _ = writeln!(s, "{head}{row}");
+    }
+}
+
+/// The fixed-load p50, p99 and p99.9 cells of a table: `–` without the
+/// phase, "n too small" where too few records lie above a quantile.
+pub(super) fn fixed_load_cells(x: &Meas) -> [String; 3] {
+    match &x.fixed_load {
+        None => ["–".into(), "–".into(), "–".into()],
+        Some(f) => {
+            let q = |v: Option<u64>| v.map_or_else(|| "n too small".to_string(), fmt::ms);
+            [fmt::ms(f.p50_us), q(f.p99_us), q(f.p999_us)]
+        }
+    }
+}
+
+/// The evidence a zero-violation cell gives, per fault event: the 95%
+/// bound with its events, too few events, or no fault at all; for a cell
+/// with violations, the events that caused them.
+pub(super) fn evidence_text(x: &Meas, min_events: u64) -> String {
+    if !x.exposed() {
+        return "not exposed: no fault reached it".into();
+    }
+    match x.judgement(min_events) {
+        Judgement::Violations => format!(
+            "violations in a cell of {} fault events",
+            fmt::int(x.events)
+        ),
+        Judgement::NoViolation { events, bound } => format!(
+            "0 in {} events: < {} per event (95%)",
+            fmt::int(events),
+            fmt::pct(bound * 100.0)
+        ),
+        Judgement::TooFew { events } => format!(
+            "0 in {} events: too few to judge (fewer than {min_events})",
+            fmt::int(events)
+        ),
     }
 }
 
@@ -344,7 +378,7 @@ fn profile_table(s: &mut String, m: &Model) {
             ""
         }
     );
-    s.push_str("| sector | use case | company | max.in.flight | idempotence | faults | records/s | p99 ms | violations per million |\n");
+    s.push_str("| sector | use case | company | max.in.flight | idempotence | faults | records/s | fixed-load p99 ms | violations per million |\n");
     s.push_str("|---|---|---|---:|---|---|---:|---:|---|\n");
     for p in &m.profiles {
         for f in &m.fault_profiles {
@@ -372,7 +406,10 @@ fn profile_table(s: &mut String, m: &Model) {
                 p.idempotence,
                 span(meas.iter().map(|x| x.rps).collect(), &fmt::rate),
                 span(
-                    meas.iter().map(|x| x.p99_us as f64).collect(),
+                    meas.iter()
+                        .filter_map(|x| x.fixed_load.as_ref()?.p99_us)
+                        .map(|v| v as f64)
+                        .collect(),
                     &|v| fmt::ms(v as u64)
                 ),
                 markup::cell(&violations_text(m, &cells)),

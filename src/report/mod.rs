@@ -10,6 +10,7 @@
 //! reads the clock, iterates a hash map or depends on installed fonts (text
 //! is SVG `<text>` in the generic `sans-serif` family).
 
+mod caveats;
 mod conclusion;
 pub(crate) mod draw;
 pub(crate) mod fmt;

@@ -3,7 +3,7 @@
 //! bound, exposure), the axes of the grid, and the frontier.
 
 use crate::grid::{Acks, ProducerSettings};
-use crate::results::{zero_events_upper_bound, CellResult, Measurement, Outcome, Results};
+use crate::results::{CellResult, Measurement, Outcome, Results};
 use crate::verify::AnomalyKind;
 
 use super::profiles::{self, Profile};
@@ -29,13 +29,33 @@ fn cell_condition(c: &CellResult, several_rtts: bool, several_clients: bool) -> 
     }
 }
 
-/// Latency at a fixed load, as the report shows it.
+/// Latency at a fixed load, as the report shows it: the only latency it
+/// compares across settings (the windows' latency, at saturation, is the
+/// depth of the client's queue and stays in `results.json`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FixedLoadView {
     pub rate: u64,
+    /// Records the quantiles come from.
+    pub records: u64,
     pub p50_us: u64,
-    pub p99_us: u64,
-    pub p999_us: u64,
+    /// `None` when too few records lie above it to quote it
+    /// ([`crate::results::Latency::quantile_supported`]).
+    pub p99_us: Option<u64>,
+    pub p999_us: Option<u64>,
+}
+
+impl FixedLoadView {
+    fn of(f: &crate::results::FixedLoad) -> FixedLoadView {
+        let l = &f.latency;
+        let quoted = |q: f64, v: u64| l.quantile_supported(q).then_some(v);
+        FixedLoadView {
+            rate: f.rate_per_sec,
+            records: l.count,
+            p50_us: l.p50_us,
+            p99_us: quoted(0.99, l.p99_us),
+            p999_us: quoted(0.999, l.p999_us),
+        }
+    }
 }
 
 /// A run's results prepared for reporting.
@@ -92,9 +112,9 @@ pub enum State {
 
 impl State {
     /// What became of a cell, from its outcome.
-    fn of(outcome: &Outcome) -> State {
-        match outcome {
-            Outcome::Measured(m) => State::Measured(Box::new(Meas::of(m))),
+    fn of(c: &CellResult) -> State {
+        match &c.outcome {
+            Outcome::Measured(m) => State::Measured(Box::new(Meas::of(m, c.machine_bound()))),
             Outcome::Rejected { message } => State::Rejected {
                 message: message.clone(),
                 short: short_reason(message),
@@ -113,9 +133,6 @@ pub struct Meas {
     pub rps: f64,
     pub ci_low: f64,
     pub ci_high: f64,
-    pub p50_us: u64,
-    pub p99_us: u64,
-    pub p999_us: u64,
     /// Latency at a fixed load, when the cell had that phase.
     pub fixed_load: Option<FixedLoadView>,
     /// Half the throughput interval's width, % of the median.
@@ -144,6 +161,9 @@ pub struct Meas {
     /// machine beyond its cores. Such a cell is shown, flagged, and left
     /// out of the conclusion.
     pub qualified: Option<String>,
+    /// Why the cell measures the machine rather than the setting, if it
+    /// does: shown, never ranked, on no frontier, in no conclusion.
+    pub machine_bound: Option<crate::results::MachineBound>,
 }
 
 /// What the evidence lets the report say of a cell.
@@ -159,7 +179,7 @@ pub enum Judgement {
 
 impl Meas {
     /// The figures of a measured cell.
-    fn of(m: &Measurement) -> Meas {
+    fn of(m: &Measurement, machine_bound: Option<crate::results::MachineBound>) -> Meas {
         let v = &m.verdict;
         let mut unexpected = Vec::new();
         for kind in AnomalyKind::VIOLATIONS {
@@ -171,15 +191,7 @@ impl Meas {
             rps: m.throughput.records_per_sec,
             ci_low: m.throughput.records_per_sec_ci_low,
             ci_high: m.throughput.records_per_sec_ci_high,
-            p50_us: m.latency.p50_us,
-            p99_us: m.latency.p99_us,
-            p999_us: m.latency.p999_us,
-            fixed_load: m.fixed_load.as_ref().map(|f| FixedLoadView {
-                rate: f.rate_per_sec,
-                p50_us: f.latency.p50_us,
-                p99_us: f.latency.p99_us,
-                p999_us: f.latency.p999_us,
-            }),
+            fixed_load: m.fixed_load.as_ref().map(FixedLoadView::of),
             ci_half_width_pct: m.throughput.ci_half_width_pct,
             checked: v.records_read.max(m.delivery.acked),
             reorders: v.reorders.count,
@@ -206,6 +218,7 @@ impl Meas {
                 .filter(|k| v.permitted.contains(k))
                 .collect(),
             qualified: qualification(&m.conditions),
+            machine_bound,
         }
     }
 
@@ -238,13 +251,10 @@ impl Meas {
         self.per_million(self.violations())
     }
 
-    /// With zero violations: the 95% upper bound on the violation rate, per
-    /// million records (rule of three, 3/N).
-    pub fn upper_bound_pm(&self) -> Option<f64> {
-        if self.violations() > 0 {
-            return None;
-        }
-        zero_events_upper_bound(self.checked).map(|r| r * 1e6)
+    /// Whether conclusions may rest on the cell: measured on a healthy
+    /// cluster and a quiet machine, and not machine-bound.
+    pub fn judged(&self) -> bool {
+        self.qualified.is_none() && self.machine_bound.is_none()
     }
 
     pub fn exposed(&self) -> bool {
@@ -369,7 +379,7 @@ impl<'a> Model<'a> {
                 settings: c.requested,
                 faults: condition,
                 rtt_us: c.network.rtt_us,
-                state: State::of(&c.outcome),
+                state: State::of(c),
             });
         }
         let in_flights = distinct(cells.iter().map(|c| c.settings.max_in_flight));
@@ -395,14 +405,14 @@ impl<'a> Model<'a> {
             .find(|c| c.settings == *s && c.faults == faults)
     }
 
-    /// Measured cells of one fault profile whose figures are not qualified
-    /// (see [`Meas::qualified`]): what conclusions are drawn from.
+    /// Measured cells of one fault profile whose figures are neither
+    /// qualified nor machine-bound ([`Meas::judged`]): what conclusions,
+    /// rankings and frontiers are drawn from.
     pub fn judged_in<'m>(
         &'m self,
         faults: &'m str,
     ) -> impl Iterator<Item = (&'m CellView<'a>, &'m Meas)> + 'm {
-        self.measured_in(faults)
-            .filter(|(_, m)| m.qualified.is_none())
+        self.measured_in(faults).filter(|(_, m)| m.judged())
     }
 
     /// Measured cells of one fault profile.
@@ -416,12 +426,12 @@ impl<'a> Model<'a> {
             .filter_map(|c| c.measured().map(|m| (c, m)))
     }
 
-    /// The frontier of one fault profile: measured cells that no other cell
-    /// beats on both throughput (higher) and violations per million (lower),
-    /// ordered by violations, then throughput descending.
+    /// The frontier of one fault profile: judged cells ([`Meas::judged`])
+    /// that no other beats on both throughput (higher) and violations per
+    /// million (lower), ordered by violations, then throughput descending.
     pub fn frontier<'m>(&'m self, faults: &'m str) -> Vec<&'m CellView<'a>> {
         let pts: Vec<(&CellView<'a>, f64, f64)> = self
-            .measured_in(faults)
+            .judged_in(faults)
             .map(|(c, m)| (c, m.violations_pm(), m.rps))
             .collect();
         let mut front: Vec<(&CellView<'a>, f64, f64)> = pts

@@ -11,7 +11,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 use crate::grid::ProducerSettings;
 
 use super::draw::{self, Area, Keyed, GRID, MUTED};
-use super::model::{CellView, Model, State};
+use super::model::{CellView, Judgement, Model, State};
 use super::profiles::Profile;
 use super::{fmt, ReportError};
 
@@ -74,12 +74,21 @@ pub fn violations_text(m: &Model, cells: &[&CellView]) -> String {
             if meas.iter().all(|x| !x.exposed()) {
                 parts.push("0, not exposed".to_string());
             } else {
-                let ub = meas
+                let min_events = m.results.run.workload.fixed.min_events;
+                let bounds: Vec<f64> = meas
                     .iter()
                     .filter(|x| x.exposed())
-                    .filter_map(|x| x.upper_bound_pm())
-                    .fold(0.0, f64::max);
-                parts.push(format!("0 (< {}/M)", fmt::sig3(ub)));
+                    .filter_map(|x| match x.judgement(min_events) {
+                        Judgement::NoViolation { bound, .. } => Some(bound),
+                        _ => None,
+                    })
+                    .collect();
+                if bounds.len() == meas.iter().filter(|x| x.exposed()).count() {
+                    let ub = bounds.iter().copied().fold(0.0, f64::max);
+                    parts.push(format!("0 (< {} per fault event)", fmt::pct(ub * 100.0)));
+                } else {
+                    parts.push("0, too few fault events to judge".to_string());
+                }
             }
         } else if lo == hi {
             parts.push(format!("{}/M", fmt::sig3(hi)));
@@ -234,8 +243,8 @@ fn p99_axis(m: &Model) -> Keyed {
     let p99: Vec<f64> = m
         .cells
         .iter()
-        .filter_map(|c| c.measured())
-        .map(|x| x.p99_us.max(1) as f64 / 1000.0)
+        .filter_map(|c| c.measured()?.fixed_load.as_ref()?.p99_us)
+        .map(|us| us.max(1) as f64 / 1000.0)
         .collect();
     draw::log_axis(&p99)
 }
@@ -354,7 +363,8 @@ impl Rows<'_, '_> {
         )?;
         let p99: Vec<f64> = meas
             .iter()
-            .map(|x| (x.p99_us.max(1) as f64 / 1000.0).log10())
+            .filter_map(|x| x.fixed_load.as_ref()?.p99_us)
+            .map(|us| (us.max(1) as f64 / 1000.0).log10())
             .collect();
         draw_values(root, &p99, |v| self.latency.backend_coord(&(v, y)), colour)?;
         let (_, ty) = self.throughput.backend_coord(&(0.0, y));

@@ -1,7 +1,7 @@
 //! `tradeoff.svg`: throughput against ordering violations per million, one
 //! panel per fault profile, with the frontier. A log axis cannot show zero,
-//! so zero sits in its own band left of the axis break, with a whisker to the
-//! rule-of-three upper bound when faults reached the cell.
+//! so zero sits in its own band left of the axis break. Machine-bound and
+//! qualified cells are drawn but never on the frontier.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
@@ -42,16 +42,7 @@ impl XAxis {
 
     /// The axis of a panel's cells.
     fn of_cells(pts: &[(&CellView, &Meas)]) -> XAxis {
-        XAxis::new(
-            pts.iter()
-                // Only exposed cells draw their bound, so only they widen the axis.
-                .flat_map(|(_, x)| {
-                    [
-                        x.violations_pm(),
-                        x.upper_bound_pm().filter(|_| x.exposed()).unwrap_or(0.0),
-                    ]
-                }),
-        )
+        XAxis::new(pts.iter().map(|(_, x)| x.violations_pm()))
     }
 
     /// The plotted range: the zero band, then the decades, a tick at zero
@@ -158,7 +149,9 @@ fn draw_all(
         "Number beside a marker: max.in.flight.".to_string(),
         "Hollow marker: no fault reached the cell, so its 0 says nothing about ordering under faults."
             .to_string(),
-        "Line from a 0: 95% upper bound on the violation rate, 3/N for N records checked."
+        "A 0's evidence is a bound per fault event (the tables), not a rate per record."
+            .to_string(),
+        "Vertical bar: the throughput's 95% interval. Frontier: judged cells only (not machine-bound, not qualified)."
             .to_string(),
         "Violations: reorders + log duplicates + losses.".to_string(),
     ];
@@ -249,8 +242,10 @@ fn draw_frontier(
     Ok(())
 }
 
-/// One measured cell: the whisker to its upper bound when faults reached
-/// it, the interval of its throughput, its marker and its `max.in.flight`.
+/// One measured cell: the interval of its throughput, its marker and its
+/// `max.in.flight`. (A zero-violation cell's evidence is a bound per fault
+/// event, not a rate per record: it is in the report's tables, not on this
+/// per-million axis.)
 fn draw_cell(
     root: &Area,
     chart: &draw::ThroughputChart,
@@ -261,17 +256,6 @@ fn draw_cell(
     let colour = draw::series_colour(c.settings.acks, c.settings.idempotence);
     let pos = (axis.cell_x(c, x), x.rps);
     let at = chart.backend_coord(&pos);
-    if let (Some(ub), true) = (x.upper_bound_pm(), x.exposed()) {
-        let end = chart.backend_coord(&(axis.x(ub), x.rps));
-        root.draw(&PathElement::new(
-            vec![at, end],
-            colour.mix(0.6).stroke_width(1),
-        ))?;
-        root.draw(&PathElement::new(
-            vec![(end.0, end.1 - 5), (end.0, end.1 + 5)],
-            colour.mix(0.6).stroke_width(2),
-        ))?;
-    }
     // CI of the throughput: a thin vertical bar.
     let lo = chart.backend_coord(&(pos.0, x.ci_low));
     let hi = chart.backend_coord(&(pos.0, x.ci_high));

@@ -203,7 +203,13 @@ pub fn mixed() -> Results {
             warmup_records: 2_000,
             ..Fixed::default()
         },
-        network: Network::none(),
+        // Across a round trip, so that no cell is machine-bound for want of one.
+        network: Network {
+            rtt_ms: vec![20.0],
+            fault_rtt_ms: Vec::new(),
+            replication: true,
+            ..Network::none()
+        },
         faults: vec![FaultProfile::None, faulty.clone()],
         seed: 42,
     };
@@ -236,7 +242,9 @@ pub fn mixed() -> Results {
                 message: FAILED.into(),
             }
         } else if !under_faults {
-            Outcome::Measured(Box::new(measurement(&s, &spec(base, p50), records)))
+            let mut m = measurement(&s, &spec(base, p50), records);
+            m.fixed_load = Some(fixed_load(p50));
+            Outcome::Measured(Box::new(m))
         } else {
             let mut sp = spec(base * 0.7, p50 * 2);
             sp.faults = vec![("lose-ack", 19), ("reject", 21)];
@@ -257,14 +265,39 @@ pub fn mixed() -> Results {
             }
             Outcome::Measured(Box::new(measurement(&s, &sp, records)))
         };
-        results.cells.push(CellResult::new(
-            &cell,
-            CellNetwork::requested(&cell),
-            outcome,
-        ));
+        let network = CellNetwork {
+            rtt_us: cell.rtt_us,
+            replication_rtt_us: cell.rtt_us,
+            links: vec!["client".into(), "replication".into()],
+            ..CellNetwork::default()
+        };
+        results.cells.push(CellResult::new(&cell, network, outcome));
     }
     results.complete = true;
     results
+}
+
+/// A fixed-load phase of 5,000 records at 20,000 records/s: enough for
+/// p99, too few for p99.9.
+fn fixed_load(p50_us: u64) -> FixedLoad {
+    let latency = Latency {
+        count: 5_000,
+        p50_us: p50_us / 3,
+        p90_us: p50_us / 2,
+        p99_us: p50_us,
+        p999_us: p50_us * 2,
+        p9999_us: p50_us * 2,
+        max_us: p50_us * 3,
+        mean_us: p50_us as f64 / 2.5,
+        histogram: String::new(),
+    };
+    FixedLoad {
+        rate_per_sec: 20_000,
+        rate_basis: "50% of the slowest cell at this RTT (40,000 records/s)".into(),
+        records: 5_000,
+        send_delay: latency.clone(),
+        latency,
+    }
 }
 
 /// [`mixed`] saved as a results file, once per test binary.
