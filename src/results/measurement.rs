@@ -92,10 +92,11 @@ impl Sample {
     }
 }
 
-/// Throughput over the windows: the median window rate and its 95%
-/// confidence interval from a two-level bootstrap (rounds resampled, then
-/// windows within each drawn round; fixed resampling seed), since windows
-/// of one round share that round's conditions.
+/// Throughput over the windows: the geometric mean of the round medians of
+/// window rates and its 95% confidence interval, a Student t-interval over
+/// the log round medians ([`crate::stats::rounds_t_interval`]), since
+/// windows of one round share that round's conditions and the rounds are
+/// the independent units.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Throughput {
     pub records_per_sec: f64,
@@ -108,11 +109,10 @@ pub struct Throughput {
 }
 
 /// How [`Throughput`] is estimated, in the words the report uses.
-pub const THROUGHPUT_ESTIMATOR: &str =
-    "median of window rates; 95% CI by a two-level bootstrap (rounds, then windows within rounds)";
+pub const THROUGHPUT_ESTIMATOR: &str = crate::stats::THROUGHPUT_METHOD;
 
 impl Throughput {
-    /// Median and two-level bootstrap confidence interval of the windows' rates.
+    /// Estimate and t-interval of the windows' rates, grouped by round.
     pub fn from_samples(samples: &[Sample], record_bytes: usize) -> Throughput {
         let mut by_round: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
         for s in samples {
@@ -122,19 +122,13 @@ impl Throughput {
                 .push(s.records_per_sec());
         }
         let groups: Vec<Vec<f64>> = by_round.into_values().collect();
-        let rates: Vec<f64> = groups.iter().flatten().copied().collect();
-        let median = crate::stats::median(&rates);
-        let (lo, hi) = crate::stats::bootstrap_median_ci_grouped(&groups, 0.95, 0x6b6f62);
+        let iv = crate::stats::rounds_t_interval(&groups, 0.95);
         Throughput {
-            records_per_sec: median,
-            records_per_sec_ci_low: lo,
-            records_per_sec_ci_high: hi,
-            ci_half_width_pct: if median > 0.0 {
-                50.0 * (hi - lo) / median
-            } else {
-                0.0
-            },
-            mib_per_sec: median * record_bytes as f64 / (1024.0 * 1024.0),
+            records_per_sec: iv.estimate,
+            records_per_sec_ci_low: iv.low,
+            records_per_sec_ci_high: iv.high,
+            ci_half_width_pct: iv.half_width_pct(),
+            mib_per_sec: iv.estimate * record_bytes as f64 / (1024.0 * 1024.0),
         }
     }
 }
