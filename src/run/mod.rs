@@ -228,6 +228,7 @@ impl Session {
             }),
             counters: Mutex::new(ClientCounters::default()),
             stats_at: Mutex::new(None),
+            wakeups: Mutex::new(Vec::new()),
             acked: Arc::new(AtomicU64::new(0)),
         };
         let config = producer_config(base, settings, fixed);
@@ -367,6 +368,22 @@ impl Session {
             latency,
             send_delay,
         })
+    }
+
+    /// librdkafka's broker thread wake-ups per second (its statistics'
+    /// `wakeups`, summed over brokers) between the first and the last
+    /// statistics snapshot served from `from` to `to`; `None` with fewer
+    /// than two (snapshots come once a second, and are served by the polls
+    /// of [`Session::round`] and the other phases). Take `from` and `to`
+    /// around a round for the round's rate.
+    pub fn wakeups_per_sec(&self, from: Instant, to: Instant) -> Option<f64> {
+        let readings = self
+            .producer
+            .context()
+            .wakeups
+            .lock()
+            .expect("wakeups lock");
+        recorder::wakeups_per_sec(&readings, from, to)
     }
 
     /// Waits for a statistics snapshot taken after the last delivery, reads
