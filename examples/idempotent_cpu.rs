@@ -21,7 +21,6 @@
 //! but for the delay): the figures say what the client does while it
 //! waits, not what Kafka does. Linux only (per-thread CPU from `/proc`).
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -204,14 +203,7 @@ fn measure(
     while Instant::now() < warm_until {
         send(&producer, &payload, &mut pacer);
     }
-    let ours: BTreeSet<u32> = cpu::thread_ids()
-        .difference(&before_threads)
-        .copied()
-        .collect();
-    let attribution = Attribution {
-        senders: cpu::current_tid().into_iter().collect(),
-        librdkafka: Some(ours),
-    };
+    let attribution = Attribution::calling_thread_and_threads_since(&before_threads);
 
     let acked = || {
         producer

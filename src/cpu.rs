@@ -19,8 +19,9 @@
 //! The Java client runs in its own process: a [`ProcessSample`] of its pid
 //! counts all its threads (the JVM's compiler and collector threads too).
 //!
-//! [`ClientCpu`] is what a cell records: the client side's CPU over its
-//! timed windows, per record, beside the client's own wake-up rate.
+//! [`ClientCpu`] is what a cell records: the client side's CPU over a
+//! round, per record, beside the client's own wake-up rate. A
+//! [`ClientProbe`] says how to read it for either client.
 //!
 //! Linux accounts CPU time in clock ticks (`USER_HZ`, normally 100 per
 //! second), so a figure is exact to about 10 ms per thread: sample over
@@ -150,6 +151,18 @@ impl Attribution {
         Attribution {
             senders: current_tid().into_iter().collect(),
             librdkafka: None,
+        }
+    }
+
+    /// The client is the calling thread and the librdkafka threads born
+    /// since `before` (from [`thread_ids`]) that are still alive: take
+    /// `before` just ahead of creating the client and call this once it
+    /// has warmed up (its broker threads exist), with no other librdkafka
+    /// client started in between and still alive.
+    pub fn calling_thread_and_threads_since(before: &BTreeSet<u32>) -> Attribution {
+        Attribution {
+            senders: current_tid().into_iter().collect(),
+            librdkafka: Some(thread_ids().difference(before).copied().collect()),
         }
     }
 
@@ -419,6 +432,66 @@ impl ClientCpu {
             records,
             None,
         )
+    }
+}
+
+/// How to read one client's CPU time: what a [`crate::driver::CellProducer`]
+/// hands the suite to bracket a round with [`ClientProbe::start`] and
+/// [`ClientProbe::client_cpu`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientProbe {
+    /// A client in this process (librdkafka): its threads, by [`Attribution`].
+    InProcess(Attribution),
+    /// A client in a process of its own (the Java driver's JVM), by pid.
+    Process(u32),
+    /// Nothing to read (not Linux, or no process to read).
+    None,
+}
+
+/// A [`ClientProbe`]'s first reading.
+#[derive(Debug, Clone)]
+pub enum ProbeStart {
+    InProcess(CpuSample),
+    Process(Option<ProcessSample>),
+    None,
+}
+
+impl ClientProbe {
+    /// Reads the client's CPU time now, at the start of an interval.
+    pub fn start(&self) -> ProbeStart {
+        match self {
+            ClientProbe::InProcess(_) => ProbeStart::InProcess(CpuSample::now()),
+            ClientProbe::Process(pid) => ProbeStart::Process(ProcessSample::of(*pid)),
+            ClientProbe::None => ProbeStart::None,
+        }
+    }
+
+    /// The client's CPU from `start` to now, for `records` records, with
+    /// the client's wake-ups per second if it counts them; `None` when the
+    /// CPU time could not be read (the process has gone, or no `/proc`).
+    pub fn client_cpu(
+        &self,
+        start: &ProbeStart,
+        records: u64,
+        wakeups_per_sec: Option<f64>,
+    ) -> Option<ClientCpu> {
+        match (self, start) {
+            (ClientProbe::InProcess(attribution), ProbeStart::InProcess(before)) => {
+                if before.threads.is_empty() {
+                    return None;
+                }
+                let sides = CpuSample::now().since(before, attribution);
+                Some(ClientCpu::in_process(&sides, records, wakeups_per_sec))
+            }
+            (ClientProbe::Process(pid), ProbeStart::Process(Some(before))) => {
+                let after = ProcessSample::of(*pid)?;
+                Some(ClientCpu {
+                    wakeups_per_sec,
+                    ..ClientCpu::of_process(before, &after, records)
+                })
+            }
+            _ => None,
+        }
     }
 }
 

@@ -108,3 +108,62 @@ fn a_spinning_sender_is_the_clients_by_id() {
     assert!(d.suite.total_ms() >= AT_LEAST_MS, "suite got {d:#?}");
     assert!(d.client.total_ms() <= AT_MOST_MS, "client got {d:#?}");
 }
+
+/// A client in its own process (the Java driver's JVM) is read by pid: a
+/// busy child is charged, an idle one is not, a gone one gives nothing.
+#[test]
+fn a_client_process_is_read_by_pid() {
+    use kafka_order_bench::cpu::ClientProbe;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut busy = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    let mut idle = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .unwrap();
+    let (busy_probe, idle_probe) = (
+        ClientProbe::Process(busy.id()),
+        ClientProbe::Process(idle.id()),
+    );
+    let (b0, i0) = (busy_probe.start(), idle_probe.start());
+    std::thread::sleep(Duration::from_millis(1500));
+    let b = busy_probe.client_cpu(&b0, 1000, None).unwrap();
+    let i = idle_probe.client_cpu(&i0, 1000, None).unwrap();
+    busy.kill().unwrap();
+    idle.kill().unwrap();
+    busy.wait().unwrap();
+    idle.wait().unwrap();
+    // Even on a loaded machine a spinning process gets a share of 1.5 s.
+    assert!(b.user_ms + b.system_ms >= 200.0, "busy child: {b:?}");
+    assert_eq!(b.cpu_us_per_record, Some(b.user_ms + b.system_ms));
+    assert!(i.user_ms + i.system_ms <= AT_MOST_MS, "idle child: {i:?}");
+    // Reaped: nothing to read.
+    assert_eq!(busy_probe.client_cpu(&b0, 1000, None), None);
+}
+
+/// The in-process probe charges the calling thread, whatever its name, and
+/// the librdkafka threads it was given.
+#[test]
+fn the_in_process_probe_charges_the_calling_thread() {
+    use kafka_order_bench::cpu::ClientProbe;
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let probe = ClientProbe::InProcess(Attribution::calling_thread_and_threads_since(
+        &kafka_order_bench::cpu::thread_ids(),
+    ));
+    let start = probe.start();
+    let begun = own_cpu_ms();
+    let mut x = 0u64;
+    while own_cpu_ms() - begun < SPIN.as_millis() as f64 {
+        for i in 0..1_000_000u64 {
+            x = x.wrapping_add(i.wrapping_mul(i));
+        }
+        std::hint::black_box(x);
+    }
+    let c = probe.client_cpu(&start, 300, Some(7.0)).unwrap();
+    assert!(c.user_ms + c.system_ms >= AT_LEAST_MS, "{c:?}");
+    assert_eq!(c.records, 300);
+    assert_eq!(c.wakeups_per_sec, Some(7.0));
+    assert!(c.cores > 0.0);
+}
