@@ -28,15 +28,17 @@
 //! Around the stages: [`preflight`] checks what can be checked before any
 //! work, [`redact`] keeps secrets out of every message, [`interrupt`] is the
 //! one signal handler, [`progress`] is what both front ends show while a run
-//! works, [`machine`] samples the machine's load, and [`exit`]
-//! defines every exit status. All `unsafe` code (librdkafka and libc calls)
-//! is in one private module, `ffi`, behind safe functions; the rest of the
-//! crate denies it.
+//! works, [`machine`] samples the machine's load, [`cpu`] charges CPU time
+//! per thread to the client, the proxy and the rest of the suite, and
+//! [`exit`] defines every exit status. All `unsafe` code (librdkafka and
+//! libc calls) is in one private module, `ffi`, behind safe functions; the
+//! rest of the crate denies it.
 
 #![deny(unsafe_code)]
 
 pub mod cluster;
 pub mod compare;
+pub mod cpu;
 pub mod delivery;
 pub mod driver;
 pub mod exit;

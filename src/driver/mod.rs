@@ -12,12 +12,14 @@ pub mod java;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use rdkafka::config::ClientConfig;
 
 pub use java::{DriverError, JavaClient, JavaDriver, JavaSession};
 
+use crate::cpu::ClientProbe;
 use crate::grid::{Cell, Client, Fixed};
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 use crate::run::{CellRun, Created, FixedRun, RoundSpec, RunError, Session};
@@ -38,6 +40,14 @@ pub trait CellProducer {
     fn acked_counter(&self) -> Arc<AtomicU64>;
     /// The totals; the producer is closed.
     fn finish(self: Box<Self>) -> Result<CellRun, RunError>;
+    /// How to read the client's CPU time around a round ([`crate::cpu`]);
+    /// ask from the thread that calls [`CellProducer::round`].
+    fn cpu_probe(&self) -> ClientProbe;
+    /// The client's own wake-ups per second between `from` and `to`, for
+    /// a client that counts them (librdkafka's broker threads).
+    fn wakeups_per_sec(&self, _from: Instant, _to: Instant) -> Option<f64> {
+        None
+    }
 }
 
 /// How creating a cell's producer ended.
@@ -132,6 +142,12 @@ impl CellProducer for Session {
     fn finish(self: Box<Self>) -> Result<CellRun, RunError> {
         Session::finish(*self)
     }
+    fn cpu_probe(&self) -> ClientProbe {
+        Session::cpu_probe(self)
+    }
+    fn wakeups_per_sec(&self, from: Instant, to: Instant) -> Option<f64> {
+        Session::wakeups_per_sec(self, from, to)
+    }
 }
 
 /// The Java driver behind the common protocol.
@@ -203,6 +219,12 @@ impl CellProducer for JavaProducer {
 
     fn acked_counter(&self) -> Arc<AtomicU64> {
         self.session.acked_counter()
+    }
+
+    fn cpu_probe(&self) -> ClientProbe {
+        // The whole JVM: its sending and I/O threads, and its compiler and
+        // collector threads, which the client's work costs too.
+        ClientProbe::Process(self.session.pid())
     }
 
     fn finish(self: Box<Self>) -> Result<CellRun, RunError> {

@@ -7,7 +7,7 @@
 //!   what the runner needs (a topic handle, message status, the effective
 //!   configuration).
 //! - [`os`]: libc calls (signals, pipes, file locks, process set-up between
-//!   fork and exec, free disk space).
+//!   fork and exec, free disk space, the clock tick rate).
 
 pub(crate) mod librdkafka;
 pub(crate) mod os;

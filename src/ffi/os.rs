@@ -1,5 +1,5 @@
 //! libc calls: signals, pipes, file locks, process set-up between fork and
-//! exec, free disk space.
+//! exec, free disk space, the clock tick rate.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -121,4 +121,12 @@ pub(crate) fn set_handler(signal: libc::c_int, handler: extern "C" fn(libc::c_in
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(signal, &sa, std::ptr::null_mut());
     }
+}
+
+/// Clock ticks per second, the unit of CPU times in `/proc/<pid>/stat`
+/// (`sysconf(_SC_CLK_TCK)`); `None` if the system does not say.
+pub(crate) fn clock_ticks_per_second() -> Option<u64> {
+    // SAFETY: sysconf reads a constant of the system; no pointers.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(hz).ok().filter(|&hz| hz > 0)
 }

@@ -18,7 +18,7 @@
 //! completes record `warmup + (i+1)·n`, so a window times `n` records in
 //! steady state, with the pipeline full at both ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -190,6 +190,12 @@ pub struct Session {
     /// Records handed to the client so far, for observers on other threads
     /// (the failover controller waits for its planned point on it).
     sent: Arc<AtomicU64>,
+    /// This process's threads just before the producer was created: the
+    /// librdkafka threads alive after the warm-up that are not among them
+    /// are this producer's (see [`Session::cpu_probe`]).
+    threads_before: BTreeSet<u32>,
+    /// This producer's librdkafka threads, known once it has warmed up.
+    own_threads: Option<BTreeSet<u32>>,
 }
 
 /// Everything a finished session measured.
@@ -228,9 +234,11 @@ impl Session {
             }),
             counters: Mutex::new(ClientCounters::default()),
             stats_at: Mutex::new(None),
+            wakeups: Mutex::new(Vec::new()),
             acked: Arc::new(AtomicU64::new(0)),
         };
         let config = producer_config(base, settings, fixed);
+        let threads_before = crate::cpu::thread_ids();
         let producer = match config.create_with_context::<_, BaseProducer<Recorder>>(recorder) {
             Ok(p) => p,
             Err(KafkaError::ClientCreation(message)) => return Ok(Created::Rejected(message)),
@@ -270,6 +278,8 @@ impl Session {
             drained_at: Instant::now(),
             message_timeout: Duration::from_millis(u64::from(fixed.message_timeout_ms)),
             sent: Arc::new(AtomicU64::new(0)),
+            threads_before,
+            own_threads: None,
         })))
     }
 
@@ -296,7 +306,29 @@ impl Session {
         for _ in 0..records {
             self.send_one(None);
         }
-        self.wait_delivered(start)
+        let drained = self.wait_delivered(start);
+        // Metadata has arrived and the leaders were written to: every
+        // broker thread this producer needs has started.
+        self.own_threads = Some(
+            crate::cpu::thread_ids()
+                .difference(&self.threads_before)
+                .copied()
+                .collect(),
+        );
+        drained
+    }
+
+    /// How to read this producer's CPU time around a round, from the
+    /// thread that will call [`Session::round`]: that thread, and the
+    /// librdkafka threads that appeared while this producer was created
+    /// and warmed up (so neither another cell's idle producer nor the
+    /// checker's consumer counts); every librdkafka thread of the process
+    /// before the warm-up.
+    pub fn cpu_probe(&self) -> crate::cpu::ClientProbe {
+        crate::cpu::ClientProbe::InProcess(crate::cpu::Attribution {
+            senders: crate::cpu::current_tid().into_iter().collect(),
+            librdkafka: self.own_threads.clone(),
+        })
     }
 
     /// Runs one round (see the module documentation) as fast as the client
@@ -369,6 +401,22 @@ impl Session {
             latency,
             send_delay,
         })
+    }
+
+    /// librdkafka's broker thread wake-ups per second (its statistics'
+    /// `wakeups`, summed over brokers) between the first and the last
+    /// statistics snapshot served from `from` to `to`; `None` with fewer
+    /// than two (snapshots come once a second, and are served by the polls
+    /// of [`Session::round`] and the other phases). Take `from` and `to`
+    /// around a round for the round's rate.
+    pub fn wakeups_per_sec(&self, from: Instant, to: Instant) -> Option<f64> {
+        let readings = self
+            .producer
+            .context()
+            .wakeups
+            .lock()
+            .expect("wakeups lock");
+        recorder::wakeups_per_sec(&readings, from, to)
     }
 
     /// Waits for a statistics snapshot taken after the last delivery, reads

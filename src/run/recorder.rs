@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 use rdkafka::error::KafkaError;
@@ -127,6 +127,50 @@ pub(super) struct Recorder {
     /// When the last statistics snapshot arrived, to wait for one taken
     /// after the last delivery.
     pub(super) stats_at: Mutex<Option<Instant>>,
+    /// Every statistics snapshot's broker wake-ups, in arrival order.
+    pub(super) wakeups: Mutex<Vec<WakeupReading>>,
+}
+
+/// The broker threads' wake-ups in one statistics snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct WakeupReading {
+    /// When the snapshot reached the context (inside a poll).
+    pub(super) arrived: Instant,
+    /// librdkafka's clock when it took the snapshot (`ts`), µs.
+    pub(super) ts_us: u64,
+    /// Wake-ups of all the client's broker threads so far.
+    pub(super) wakeups: u64,
+}
+
+/// Snapshots that reach the context closer together than this were queued
+/// while nobody polled (they are taken a second apart).
+const BURST: Duration = Duration::from_millis(500);
+
+/// The wake-up rate, per second of librdkafka's clock, between the first
+/// and the last of `readings` that arrived from `from` to `to`; `None`
+/// with fewer than two. Snapshots queued while the session idled arrive
+/// together at the first poll: of such a burst only the newest counts, so
+/// the rate is not diluted by the idle time.
+pub(super) fn wakeups_per_sec(
+    readings: &[WakeupReading],
+    from: Instant,
+    to: Instant,
+) -> Option<f64> {
+    let inside: Vec<&WakeupReading> = readings
+        .iter()
+        .filter(|r| r.arrived >= from && r.arrived <= to)
+        .collect();
+    let mut first = 0;
+    while first + 1 < inside.len()
+        && inside[first + 1]
+            .arrived
+            .duration_since(inside[first].arrived)
+            < BURST
+    {
+        first += 1;
+    }
+    let (a, b) = (inside.get(first)?, inside.last()?);
+    crate::cpu::rate_per_sec((a.ts_us, a.wakeups), (b.ts_us, b.wakeups))
 }
 
 #[derive(serde::Deserialize)]
@@ -135,6 +179,9 @@ struct RawStats {
     /// are re-batched and sent.
     #[serde(default)]
     txmsgs: u64,
+    /// librdkafka's monotonic clock when the snapshot was taken, µs.
+    #[serde(default)]
+    ts: u64,
     #[serde(default)]
     brokers: BTreeMap<String, RawBroker>,
 }
@@ -153,6 +200,11 @@ struct RawBroker {
     connects: Option<u64>,
     #[serde(default)]
     disconnects: Option<u64>,
+    /// Times the broker thread woke up: each pass of its serve loop's
+    /// poll (`rd_kafka_broker_ops_io_serve`), whether for I/O, an op or
+    /// a timeout.
+    #[serde(default)]
+    wakeups: u64,
 }
 
 impl ClientContext for Recorder {
@@ -175,6 +227,14 @@ impl ClientContext for Recorder {
             c.disconnects += b.disconnects.unwrap_or(0);
         }
         *self.counters.lock().expect("counters lock") = c;
+        self.wakeups
+            .lock()
+            .expect("wakeups lock")
+            .push(WakeupReading {
+                arrived: Instant::now(),
+                ts_us: raw.ts,
+                wakeups: raw.brokers.values().map(|b| b.wakeups).sum(),
+            });
         *self.stats_at.lock().expect("stats lock") = Some(Instant::now());
     }
 
@@ -263,7 +323,53 @@ pub fn error_code_name(code: rdkafka::types::RDKafkaErrorCode) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use rdkafka::types::RDKafkaErrorCode;
+
+    use super::{wakeups_per_sec, WakeupReading};
+
+    #[test]
+    fn wakeup_rate_is_taken_between_the_readings_inside_the_interval() {
+        let t0 = Instant::now();
+        let at = |s: u64, ts_s: u64, wakeups: u64| WakeupReading {
+            arrived: t0 + Duration::from_secs(s),
+            ts_us: ts_s * 1_000_000,
+            wakeups,
+        };
+        // Idle before the round (second 0), busy through it (1..=3), idle
+        // after (4).
+        let r = [
+            at(0, 100, 10),
+            at(1, 101, 20),
+            at(2, 102, 50_020),
+            at(3, 103, 100_020),
+            at(4, 104, 100_030),
+        ];
+        let (from, to) = (
+            t0 + Duration::from_millis(500),
+            t0 + Duration::from_millis(3500),
+        );
+        assert_eq!(wakeups_per_sec(&r, from, to), Some(50_000.0));
+        // Snapshots queued while idle (ts 90..=100) arrive together with
+        // the round's first poll: only the newest of them counts.
+        let burst = |ts_s: u64, wakeups: u64| WakeupReading {
+            arrived: t0 + Duration::from_secs(1),
+            ts_us: ts_s * 1_000_000,
+            wakeups,
+        };
+        let queued = [
+            burst(90, 0),
+            burst(95, 5),
+            at(1, 101, 20),
+            at(2, 102, 50_020),
+            at(3, 103, 100_020),
+        ];
+        assert_eq!(wakeups_per_sec(&queued, from, to), Some(50_000.0));
+        // One reading inside: no rate.
+        let to = t0 + Duration::from_millis(1500);
+        assert_eq!(wakeups_per_sec(&r, from, to), None);
+    }
 
     #[test]
     fn error_names_are_librdkafkas_codes() {

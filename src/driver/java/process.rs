@@ -28,6 +28,11 @@ pub(super) struct DriverProcess {
 }
 
 impl DriverProcess {
+    /// The driver JVM's process id, for its CPU time ([`crate::cpu`]).
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts `java kob.Driver` on the client's classpath.
     pub(super) fn spawn(client: &JavaClient) -> Result<DriverProcess, DriverError> {
         let mut child = Command::new(&client.java)

@@ -124,6 +124,12 @@ impl JavaSession {
         })))
     }
 
+    /// The driver JVM's process id: sample its CPU time with
+    /// [`crate::cpu::ProcessSample::of`] around a round.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     /// The client's own version string (`AppInfoParser.getVersion()`).
     pub fn client_version(&self) -> &str {
         &self.client_version
