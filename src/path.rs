@@ -228,11 +228,14 @@ impl Wire {
             );
         }
         let n = &workload.network;
+        // Counts per cell (`reject:25/cell`) are spread over the records
+        // this cell sends: a pure function of the workload and the cell.
         let plan = FaultPlan::new(
             &cell.faults,
             workload.seed,
             workload.fixed.records_per_batch(),
-        );
+        )
+        .with_cell(workload.records_per_cell(cell), workload.fixed.partitions);
         let config = ProxyConfig {
             link: link(cell, n),
             ..ProxyConfig::default()

@@ -15,13 +15,13 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use super::discover::rewrite;
-use super::{lock, Shared};
+use super::{lock, Held, Shared};
 use crate::faults::frame::{
     self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
     request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
 };
 use crate::faults::netem::{delay_line, DelayRx, DelayTx, LinkCell};
-use crate::faults::plan::{FaultAction, LoseAckMode};
+use crate::faults::plan::{FaultAction, LoseAckMode, NOT_LEADER_OR_FOLLOWER};
 
 /// How a connection ended.
 enum End {
@@ -60,6 +60,9 @@ enum Then {
     Rewrite(ApiKey),
     /// Send these bytes instead (`lose-ack` with an error code).
     Replace(Bytes),
+    /// Send these bytes instead, not before the instant
+    /// (`timeout-after-append`: the broker's answer is held).
+    ReplaceAt(Bytes, tokio::time::Instant),
     /// Drop it and close the connection (`lose-ack`, drop-and-reset).
     DropAndReset,
 }
@@ -273,10 +276,11 @@ async fn requests(
             }
         };
         let meta = request_meta(&frame)?;
-        let (then, action) = if meta.api_key == ApiKey::Produce as i16 {
+        let (then, action, hold) = if meta.api_key == ApiKey::Produce as i16 {
             match produce(&frame, &meta, shared)? {
-                Step::Forward(then) => (then, None),
-                Step::ForwardAfter(then, ms) => (then, Some(ms)),
+                Step::Forward(then) => (then, None, None),
+                Step::ForwardAfter(then, ms) => (then, Some(ms), None),
+                Step::ForwardThenHold(then, until) => (then, None, Some(until)),
                 Step::Answer(bytes) => {
                     let _ = pending.send(Pending::Synthetic(bytes));
                     continue;
@@ -288,7 +292,7 @@ async fn requests(
                 }
             }
         } else {
-            (Some(then_for(&meta)), None)
+            (Some(then_for(&meta)), None, None)
         };
         if let Some(ms) = action {
             // The `delay:` fault is a *stalled request*: sleeping here holds
@@ -309,6 +313,13 @@ async fn requests(
             },
         });
         broker.write_all(&frame).await?;
+        if let Some(until) = hold {
+            // A timeout after append: the broker mutes a connection while a
+            // request waits for its replicas, so nothing behind this request
+            // is forwarded before its (held) answer is due.
+            broker.flush().await?;
+            tokio::time::sleep_until(until).await;
+        }
     }
 }
 
@@ -317,6 +328,8 @@ async fn requests(
 enum Step {
     Forward(Option<Then>),
     ForwardAfter(Option<Then>, u32),
+    /// Forward, then forward nothing more on this connection until then.
+    ForwardThenHold(Option<Then>, tokio::time::Instant),
     Answer(Bytes),
     Swallow,
     Reset,
@@ -343,6 +356,31 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
     // The records the request carries: what a record plan triggers on and
     // what the event names.
     let parts = produce_records(&decode_produce(&body, meta.api_version)?);
+    let refuse = |code: i16| -> Result<Step, FrameError> {
+        if !answered {
+            return Ok(Step::Swallow);
+        }
+        let request = decode_produce(&body, meta.api_version)?;
+        Ok(Step::Answer(produce_error_response(
+            &request,
+            meta.api_version,
+            meta.correlation_id,
+            code,
+        )?))
+    };
+    // Lock order: held, then triggers, then events.
+    let mut held = lock(&shared.held);
+    let now = std::time::Instant::now();
+    if let Some(h) = held.filter(|h| now < h.until) {
+        // Inside a refusal window or a leader move: refused whatever the
+        // plan says, retries included; its triggers wait.
+        shared
+            .plan
+            .decide_request_in(&mut lock(&shared.triggers), index, &parts, true);
+        shared.touch(h.event, &parts);
+        return refuse(h.error_code);
+    }
+    *held = None;
     let decided = shared
         .plan
         .decide_request(&mut lock(&shared.triggers), index, &parts);
@@ -350,19 +388,7 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         return Ok(Step::Forward(normal()));
     };
     let step = match action {
-        FaultAction::Reject { error_code } => {
-            if answered {
-                let request = decode_produce(&body, meta.api_version)?;
-                Step::Answer(produce_error_response(
-                    &request,
-                    meta.api_version,
-                    meta.correlation_id,
-                    error_code,
-                )?)
-            } else {
-                Step::Swallow
-            }
-        }
+        FaultAction::Reject { error_code } => refuse(error_code)?,
         FaultAction::LoseAck { .. } if !answered => return Ok(Step::Forward(None)),
         FaultAction::LoseAck {
             mode: LoseAckMode::Error(code),
@@ -377,6 +403,39 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         } => Step::Forward(Some(Then::DropAndReset)),
         FaultAction::Delay { ms } => Step::ForwardAfter(normal(), ms),
         FaultAction::Reset => Step::Reset,
+        FaultAction::RefuseWindow { ms, error_code } => {
+            let event = shared.record(index, action, &parts);
+            *held = Some(Held {
+                until: now + Duration::from_millis(u64::from(ms)),
+                error_code,
+                event,
+            });
+            return refuse(error_code);
+        }
+        FaultAction::LeaderMove { ms } => {
+            let event = shared.record(index, action, &parts);
+            *held = Some(Held {
+                until: now + Duration::from_millis(u64::from(ms)),
+                error_code: NOT_LEADER_OR_FOLLOWER,
+                event,
+            });
+            return refuse(NOT_LEADER_OR_FOLLOWER);
+        }
+        // Nothing to time out without an answer; neither applied nor counted.
+        FaultAction::TimeoutAfterAppend { .. } if !answered => {
+            return Ok(Step::Forward(None));
+        }
+        FaultAction::TimeoutAfterAppend { ms, error_code } => {
+            let request = decode_produce(&body, meta.api_version)?;
+            let replacement = produce_error_response(
+                &request,
+                meta.api_version,
+                meta.correlation_id,
+                error_code,
+            )?;
+            let until = tokio::time::Instant::now() + Duration::from_millis(u64::from(ms));
+            Step::ForwardThenHold(Some(Then::ReplaceAt(replacement, until)), until)
+        }
     };
     shared.record(index, action, &parts);
     Ok(step)
@@ -448,6 +507,11 @@ async fn responses(
                 client.write(&out).await?;
             }
             Then::Replace(bytes) => client.write(&bytes).await?,
+            Then::ReplaceAt(bytes, until) => {
+                client.flush().await?;
+                tokio::time::sleep_until(until).await;
+                client.write(&bytes).await?;
+            }
             Then::DropAndReset => {
                 client.flush().await?;
                 return Ok(End::Reset);

@@ -286,6 +286,13 @@ impl Proxy {
         lock(&self.shared.events).clone()
     }
 
+    /// Produce requests answered by a refusal window or a leader move
+    /// (the one that opened it included), or held by a timeout after
+    /// append.
+    pub fn held_requests(&self) -> u64 {
+        self.shared.held_requests.load(Ordering::Relaxed)
+    }
+
     /// Produce requests seen so far (the next request's index).
     pub fn produce_requests(&self) -> u64 {
         self.shared.produce_requests.load(Ordering::Relaxed)
@@ -337,12 +344,25 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A lasting fault in force: every Produce request until `until` is
+/// answered `error_code` and joins event `event`.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    until: Instant,
+    error_code: i16,
+    event: usize,
+}
+
 /// State shared by the handle and every task.
 struct Shared {
     plan: FaultPlan,
     config: ProxyConfig,
     produce_requests: AtomicU64,
-    injected: [AtomicU64; 4],
+    injected: [AtomicU64; FaultName::PROXY.len()],
+    /// The refusal window or leader move in force, if any.
+    held: Mutex<Option<Held>>,
+    /// Produce requests answered by a lasting fault's span (first included).
+    held_requests: AtomicU64,
     fault_log: Mutex<Vec<(u64, FaultAction)>>,
     /// The plan's memory of sequences seen, and the events injected.
     triggers: Mutex<TriggerState>,
@@ -362,6 +382,8 @@ impl Shared {
             config,
             produce_requests: AtomicU64::new(0),
             injected: Default::default(),
+            held: Mutex::new(None),
+            held_requests: AtomicU64::new(0),
             fault_log: Mutex::new(Vec::new()),
             triggers: Mutex::new(TriggerState::default()),
             events: Mutex::new(Vec::new()),
@@ -373,9 +395,21 @@ impl Shared {
         }
     }
 
-    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) {
+    /// Records one injected fault as an event; returns its place in the
+    /// event list.
+    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) -> usize {
         self.injected[kind_slot(&action)].fetch_add(1, Ordering::Relaxed);
         lock(&self.fault_log).push((index, action));
+        let span_ms = match action {
+            FaultAction::RefuseWindow { ms, .. }
+            | FaultAction::TimeoutAfterAppend { ms, .. }
+            | FaultAction::LeaderMove { ms } => Some(u64::from(ms)),
+            _ => None,
+        };
+        let lasting = span_ms.is_some();
+        if lasting {
+            self.held_requests.fetch_add(1, Ordering::Relaxed);
+        }
         let mut events = lock(&self.events);
         let id = events.len() as u64;
         events.push(FaultEvent {
@@ -384,7 +418,20 @@ impl Shared {
             request_index: Some(index),
             at_ms: self.started.elapsed().as_millis() as u64,
             records: parts.iter().flat_map(|p| p.spans.iter().copied()).collect(),
+            span_ms,
+            requests: u64::from(lasting),
         });
+        events.len() - 1
+    }
+
+    /// A request answered inside the span of event `event`: its records
+    /// join the event's.
+    fn touch(&self, event: usize, parts: &[PartitionRecords]) {
+        self.held_requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(e) = lock(&self.events).get_mut(event) {
+            e.requests += 1;
+            e.touch(parts.iter().flat_map(|p| p.spans.iter().copied()));
+        }
     }
 
     fn error(&self, e: impl std::fmt::Display) {
