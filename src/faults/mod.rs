@@ -49,7 +49,7 @@ pub use plan::{
     REQUEST_TIMED_OUT,
 };
 pub use profile::{Amount, FaultKind, FaultName, FaultProfile, MAX_EVENTS_PER_CELL};
-pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};
+pub use proxy::{ProduceEntry, ProxiedBroker, Proxy, ProxyConfig, ProxyError};
 
 /// SplitMix64's output function: a bijective 64-bit mixer (Steele, Lea and
 /// Flood, 2014), the one hash behind every seeded draw of fault plans and

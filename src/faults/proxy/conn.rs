@@ -281,11 +281,11 @@ async fn requests(
                 Step::Forward(then) => (then, None, None),
                 Step::ForwardAfter(then, ms) => (then, Some(ms), None),
                 Step::ForwardThenHold(then, until) => (then, None, Some(until)),
-                Step::Answer(bytes) => {
+                Step::Answer(bytes, _) => {
                     let _ = pending.send(Pending::Synthetic(bytes));
                     continue;
                 }
-                Step::Swallow => continue,
+                Step::Swallow(_) => continue,
                 Step::Reset => {
                     broker.flush().await?;
                     return Ok(End::Reset);
@@ -330,12 +330,31 @@ enum Step {
     ForwardAfter(Option<Then>, u32),
     /// Forward, then forward nothing more on this connection until then.
     ForwardThenHold(Option<Then>, tokio::time::Instant),
-    Answer(Bytes),
-    Swallow,
+    /// Answer with these bytes (carrying this error code), not forwarded.
+    Answer(Bytes, i16),
+    /// Drop an `acks=0` request refused with this code.
+    Swallow(i16),
     Reset,
 }
 
 fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<Step, FrameError> {
+    let at = std::time::Instant::now();
+    let (index, step) = decide(frame, meta, shared, at)?;
+    let refused_with = match &step {
+        Step::Answer(_, code) | Step::Swallow(code) => Some(*code),
+        _ => None,
+    };
+    shared.log_produce(index, at, refused_with);
+    Ok(step)
+}
+
+/// The fate of one Produce request decided at `now`, with its index.
+fn decide(
+    frame: &Bytes,
+    meta: &RequestMeta,
+    shared: &Arc<Shared>,
+    now: std::time::Instant,
+) -> Result<(u64, Step), FrameError> {
     let body = request_body(frame, meta)?;
     // A Produce request the proxy cannot read is refused rather than
     // forwarded: without `acks` it cannot know whether an answer will come,
@@ -351,26 +370,21 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
     };
     let index = shared.produce_requests.fetch_add(1, Ordering::Relaxed);
     if shared.plan.is_empty() {
-        return Ok(Step::Forward(normal()));
+        return Ok((index, Step::Forward(normal())));
     }
     // The records the request carries: what a record plan triggers on and
     // what the event names.
     let parts = produce_records(&decode_produce(&body, meta.api_version)?);
     let refuse = |code: i16| -> Result<Step, FrameError> {
         if !answered {
-            return Ok(Step::Swallow);
+            return Ok(Step::Swallow(code));
         }
         let request = decode_produce(&body, meta.api_version)?;
-        Ok(Step::Answer(produce_error_response(
-            &request,
-            meta.api_version,
-            meta.correlation_id,
-            code,
-        )?))
+        let bytes = produce_error_response(&request, meta.api_version, meta.correlation_id, code)?;
+        Ok(Step::Answer(bytes, code))
     };
     // Lock order: held, then triggers, then events.
     let mut held = lock(&shared.held);
-    let now = std::time::Instant::now();
     if let Some(h) = held.filter(|h| now < h.until) {
         // Inside a refusal window or a leader move: refused whatever the
         // plan says, retries included; its triggers wait.
@@ -378,18 +392,18 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
             .plan
             .decide_request_in(&mut lock(&shared.triggers), index, &parts, true);
         shared.touch(h.event, &parts);
-        return refuse(h.error_code);
+        return Ok((index, refuse(h.error_code)?));
     }
     *held = None;
     let decided = shared
         .plan
         .decide_request(&mut lock(&shared.triggers), index, &parts);
     let Some(action) = decided else {
-        return Ok(Step::Forward(normal()));
+        return Ok((index, Step::Forward(normal())));
     };
     let step = match action {
         FaultAction::Reject { error_code } => refuse(error_code)?,
-        FaultAction::LoseAck { .. } if !answered => return Ok(Step::Forward(None)),
+        FaultAction::LoseAck { .. } if !answered => return Ok((index, Step::Forward(None))),
         FaultAction::LoseAck {
             mode: LoseAckMode::Error(code),
         } => {
@@ -410,7 +424,7 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
                 error_code,
                 event,
             });
-            return refuse(error_code);
+            return Ok((index, refuse(error_code)?));
         }
         FaultAction::LeaderMove { ms } => {
             let event = shared.record(index, action, &parts);
@@ -419,11 +433,11 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
                 error_code: NOT_LEADER_OR_FOLLOWER,
                 event,
             });
-            return refuse(NOT_LEADER_OR_FOLLOWER);
+            return Ok((index, refuse(NOT_LEADER_OR_FOLLOWER)?));
         }
         // Nothing to time out without an answer; neither applied nor counted.
         FaultAction::TimeoutAfterAppend { .. } if !answered => {
-            return Ok(Step::Forward(None));
+            return Ok((index, Step::Forward(None)));
         }
         FaultAction::TimeoutAfterAppend { ms, error_code } => {
             let request = decode_produce(&body, meta.api_version)?;
@@ -438,7 +452,7 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         }
     };
     shared.record(index, action, &parts);
-    Ok(step)
+    Ok((index, step))
 }
 
 /// Which responses need their broker addresses rewritten.

@@ -92,6 +92,24 @@ pub struct ProxyConfig {
     /// (Kafka's `socket.receive.buffer.bytes` is 100 KiB) and TCP
     /// backpressure reaches the client. None: the kernel's autotuning.
     pub socket_buffer_bytes: Option<u32>,
+    /// Keep a [`ProduceEntry`] for every Produce request (see
+    /// [`Proxy::produce_log`]): for tests and diagnostics; off by default,
+    /// since a cell makes tens of thousands of requests.
+    pub log_produce: bool,
+}
+
+/// What the proxy did with one Produce request (kept with
+/// [`ProxyConfig::log_produce`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceEntry {
+    /// The request's index across the proxy, from 0.
+    pub index: u64,
+    /// Microseconds since the proxy started, when its fate was decided.
+    pub at_us: u64,
+    /// The error code the proxy answered it with without forwarding it
+    /// (a `reject`, or inside a refusal window or leader move); `None`
+    /// when it was forwarded (its answer may still be replaced).
+    pub refused_with: Option<i16>,
 }
 
 /// [`ProxyConfig::socket_buffer_bytes`] by default: Kafka's own
@@ -105,6 +123,7 @@ impl Default for ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             link: Link::default(),
             socket_buffer_bytes: Some(DEFAULT_SOCKET_BUFFER_BYTES),
+            log_produce: false,
         }
     }
 }
@@ -293,6 +312,12 @@ impl Proxy {
         self.shared.held_requests.load(Ordering::Relaxed)
     }
 
+    /// Every Produce request so far, in decision order, when the proxy was
+    /// started with [`ProxyConfig::log_produce`]; empty otherwise.
+    pub fn produce_log(&self) -> Vec<ProduceEntry> {
+        lock(&self.shared.produce_log).clone()
+    }
+
     /// Produce requests seen so far (the next request's index).
     pub fn produce_requests(&self) -> u64 {
         self.shared.produce_requests.load(Ordering::Relaxed)
@@ -363,6 +388,7 @@ struct Shared {
     held: Mutex<Option<Held>>,
     /// Produce requests answered by a lasting fault's span (first included).
     held_requests: AtomicU64,
+    produce_log: Mutex<Vec<ProduceEntry>>,
     fault_log: Mutex<Vec<(u64, FaultAction)>>,
     /// The plan's memory of sequences seen, and the events injected.
     triggers: Mutex<TriggerState>,
@@ -384,6 +410,7 @@ impl Shared {
             injected: Default::default(),
             held: Mutex::new(None),
             held_requests: AtomicU64::new(0),
+            produce_log: Mutex::new(Vec::new()),
             fault_log: Mutex::new(Vec::new()),
             triggers: Mutex::new(TriggerState::default()),
             events: Mutex::new(Vec::new()),
@@ -431,6 +458,17 @@ impl Shared {
         if let Some(e) = lock(&self.events).get_mut(event) {
             e.requests += 1;
             e.touch(parts.iter().flat_map(|p| p.spans.iter().copied()));
+        }
+    }
+
+    /// Logs one Produce request's fate, when asked to.
+    fn log_produce(&self, index: u64, at: Instant, refused_with: Option<i16>) {
+        if self.config.log_produce {
+            lock(&self.produce_log).push(ProduceEntry {
+                index,
+                at_us: at.saturating_duration_since(self.started).as_micros() as u64,
+                refused_with,
+            });
         }
     }
 
