@@ -174,3 +174,87 @@ fn example_workload_in_repo_parses() {
     let w = Workload::from_file(&path).unwrap();
     assert_eq!(w, Workload::default(), "the example documents the defaults");
 }
+
+/// The error of a workload that fails, as the CLI prints it after `Error: `.
+fn invalid(toml: &str) -> String {
+    Workload::from_toml(toml).unwrap_err().to_string()
+}
+
+#[test]
+fn a_lasting_fault_longer_than_the_message_timeout_is_refused() {
+    assert_eq!(
+        invalid("faults = [\"refuse-window:3/cell:30000ms\"]\n"),
+        "invalid workload: fault refuse-window:3/cell:30000ms: a span of 30000 ms is not shorter \
+         than message_timeout_ms (30000 ms); records would expire inside it"
+    );
+    assert_eq!(
+        invalid("faults = [\"leader-move:1%:45000ms\"]\n"),
+        "invalid workload: fault leader-move:1%:45000ms: a span of 45000 ms is not shorter \
+         than message_timeout_ms (30000 ms); records would expire inside it"
+    );
+}
+
+#[test]
+fn refusal_windows_longer_than_a_cell_can_hold_are_refused() {
+    // 3 rounds × 3 windows × 250 ms = 2250 ms of timed run per cell.
+    assert_eq!(
+        invalid("faults = [\"refuse-window:12/cell:200ms\"]\n"),
+        "invalid workload: fault profile refuse-window:12/cell:200ms: 2400 ms of lasting \
+         faults per cell do not fit in a cell's timed run of 2250 ms (rounds × windows × window_ms)"
+    );
+    assert_eq!(
+        invalid("faults = [\"refuse-window:5/cell:200ms+leader-move:5/cell:300ms\"]\n"),
+        "invalid workload: fault profile refuse-window:5/cell:200ms+leader-move:5/cell:300ms: \
+         2500 ms of lasting faults per cell do not fit in a cell's timed run of 2250 ms \
+         (rounds × windows × window_ms)"
+    );
+    let w = Workload::from_toml("faults = [\"refuse-window:11/cell:200ms\"]\n").unwrap();
+    assert_eq!(w.faults[0].to_string(), "refuse-window:11/cell:200ms");
+}
+
+#[test]
+fn more_events_per_cell_than_the_smallest_cell_has_batches_is_refused() {
+    // In-flight 1 at RTT 20 ms: 1000 + 3 × 900 records, 11 batches of 16
+    // left alone, 220 batches to fault.
+    let toml = "faults = [\"reject:%N%/cell\"]\n[axes]\nmax_in_flight = [1, 5]\n\
+                [network]\nrtt_ms = [20.0]\nfault_rtt_ms = [20.0]\n";
+    assert_eq!(
+        invalid(&toml.replace("%N%", "221")),
+        "invalid workload: fault profile reject:221/cell: 221 events per cell, but cell \
+         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-221-per-cell has only 220 batches \
+         to fault"
+    );
+    assert!(Workload::from_toml(&toml.replace("%N%", "220")).is_ok());
+}
+
+#[test]
+fn bad_fault_strings_in_a_workload_are_one_line_naming_the_value() {
+    for (profile, want) in [
+        (
+            "isr-shrink:3/cell:200ms",
+            "unknown fault kind \"isr-shrink\" in \"isr-shrink:3/cell:200ms\"",
+        ),
+        (
+            "refuse-window:3/cell:-5ms",
+            "span \"-5ms\" must be a whole number of milliseconds such as 300ms",
+        ),
+        (
+            "refuse-window:3/cell:soon",
+            "span \"soon\" must be a whole number of milliseconds such as 300ms",
+        ),
+        (
+            "reject:-25/cell",
+            "event count \"-25/cell\" is not a whole number followed by /cell, such as 25/cell",
+        ),
+    ] {
+        let err = invalid(&format!("faults = [\"{profile}\"]\n"));
+        assert!(err.contains(want), "{profile}: {err}");
+        assert!(!err.contains('\n'), "{profile}: {err}");
+    }
+    assert_eq!(
+        invalid("[network]\nrtt_ms = [-2.0]\n"),
+        "invalid workload: network RTT -2 ms is out of range (expected 0 to 10000 ms)"
+    );
+    let err = invalid("[network]\nrtt_ms = [\"fast\"]\n");
+    assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
+}
