@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use kafka_order_bench::faults::{
     FaultPlan, FaultProfile, LoseAckMode, Proxy, ProxyConfig, NOT_ENOUGH_REPLICAS,
+    NOT_LEADER_OR_FOLLOWER,
 };
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -193,7 +194,7 @@ fn consume(bootstrap: &str, topic: &str, expect: usize, commit: bool) -> Vec<Row
 fn mock() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
     let mock = MockCluster::new(3).unwrap();
     for t in [
-        "direct", "proxied", "a", "b", "acks0", "iso", "lose", "mix", "win", "tmo",
+        "direct", "proxied", "a", "b", "acks0", "iso", "lose", "mix", "win", "tmo", "move",
     ] {
         mock.create_topic(t, PARTITIONS, 3).unwrap();
     }
@@ -685,5 +686,55 @@ fn timeout_after_append_leaves_the_records_in_the_log() {
         }
     }
     assert_eq!(rows.len(), n + faulted as usize);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn leader_move_refuses_for_its_span_then_the_client_follows_metadata_to_the_twin() {
+    let mock = mock();
+    let n = 3000;
+    let proxy = counted_proxy(&mock.bootstrap_servers(), "leader-move:1/cell:200ms", 29, n);
+    let settings = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "5"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let out = produce(&proxy.bootstrap(), "move", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let events = proxy.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!((e.kind.as_str(), e.span_ms), ("leader-move", Some(200)));
+    let log = proxy.produce_log();
+    let opener = log
+        .iter()
+        .find(|l| Some(l.index) == e.request_index)
+        .unwrap();
+    assert_eq!(opener.refused_with, Some(NOT_LEADER_OR_FOLLOWER));
+    assert!(!opener.via_twin);
+    let end = opener.at_us + 200_000;
+    for l in log
+        .iter()
+        .filter(|l| l.at_us >= opener.at_us && l.at_us + 1_000 < end)
+    {
+        assert_eq!(l.refused_with, Some(NOT_LEADER_OR_FOLLOWER), "{l:?}");
+    }
+    // The moved partition is led by the broker's twin: the client read it
+    // from Metadata and wrote there once the span was over.
+    let moved = proxy.moved_to_twin();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].0, "move");
+    let on_twin: Vec<_> = log
+        .iter()
+        .filter(|l| l.via_twin && l.refused_with.is_none())
+        .collect();
+    assert!(!on_twin.is_empty(), "no Produce request reached the twin");
+    assert!(on_twin.iter().all(|l| l.at_us >= end), "{on_twin:?}");
+    // Refused, never appended: every record is in the log exactly once.
+    let rows = consume(&mock.bootstrap_servers(), "move", n, false);
+    assert_eq!(rows.len(), n);
     assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
 }

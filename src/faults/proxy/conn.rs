@@ -15,7 +15,7 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use super::discover::rewrite;
-use super::{lock, Held, Shared};
+use super::{lock, twin_route, Held, Shared};
 use crate::faults::frame::{
     self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
     request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
@@ -67,7 +67,15 @@ enum Then {
     DropAndReset,
 }
 
-pub(super) async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
+/// Which node a connection stands for: a broker, or its twin (see
+/// `leader-move` in the module documentation).
+#[derive(Debug, Clone, Copy)]
+struct Node<'a> {
+    upstream: &'a str,
+    twin: bool,
+}
+
+pub(super) async fn serve(client: TcpStream, upstream: String, twin: bool, shared: Arc<Shared>) {
     shared.connections.fetch_add(1, Ordering::Relaxed);
     let connect = tokio::time::timeout(
         shared.config.connect_timeout,
@@ -107,7 +115,7 @@ pub(super) async fn serve(client: TcpStream, upstream: String, shared: Arc<Share
         )
     };
     let outcome = tokio::select! {
-        r = requests(&mut inlet, &mut broker_write, tx, &shared) => r,
+        r = requests(&mut inlet, &mut broker_write, tx, &shared, Node { upstream: &upstream, twin }) => r,
         r = responses(&mut broker_read, &mut outlet, rx, &shared) => r,
     };
     if let Err(e) = outcome {
@@ -260,6 +268,7 @@ async fn requests(
     broker: &mut BufWriter<OwnedWriteHalf>,
     pending: mpsc::UnboundedSender<Pending>,
     shared: &Arc<Shared>,
+    node: Node<'_>,
 ) -> Result<End, FrameError> {
     let max = shared.config.max_frame_bytes;
     loop {
@@ -277,7 +286,7 @@ async fn requests(
         };
         let meta = request_meta(&frame)?;
         let (then, action, hold) = if meta.api_key == ApiKey::Produce as i16 {
-            match produce(&frame, &meta, shared)? {
+            match produce(&frame, &meta, shared, node)? {
                 Step::Forward(then) => (then, None, None),
                 Step::ForwardAfter(then, ms) => (then, Some(ms), None),
                 Step::ForwardThenHold(then, until) => (then, None, Some(until)),
@@ -337,14 +346,19 @@ enum Step {
     Reset,
 }
 
-fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<Step, FrameError> {
+fn produce(
+    frame: &Bytes,
+    meta: &RequestMeta,
+    shared: &Arc<Shared>,
+    node: Node<'_>,
+) -> Result<Step, FrameError> {
     let at = std::time::Instant::now();
-    let (index, step) = decide(frame, meta, shared, at)?;
+    let (index, step) = decide(frame, meta, shared, at, node)?;
     let refused_with = match &step {
         Step::Answer(_, code) | Step::Swallow(code) => Some(*code),
         _ => None,
     };
-    shared.log_produce(index, at, refused_with);
+    shared.log_produce(index, at, refused_with, node.twin);
     Ok(step)
 }
 
@@ -354,6 +368,7 @@ fn decide(
     meta: &RequestMeta,
     shared: &Arc<Shared>,
     now: std::time::Instant,
+    node: Node<'_>,
 ) -> Result<(u64, Step), FrameError> {
     let body = request_body(frame, meta)?;
     // A Produce request the proxy cannot read is refused rather than
@@ -395,6 +410,24 @@ fn decide(
         return Ok((index, refuse(h.error_code)?));
     }
     *held = None;
+    // After a leader move, the side that no longer leads a moved partition
+    // answers NOT_LEADER_OR_FOLLOWER, as a deposed leader does.
+    let mut moves = lock(&shared.moves);
+    let deposed = parts.iter().any(|p| {
+        moves
+            .on_twin
+            .get(&(p.topic.clone(), p.partition))
+            .is_some_and(|&on| on != node.twin)
+    });
+    if deposed {
+        shared
+            .plan
+            .decide_request_in(&mut lock(&shared.triggers), index, &parts, true);
+        if let Some(event) = moves.last_event {
+            shared.touch(event, &parts);
+        }
+        return Ok((index, refuse(NOT_LEADER_OR_FOLLOWER)?));
+    }
     let decided = shared
         .plan
         .decide_request(&mut lock(&shared.triggers), index, &parts);
@@ -427,7 +460,16 @@ fn decide(
             return Ok((index, refuse(error_code)?));
         }
         FaultAction::LeaderMove { ms } => {
+            // The request's partitions change sides: to this broker's twin,
+            // or back from it.
+            for p in &parts {
+                let key = (p.topic.clone(), p.partition);
+                let on = !moves.on_twin.get(&key).copied().unwrap_or(false);
+                moves.on_twin.insert(key, on);
+            }
+            twin_route(shared, node.upstream)?;
             let event = shared.record(index, action, &parts);
+            moves.last_event = Some(event);
             *held = Some(Held {
                 until: now + Duration::from_millis(u64::from(ms)),
                 error_code: NOT_LEADER_OR_FOLLOWER,
