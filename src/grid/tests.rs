@@ -258,3 +258,48 @@ fn bad_fault_strings_in_a_workload_are_one_line_naming_the_value() {
     let err = invalid("[network]\nrtt_ms = [\"fast\"]\n");
     assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
 }
+
+/// A client 20 ms from a cluster whose brokers are 1 ms apart: `acks=all`
+/// waits for 21 ms, and in-flight buys up to one batch per 1 ms.
+#[test]
+fn a_replication_rtt_of_its_own_sets_the_acks_all_ceiling() {
+    let f = Fixed::default();
+    let n = Workload::from_toml("[network]\nrtt_ms = [20.0]\nreplication_rtt_ms = 1.0\n")
+        .unwrap()
+        .network;
+    assert_eq!(n.replication_rtt_us(20_000), Some(1_000));
+    assert_eq!(Network::default().replication_rtt_us(20_000), Some(20_000));
+    assert_eq!(Network::none().replication_rtt_us(20_000), None);
+    let cell = |max_in_flight| Cell {
+        client: Client::Librdkafka,
+        rtt_us: 20_000,
+        settings: ProducerSettings {
+            max_in_flight,
+            acks: Acks::All,
+            idempotence: false,
+        },
+        faults: FaultProfile::None,
+    };
+    assert_eq!(cell(1).ack_rtt_us(&n), Some(21_000));
+    let ceiling = |k| cell(k).ceiling_records_per_sec(&f, &n).unwrap().round();
+    // 16 records per batch: 16 / 21 ms, 80 / 21 ms, then 16 per 1 ms.
+    assert_eq!(
+        (ceiling(1), ceiling(5), ceiling(100)),
+        (762.0, 3810.0, 16_000.0)
+    );
+}
+
+#[test]
+fn a_bad_replication_rtt_is_refused() {
+    assert_eq!(
+        invalid("[network]\nreplication_rtt_ms = -1.0\n"),
+        "invalid workload: network.replication_rtt_ms -1 is out of range (expected 0 to 10000 ms)"
+    );
+    assert_eq!(
+        invalid("[network]\nreplication = false\nreplication_rtt_ms = 1.0\n"),
+        "invalid workload: network.replication_rtt_ms 1 needs replication = true (the local \
+         cluster's replication links)"
+    );
+    let err = invalid("[network]\nreplication_rtt_ms = \"1ms\"\n");
+    assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
+}
