@@ -128,10 +128,23 @@ impl<'a> CellPath<'a> {
         // Replication links are shaped when the cluster has them (a local
         // cluster this process started with emulate_replication), for every
         // cell, RTT 0 included: cells of other RTTs run in between.
+        if let Some(r) = workload.network.replication_rtt_ms {
+            if cluster.local().and_then(|l| l.replication_link()).is_none() {
+                anyhow::bail!(
+                    "network.replication_rtt_ms {r} needs the local cluster's emulated replication \
+                     links (hint: run without --bootstrap, and without --direct)"
+                );
+            }
+        }
         if workload.network.replication && route == Route::Proxy {
             if let Some(local) = cluster.local().filter(|l| l.replication_link().is_some()) {
-                let link = link(cell, &workload.network);
-                network.replication_rtt_us = cell.rtt_us;
+                let mut link = link(cell, &workload.network);
+                let rtt_us = workload
+                    .network
+                    .replication_rtt_us(cell.rtt_us)
+                    .unwrap_or(cell.rtt_us);
+                link.rtt = Duration::from_micros(rtt_us);
+                network.replication_rtt_us = rtt_us;
                 network.links.push("replication".into());
                 shapers.push(Box::new(Replication {
                     cluster: local,
@@ -250,11 +263,14 @@ impl Wire {
             );
         }
         let n = &workload.network;
+        // Counts per cell (`reject:25/cell`) are spread over the records
+        // this cell sends: a pure function of the workload and the cell.
         let plan = FaultPlan::new(
             &cell.faults,
             workload.seed,
             workload.fixed.records_per_batch(),
-        );
+        )
+        .with_cell(workload.records_per_cell(cell), workload.fixed.partitions);
         let config = ProxyConfig {
             link: link(cell, n),
             ..ProxyConfig::default()

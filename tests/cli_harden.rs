@@ -260,3 +260,37 @@ fn run_with_a_bad_property_starts_nothing() {
     assert!(Sandbox::is_empty(&s.tmp));
     assert!(!s.work.join("reports").exists());
 }
+
+#[test]
+fn bad_lasting_faults_exit_2_before_any_cell_runs() {
+    let s = Sandbox::new();
+    for (profile, want) in [
+        (
+            "refuse-window:3/cell:-5ms",
+            "span \"-5ms\" must be a whole number of milliseconds such as 300ms",
+        ),
+        (
+            "leader-move:x/cell:100ms",
+            "event count \"x/cell\" is not a whole number",
+        ),
+        (
+            "isr-shrink:3/cell:200ms",
+            "unknown fault kind \"isr-shrink\"",
+        ),
+        (
+            // --quick: 2 rounds × 2 windows × 250 ms.
+            "refuse-window:20/cell:200ms",
+            "Error: invalid workload: fault profile refuse-window:20/cell:200ms: 4000 ms of \
+             lasting faults per cell do not fit in a cell's timed run of 1000 ms",
+        ),
+    ] {
+        let o = s.run(&["run", "--quick", "--faults", profile]);
+        assert_eq!(code(&o), 2, "{profile}");
+        let err = stderr(&o);
+        assert!(err.contains(want), "{profile}: {err}");
+        assert!(
+            !err.contains("cluster"),
+            "{profile}: nothing started: {err}"
+        );
+    }
+}

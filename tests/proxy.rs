@@ -12,7 +12,10 @@ use std::net::TcpStream;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kafka_order_bench::faults::{FaultPlan, FaultProfile, LoseAckMode, Proxy};
+use kafka_order_bench::faults::{
+    FaultPlan, FaultProfile, LoseAckMode, Proxy, ProxyConfig, NOT_ENOUGH_REPLICAS,
+    NOT_LEADER_OR_FOLLOWER,
+};
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -190,7 +193,9 @@ fn consume(bootstrap: &str, topic: &str, expect: usize, commit: bool) -> Vec<Row
 
 fn mock() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
     let mock = MockCluster::new(3).unwrap();
-    for t in ["direct", "proxied", "a", "b", "acks0", "iso", "lose", "mix"] {
+    for t in [
+        "direct", "proxied", "a", "b", "acks0", "iso", "lose", "mix", "win", "tmo", "move",
+    ] {
         mock.create_topic(t, PARTITIONS, 3).unwrap();
     }
     mock
@@ -508,5 +513,228 @@ fn resets_delays_and_dropped_acks_are_survived() {
     assert!(injected.values().all(|n| *n > 0), "{injected:?}");
     // Every reset and dropped ack costs the client a reconnect.
     assert!(proxy.connections() > injected["reset"] + injected["lose-ack"]);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+/// A proxy in front of `mock` with a record plan of `profile` spread over a
+/// cell of `n` records, logging every Produce request.
+fn counted_proxy(mock_bootstrap: &str, profile: &str, seed: u64, n: usize) -> Proxy {
+    let profile: FaultProfile = profile.parse().unwrap();
+    let plan = FaultPlan::new(&profile, seed, 15).with_cell(n as u64, PARTITIONS as u32);
+    let config = ProxyConfig {
+        log_produce: true,
+        ..ProxyConfig::default()
+    };
+    Proxy::start_with(mock_bootstrap, plan, config).unwrap()
+}
+
+#[test]
+fn counts_per_cell_inject_exactly_that_many_events() {
+    let mock = mock();
+    let n = 3000;
+    let proxy = counted_proxy(&mock.bootstrap_servers(), "reject:20/cell", 5, n);
+    let settings = [
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "5"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let out = produce(&proxy.bootstrap(), "b", n, &settings);
+    assert!(out.deliveries.iter().all(Result::is_ok));
+    assert_eq!(proxy.injected()["reject"], 20, "{:?}", proxy.injected());
+    assert_eq!(proxy.events().len(), 20);
+    let refused = proxy
+        .produce_log()
+        .iter()
+        .filter(|e| e.refused_with.is_some())
+        .count();
+    assert_eq!(refused, 20);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn refusal_window_refuses_every_produce_request_in_its_span() {
+    let mock = mock();
+    let n = 3000;
+    let span_us = 300_000;
+    let proxy = counted_proxy(
+        &mock.bootstrap_servers(),
+        "refuse-window:2/cell:300ms",
+        17,
+        n,
+    );
+    let settings = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "5"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let out = produce(&proxy.bootstrap(), "win", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(proxy.injected()["refuse-window"], 2);
+    let events = proxy.events();
+    let log = proxy.produce_log();
+    assert_eq!(log.len() as u64, proxy.produce_requests());
+    assert_eq!(events.len(), 2, "{events:?}");
+    // Each window: opened by a request the plan faulted, at a time the log
+    // knows to the microsecond.
+    let mut windows = Vec::new();
+    for e in &events {
+        assert_eq!((e.kind.as_str(), e.span_ms), ("refuse-window", Some(300)));
+        let opener = log
+            .iter()
+            .find(|l| Some(l.index) == e.request_index)
+            .expect("the opening request is logged");
+        assert_eq!(opener.refused_with, Some(NOT_ENOUGH_REPLICAS));
+        windows.push((opener.at_us, opener.at_us + span_us, e));
+    }
+    assert!(windows[0].1 <= windows[1].0, "windows do not overlap");
+    // Every request decided inside a window is refused, retries included;
+    // every one outside is forwarded. (Within 1 ms of a window's end the
+    // microsecond log cannot tell, so those are not judged.)
+    for l in &log {
+        let inside = windows
+            .iter()
+            .any(|&(from, to, _)| l.at_us >= from && l.at_us + 1_000 < to);
+        let outside = windows
+            .iter()
+            .all(|&(from, to, _)| l.at_us < from || l.at_us > to + 1_000);
+        if inside {
+            assert_eq!(
+                l.refused_with,
+                Some(NOT_ENOUGH_REPLICAS),
+                "{l:?} in {windows:?}"
+            );
+        } else if outside {
+            assert_eq!(l.refused_with, None, "{l:?} outside {windows:?}");
+        }
+    }
+    for &(from, to, e) in &windows {
+        let refused = log
+            .iter()
+            .filter(|l| l.at_us >= from && l.at_us < to && l.refused_with.is_some())
+            .count() as u64;
+        // The client kept trying through the window: its retries were
+        // refused too, and every one joined the event.
+        assert!(refused >= 3, "{refused} requests in {e:?}");
+        assert!(e.requests >= refused, "{e:?}: {refused}");
+        assert!(!e.records.is_empty(), "{e:?}");
+    }
+    assert_eq!(
+        proxy.held_requests(),
+        events.iter().map(|e| e.requests).sum::<u64>()
+    );
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn timeout_after_append_leaves_the_records_in_the_log() {
+    let mock = mock();
+    let n = 3000;
+    let proxy = counted_proxy(
+        &mock.bootstrap_servers(),
+        "timeout-after-append:3/cell:200ms",
+        23,
+        n,
+    );
+    let settings = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "1"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let out = produce(&proxy.bootstrap(), "tmo", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let events = proxy.events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        proxy.produce_log().iter().all(|l| l.refused_with.is_none()),
+        "every request was forwarded"
+    );
+    let faulted: u64 = events
+        .iter()
+        .flat_map(|e| e.records.iter().map(|s| s.len()))
+        .sum();
+    assert!(faulted > 0);
+    // Read straight from the cluster: the timed-out batches were appended
+    // once by the broker and once more by the client's retry.
+    let rows = consume(
+        &mock.bootstrap_servers(),
+        "tmo",
+        n + faulted as usize,
+        false,
+    );
+    let mut copies: BTreeMap<(u32, u64), usize> = BTreeMap::new();
+    for row in &rows {
+        let stamp = kafka_order_bench::record::Stamp::read(Some(&row.3)).unwrap();
+        *copies.entry((stamp.stream, stamp.seq)).or_default() += 1;
+    }
+    assert_eq!(copies.len(), n, "every record is in the log");
+    for e in &events {
+        assert_eq!(
+            (e.kind.as_str(), e.span_ms),
+            ("timeout-after-append", Some(200))
+        );
+        for s in &e.records {
+            for seq in s.first_seq..=s.last_seq {
+                assert_eq!(copies[&(s.stream, seq)], 2, "{e:?}: seq {seq}");
+            }
+        }
+    }
+    assert_eq!(rows.len(), n + faulted as usize);
+    assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
+}
+
+#[test]
+fn leader_move_refuses_for_its_span_then_the_client_follows_metadata_to_the_twin() {
+    let mock = mock();
+    let n = 3000;
+    let proxy = counted_proxy(&mock.bootstrap_servers(), "leader-move:1/cell:200ms", 29, n);
+    let settings = [
+        ("acks", "all"),
+        ("enable.idempotence", "false"),
+        ("max.in.flight", "5"),
+        ("batch.num.messages", "15"),
+        ("retry.backoff.ms", "10"),
+    ];
+    let out = produce(&proxy.bootstrap(), "move", n, &settings);
+    let failed: Vec<_> = out.deliveries.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let events = proxy.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let e = &events[0];
+    assert_eq!((e.kind.as_str(), e.span_ms), ("leader-move", Some(200)));
+    let log = proxy.produce_log();
+    let opener = log
+        .iter()
+        .find(|l| Some(l.index) == e.request_index)
+        .unwrap();
+    assert_eq!(opener.refused_with, Some(NOT_LEADER_OR_FOLLOWER));
+    assert!(!opener.via_twin);
+    let end = opener.at_us + 200_000;
+    for l in log
+        .iter()
+        .filter(|l| l.at_us >= opener.at_us && l.at_us + 1_000 < end)
+    {
+        assert_eq!(l.refused_with, Some(NOT_LEADER_OR_FOLLOWER), "{l:?}");
+    }
+    // The moved partition is led by the broker's twin: the client read it
+    // from Metadata and wrote there once the span was over.
+    let moved = proxy.moved_to_twin();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].0, "move");
+    let on_twin: Vec<_> = log
+        .iter()
+        .filter(|l| l.via_twin && l.refused_with.is_none())
+        .collect();
+    assert!(!on_twin.is_empty(), "no Produce request reached the twin");
+    assert!(on_twin.iter().all(|l| l.at_us >= end), "{on_twin:?}");
+    // Refused, never appended: every record is in the log exactly once.
+    let rows = consume(&mock.bootstrap_servers(), "move", n, false);
+    assert_eq!(rows.len(), n);
     assert_eq!(proxy.connection_errors(), 0, "{:?}", proxy.last_error());
 }

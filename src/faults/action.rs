@@ -15,6 +15,16 @@ pub const NOT_ENOUGH_REPLICAS: i16 = 19;
 /// because it says what happened.)
 pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
 
+/// REQUEST_TIMED_OUT: retriable; the broker waited for its replicas past
+/// the request's timeout after appending, so the records may be in the
+/// log (librdkafka marks the batch *possibly persisted*). What
+/// `timeout-after-append` answers.
+pub const REQUEST_TIMED_OUT: i16 = 7;
+
+/// NOT_LEADER_OR_FOLLOWER: retriable, and the client refreshes its
+/// metadata before retrying. What `leader-move` answers.
+pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
+
 /// What `lose-ack` does to the broker's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LoseAckMode {
@@ -43,6 +53,18 @@ pub enum FaultAction {
     Delay { ms: u32 },
     /// Close the connection (both sides) instead of forwarding.
     Reset,
+    /// Open a refusal window: this request and every Produce request for
+    /// the next `ms` milliseconds are answered `error_code` without being
+    /// forwarded.
+    RefuseWindow { ms: u32, error_code: i16 },
+    /// Forward, hold the broker's answer `ms` milliseconds (the
+    /// connection's later requests wait behind it), then answer
+    /// `error_code` (REQUEST_TIMED_OUT) instead.
+    TimeoutAfterAppend { ms: u32, error_code: i16 },
+    /// Move the partition's leader: every Produce request for `ms`
+    /// milliseconds is answered NOT_LEADER_OR_FOLLOWER, and Metadata names
+    /// the other proxy node as leader from then on.
+    LeaderMove { ms: u32 },
 }
 
 impl FaultAction {
@@ -59,6 +81,9 @@ impl FaultAction {
             FaultAction::LoseAck { .. } => FaultName::LoseAck,
             FaultAction::Delay { .. } => FaultName::Delay,
             FaultAction::Reset => FaultName::Reset,
+            FaultAction::RefuseWindow { .. } => FaultName::RefuseWindow,
+            FaultAction::TimeoutAfterAppend { .. } => FaultName::TimeoutAfterAppend,
+            FaultAction::LeaderMove { .. } => FaultName::LeaderMove,
         }
     }
 }
@@ -75,6 +100,13 @@ impl fmt::Display for FaultAction {
             } => f.write_str("lose-ack(drop and reset)"),
             FaultAction::Delay { ms } => write!(f, "delay({ms}ms)"),
             FaultAction::Reset => f.write_str("reset"),
+            FaultAction::RefuseWindow { ms, error_code } => {
+                write!(f, "refuse-window({ms}ms, error {error_code})")
+            }
+            FaultAction::TimeoutAfterAppend { ms, error_code } => {
+                write!(f, "timeout-after-append({ms}ms, error {error_code})")
+            }
+            FaultAction::LeaderMove { ms } => write!(f, "leader-move({ms}ms)"),
         }
     }
 }

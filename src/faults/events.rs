@@ -56,15 +56,40 @@ pub struct FaultEvent {
     pub request_index: Option<u64>,
     /// Milliseconds since the proxy (or failover controller) started.
     pub at_ms: u64,
-    /// The records the fault touched: a request's batches, or a failover's
-    /// window. Empty when unknown (compressed batches, unstamped records).
+    /// The records the fault touched: a request's batches, every request a
+    /// lasting fault answered during its span, or a failover's window.
+    /// Empty when unknown (compressed batches, unstamped records).
     pub records: Vec<RecordSpan>,
+    /// A lasting fault's span, milliseconds from `at_ms`: how long a
+    /// refusal window or a leader move refused requests, or how long a
+    /// timeout after append held its answer. `None` for single-request
+    /// faults and failovers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_ms: Option<u64>,
+    /// Produce requests a lasting fault answered during its span (the
+    /// first one included); 0 for other faults.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub requests: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FaultEvent {
     /// True when `seq` of `stream` is one of the records this fault touched.
     pub fn touches(&self, stream: u32, seq: u64) -> bool {
         self.records.iter().any(|s| s.contains(stream, seq))
+    }
+
+    /// Adds `spans` to the records touched, skipping spans already there (a
+    /// retried batch refused twice in one window).
+    pub fn touch(&mut self, spans: impl IntoIterator<Item = RecordSpan>) {
+        for s in spans {
+            if !self.records.contains(&s) {
+                self.records.push(s);
+            }
+        }
     }
 }
 
@@ -127,6 +152,8 @@ mod tests {
             request_index: None,
             at_ms,
             records: vec![],
+            span_ms: None,
+            requests: 0,
         };
         let out = renumber(vec![ev(0, 50), ev(0, 10), ev(1, 10)]);
         let got: Vec<(u64, u64)> = out.iter().map(|e| (e.id, e.at_ms)).collect();

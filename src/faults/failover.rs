@@ -176,6 +176,8 @@ impl FailoverOutcome {
             request_index: None,
             at_ms: self.at_ms,
             records,
+            span_ms: None,
+            requests: 0,
         }
     }
 }

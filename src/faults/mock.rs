@@ -18,6 +18,8 @@
 //! | `lose-ack` (error) | the plan's error code (NOT_ENOUGH_REPLICAS_AFTER_APPEND) | **no**: the mock does not append a failed request, so the client retries a batch that was never written; it exercises the client's path, not the duplicate |
 //! | `lose-ack` (drop and reset), `reset` | `ERR__TRANSPORT`: the mock closes the connection | yes for the connection; `lose-ack` again without the append |
 //! | `delay` | not mapped (the mock's per-request delays are per broker and not exposed by `rdkafka`); listed in [`MockFaults::unmapped`] | no |
+//! | `refuse-window`, `timeout-after-append`, `leader-move` | not mapped (they last a time span; the mock's error stack counts requests); listed in [`MockFaults::unmapped`] | no |
+//! | any kind counted per cell (`25/cell`) | not mapped (a count is spread over a cell's records, which the request-indexed rule does not see); listed in [`MockFaults::unmapped`] | no |
 //! | `failover` | [`failover`]: move the partition leader, take the old one down, bring it back | roughly: no election, no log truncation |
 
 use std::collections::BTreeMap;
@@ -60,7 +62,13 @@ pub fn mock_faults(plan: &FaultPlan, requests: u64) -> MockFaults {
     let mut injected = BTreeMap::new();
     for i in 0..requests {
         let err = match plan.decide(i) {
-            None | Some(FaultAction::Delay { .. }) => RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR,
+            None
+            | Some(
+                FaultAction::Delay { .. }
+                | FaultAction::RefuseWindow { .. }
+                | FaultAction::TimeoutAfterAppend { .. }
+                | FaultAction::LeaderMove { .. },
+            ) => RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR,
             Some(action) => {
                 *injected.entry(action.name().to_string()).or_insert(0) += 1;
                 match action {
@@ -81,7 +89,14 @@ pub fn mock_faults(plan: &FaultPlan, requests: u64) -> MockFaults {
         .profile()
         .kinds()
         .iter()
-        .filter(|k| matches!(k, FaultKind::Delay { .. }))
+        .filter(|k| {
+            let single = matches!(
+                k,
+                FaultKind::Reject { .. } | FaultKind::LoseAck { .. } | FaultKind::Reset { .. }
+            );
+            let counted = k.amount().and_then(|a| a.per_cell()).is_some();
+            !matches!(k, FaultKind::Failover) && (!single || counted)
+        })
         .copied()
         .collect();
     MockFaults {
@@ -128,6 +143,21 @@ mod tests {
     use super::*;
     use crate::faults::FaultProfile;
 
+    #[test]
+    fn lasting_and_counted_kinds_are_reported_unmapped() {
+        let p = plan("reject:25/cell+refuse-window:10%:50ms+reset:5%");
+        let f = mock_faults(&p, 500);
+        let names: Vec<String> = f.unmapped.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["reject:25/cell", "refuse-window:10%:50ms"]);
+        assert!(f.injected.contains_key("reset"), "{:?}", f.injected);
+        assert!(
+            !f.injected.contains_key("refuse-window"),
+            "{:?}",
+            f.injected
+        );
+        assert!(!f.injected.contains_key("reject"), "{:?}", f.injected);
+    }
+
     fn plan(text: &str) -> FaultPlan {
         FaultPlan::by_request(&text.parse::<FaultProfile>().unwrap(), 3)
     }
@@ -165,7 +195,7 @@ mod tests {
         assert_eq!(
             f.unmapped,
             vec![FaultKind::Delay {
-                rate_ppm: 500_000,
+                amount: crate::faults::profile::Amount::Rate { ppm: 500_000 },
                 ms: 10
             }]
         );

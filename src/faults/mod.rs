@@ -5,6 +5,15 @@
 //! `failover`, and `+` to mix, e.g. `reject:1%+lose-ack:1%`); its slug is the
 //! same thing spelled for file names and cell ids (`reject-1pct`).
 //!
+//! How often is a rate (`reject:1%`, of full batches) or a count of events
+//! per cell (`reject:25/cell`, spread over the cell's records so slow cells
+//! meet as many as fast ones). Lasting faults have a span:
+//! `refuse-window:3/cell:200ms` (every Produce refused NOT_ENOUGH_REPLICAS
+//! for 200 ms, like an ISR shrink), `timeout-after-append:10/cell:500ms`
+//! (appended, answer held 500 ms, then REQUEST_TIMED_OUT) and
+//! `leader-move:3/cell:300ms` (NOT_LEADER_OR_FOLLOWER for 300 ms, then the
+//! leader is elsewhere); their events carry the span.
+//!
 //! - [`FaultPlan`] (`plan.rs`): the seeded schedule; its trigger records
 //!   are a pure function of (profile, seed, stream, sequence), so the same
 //!   seed and profile fault the same records in every cell and every run.
@@ -36,10 +45,11 @@ pub use events::{FaultEvent, RecordSpan};
 pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
     records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
-    NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER,
+    REQUEST_TIMED_OUT,
 };
-pub use profile::{FaultKind, FaultName, FaultProfile};
-pub use proxy::{ProxiedBroker, Proxy, ProxyConfig, ProxyError};
+pub use profile::{Amount, FaultKind, FaultName, FaultProfile, MAX_EVENTS_PER_CELL};
+pub use proxy::{ProduceEntry, ProxiedBroker, Proxy, ProxyConfig, ProxyError};
 
 /// SplitMix64's output function: a bijective 64-bit mixer (Steele, Lea and
 /// Flood, 2014), the one hash behind every seeded draw of fault plans and

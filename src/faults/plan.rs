@@ -41,6 +41,36 @@
 //!    its retries, turning reorders into gaps. Several triggers in one
 //!    request make one fault.
 //!
+//! # Counts per cell (`N/cell`, [`FaultPlan::with_cell`])
+//!
+//! A rate starves slow cells: in-flight 1 at RTT 20 ms sends a few
+//! thousand records, and `reject:5%` met it 14 times. A kind written with a
+//! count (`reject:25/cell`) gets that many trigger records per cell instead,
+//! placed on the cell's records by stratified sampling:
+//!
+//! 1. The cell's records are numbered globally in send order, `g = seq ×
+//!    streams + stream` (the runner sends round-robin over the streams).
+//!    The faultable range is from the warm-up (rule 1, on every stream) to
+//!    the cell's last full batch per stream, excluded.
+//! 2. That range is cut into `N` equal strata; event `k` of the kind is the
+//!    record at a seeded offset inside stratum `k` (drawn from seed, the
+//!    kind's place in the profile and `k`), at least a batch of every
+//!    stream before the next stratum, so two events never share a batch
+//!    unless the strata are smaller than one.
+//! 3. A count trigger that cannot fire when it is first transmitted (its
+//!    request also carries a retry, another trigger fired on the same
+//!    request, or a lasting fault is in force) is **kept**: the next
+//!    request that carries fresh records and no retry is faulted with it
+//!    ([`TriggerState`] holds these in order). So a cell meets its `N`
+//!    events as long as records keep coming, whatever its batching and
+//!    speed. (A rate trigger that cannot fire is dropped, as before.)
+//!
+//! The placement is a pure function of (profile, seed, records per batch,
+//! the cell's records and streams): every client and run of the same cell
+//! meets the same faults on the same records, and cells of other sizes meet
+//! event `k` at the same fraction of their run. Where a record is both a
+//! count trigger and a rate trigger, the count trigger wins.
+//!
 //! Records the proxy cannot read (compressed batches, values without the
 //! stamped header) carry no trigger. `failover` is not a per-request fault:
 //! the plan ignores it (the failover controller acts on it).
@@ -56,14 +86,15 @@
 //! miss; inside a run of consecutive hits, a later hit is faulted when its
 //! index is even and the two requests before it were both hits).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 
 pub use super::action::{
     FaultAction, LoseAckMode, NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    NOT_LEADER_OR_FOLLOWER, REQUEST_TIMED_OUT,
 };
 use super::frame::PartitionRecords;
-use super::profile::{FaultKind, FaultProfile};
+use super::profile::{Amount, FaultKind, FaultProfile};
 use super::splitmix64;
 
 /// Requests (request plans), or full batches per stream (record plans),
@@ -97,8 +128,21 @@ pub struct FaultPlan {
     reject_error: i16,
     lose_ack: LoseAckMode,
     /// (upper bound of the kind's slice of the draw's range, kind), in
-    /// profile order.
+    /// profile order: the rate kinds.
     slices: Vec<(u64, FaultKind)>,
+    /// (kind, events per cell), in profile order: the count kinds.
+    counted: Vec<(FaultKind, u32)>,
+    /// The cell the count kinds are spread over; None: they never fire.
+    cell: Option<CellSize>,
+}
+
+/// A cell's records, as the count kinds need them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CellSize {
+    /// Records over all streams.
+    records: u64,
+    /// Streams (partitions), sent round-robin.
+    streams: u32,
 }
 
 /// The highest sequence seen per (topic, stream): the state the proxy keeps
@@ -106,6 +150,8 @@ pub struct FaultPlan {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TriggerState {
     highest: HashMap<(String, u32), u64>,
+    /// Count triggers kept for the next fresh request (rule 3 of counts).
+    pending: VecDeque<FaultAction>,
 }
 
 impl TriggerState {
@@ -113,12 +159,19 @@ impl TriggerState {
     pub fn highest(&self, topic: &str, stream: u32) -> Option<u64> {
         self.highest.get(&(topic.to_string(), stream)).copied()
     }
+
+    /// Count triggers still waiting for a request they can fault.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
 }
 
 impl FaultPlan {
     /// The record-triggered schedule of `profile` under `seed`, for batches
     /// of about `records_per_batch` records (see [`records_per_batch`]),
     /// with the default warm-up (10 full batches per stream) and error codes.
+    /// Count kinds (`N/cell`) fire only once the cell is known
+    /// ([`with_cell`](FaultPlan::with_cell)).
     pub fn new(profile: &FaultProfile, seed: u64, records_per_batch: u64) -> FaultPlan {
         let rpb = records_per_batch.max(1);
         FaultPlan::build(
@@ -144,17 +197,20 @@ impl FaultPlan {
         };
         let range = 1_000_000 * scale;
         let mut slices = Vec::new();
+        let mut counted = Vec::new();
         let mut upper: u64 = 0;
         for kind in profile.kinds() {
-            let rate = match *kind {
-                FaultKind::Reject { rate_ppm }
-                | FaultKind::LoseAck { rate_ppm }
-                | FaultKind::Delay { rate_ppm, .. }
-                | FaultKind::Reset { rate_ppm } => rate_ppm,
-                FaultKind::Failover => continue,
-            };
-            upper = upper.saturating_add(u64::from(rate)).min(range);
-            slices.push((upper, *kind));
+            match kind.amount() {
+                Some(Amount::Rate { ppm }) => {
+                    upper = upper.saturating_add(u64::from(ppm)).min(range);
+                    slices.push((upper, *kind));
+                }
+                // The request-indexed rule has no cell to spread a count over.
+                Some(Amount::PerCell { events }) if trigger != Trigger::Requests => {
+                    counted.push((*kind, events));
+                }
+                _ => {}
+            }
         }
         FaultPlan {
             profile: profile.clone(),
@@ -164,7 +220,20 @@ impl FaultPlan {
             reject_error: NOT_ENOUGH_REPLICAS,
             lose_ack: LoseAckMode::default(),
             slices,
+            counted,
+            cell: None,
         }
+    }
+
+    /// Spreads the count kinds (`N/cell`) over a cell of `records` records
+    /// (all streams) sent round-robin over `streams` streams: see the
+    /// module's rules for counts. Rate kinds are unaffected.
+    pub fn with_cell(mut self, records: u64, streams: u32) -> FaultPlan {
+        self.cell = Some(CellSize {
+            records,
+            streams: streams.max(1),
+        });
+        self
     }
 
     /// The plan that never faults anything.
@@ -215,7 +284,7 @@ impl FaultPlan {
 
     /// True when no request is ever faulted.
     pub fn is_empty(&self) -> bool {
-        self.slices.is_empty()
+        self.slices.is_empty() && (self.counted.is_empty() || self.cell.is_none())
     }
 
     /// The same profile, seed, error codes and warm-up count under the
@@ -249,10 +318,22 @@ impl FaultPlan {
     /// Record-triggered plans: the fault whose trigger is record `seq` of
     /// `stream`, if any (rules 1 and 2). `None` for request plans.
     pub fn trigger(&self, stream: u32, seq: u64) -> Option<FaultAction> {
+        self.trigger_of(stream, seq).map(|(a, _)| a)
+    }
+
+    /// [`trigger`](FaultPlan::trigger), and whether it is a count trigger
+    /// (kept until it can fire).
+    fn trigger_of(&self, stream: u32, seq: u64) -> Option<(FaultAction, bool)> {
         let Trigger::Records { records_per_batch } = self.trigger else {
             return None;
         };
-        if seq < self.warmup || self.slices.is_empty() {
+        if seq < self.warmup {
+            return None;
+        }
+        if let Some(kind) = self.count_trigger(stream, seq) {
+            return Some((self.action(kind), true));
+        }
+        if self.slices.is_empty() {
             return None;
         }
         let h = splitmix64(splitmix64(self.seed ^ splitmix64(seq)) ^ u64::from(stream));
@@ -260,22 +341,79 @@ impl FaultPlan {
         self.slices
             .iter()
             .find(|(upper, _)| u < *upper)
-            .map(|(_, kind)| self.action(*kind))
+            .map(|(_, kind)| (self.action(*kind), false))
+    }
+
+    /// The count kind whose event lies on record `seq` of `stream`, if any
+    /// (the module's rules for counts).
+    fn count_trigger(&self, stream: u32, seq: u64) -> Option<FaultKind> {
+        let (cell, Trigger::Records { records_per_batch }) = (self.cell?, self.trigger) else {
+            return None;
+        };
+        let streams = u64::from(cell.streams);
+        if self.counted.is_empty() || u64::from(stream) >= streams {
+            return None;
+        }
+        let g = seq.checked_mul(streams)?.checked_add(u64::from(stream))?;
+        let stride = records_per_batch.saturating_mul(streams);
+        let lo = self.warmup.saturating_mul(streams);
+        let hi = cell.records.saturating_sub(stride);
+        if g < lo || g >= hi {
+            return None;
+        }
+        let len = hi - lo;
+        let start =
+            |k: u64, n: u64| lo + ((u128::from(k) * u128::from(len)) / u128::from(n)) as u64;
+        for (i, &(kind, events)) in self.counted.iter().enumerate() {
+            let n = u64::from(events).min(len);
+            // The stratum holding g: the last k whose start is at most g.
+            let mut k = ((u128::from(g - lo) * u128::from(n)) / u128::from(len)) as u64;
+            while k + 1 < n && start(k + 1, n) <= g {
+                k += 1;
+            }
+            while k > 0 && start(k, n) > g {
+                k -= 1;
+            }
+            let (from, to) = (start(k, n), start(k + 1, n));
+            let room = (to - from).saturating_sub(stride).max(1);
+            let h = splitmix64(splitmix64(self.seed ^ splitmix64(k)) ^ ((i as u64 + 1) << 32));
+            if from + h % room == g {
+                return Some(kind);
+            }
+        }
+        None
     }
 
     /// The fault for one Produce request: request `index` (from 0) carrying
     /// `parts`, with `state` the proxy's memory of sequences already seen
-    /// (updated here). A pure function of its arguments: the proxy's whole
-    /// decision, testable without a network. Request plans ignore `parts`
-    /// for the decision (but still update `state`).
+    /// and of count triggers kept (updated here). A pure function of its
+    /// arguments: the proxy's whole decision, testable without a network.
+    /// Request plans ignore `parts` for the decision (but still update
+    /// `state`).
     pub fn decide_request(
         &self,
         state: &mut TriggerState,
         index: u64,
         parts: &[PartitionRecords],
     ) -> Option<FaultAction> {
+        self.decide_request_in(state, index, parts, false)
+    }
+
+    /// [`decide_request`](FaultPlan::decide_request) for a request a
+    /// lasting fault already answers when `held` (a refusal window or a
+    /// leader move is in force): nothing fires, the sequences are
+    /// remembered, and count triggers are kept for later.
+    pub fn decide_request_in(
+        &self,
+        state: &mut TriggerState,
+        index: u64,
+        parts: &[PartitionRecords],
+        held: bool,
+    ) -> Option<FaultAction> {
         let mut retry = false;
-        let mut first_trigger: Option<(u64, FaultAction)> = None;
+        let mut fresh = false;
+        let mut first: Option<(FaultAction, bool)> = None;
+        let mut kept: Vec<FaultAction> = Vec::new();
         for part in parts {
             for span in &part.spans {
                 let key = (part.topic.clone(), span.stream);
@@ -284,18 +422,36 @@ impl FaultPlan {
                     retry = true;
                 }
                 let from = highest.map_or(span.first_seq, |h| span.first_seq.max(h + 1));
-                if self.trigger != Trigger::Requests && first_trigger.is_none() {
-                    first_trigger = (from..=span.last_seq)
-                        .find_map(|seq| self.trigger(span.stream, seq).map(|a| (seq, a)));
+                fresh |= from <= span.last_seq;
+                if self.trigger != Trigger::Requests {
+                    for seq in from..=span.last_seq {
+                        match (self.trigger_of(span.stream, seq), first) {
+                            (None, _) => {}
+                            (Some(t), None) => first = Some(t),
+                            (Some((a, true)), Some(_)) => kept.push(a),
+                            (Some((_, false)), Some(_)) => {}
+                        }
+                    }
                 }
                 let top = highest.map_or(span.last_seq, |h| h.max(span.last_seq));
                 state.highest.insert(key, top);
             }
         }
-        match self.trigger {
-            Trigger::Requests => self.decide(index),
-            Trigger::Records { .. } if retry => None,
-            Trigger::Records { .. } => first_trigger.map(|(_, a)| a),
+        if self.trigger == Trigger::Requests {
+            return if held { None } else { self.decide(index) };
+        }
+        if retry || held {
+            if let Some((a, true)) = first {
+                state.pending.push_back(a);
+            }
+            state.pending.extend(kept);
+            return None;
+        }
+        state.pending.extend(kept);
+        match first {
+            Some((a, _)) => Some(a),
+            None if fresh => state.pending.pop_front(),
+            None => None,
         }
     }
 
@@ -352,6 +508,15 @@ impl FaultPlan {
             },
             FaultKind::Delay { ms, .. } => FaultAction::Delay { ms },
             FaultKind::Reset { .. } => FaultAction::Reset,
+            FaultKind::RefuseWindow { ms, .. } => FaultAction::RefuseWindow {
+                ms,
+                error_code: NOT_ENOUGH_REPLICAS,
+            },
+            FaultKind::TimeoutAfterAppend { ms, .. } => FaultAction::TimeoutAfterAppend {
+                ms,
+                error_code: REQUEST_TIMED_OUT,
+            },
+            FaultKind::LeaderMove { ms, .. } => FaultAction::LeaderMove { ms },
             FaultKind::Failover => unreachable!("failover has no slice"),
         }
     }
@@ -585,6 +750,149 @@ mod tests {
             .collect();
         assert_eq!(q, PINNED_TRIGGERS);
     }
+
+    fn cplan(text: &str, seed: u64, rpb: u64, records: u64, streams: u32) -> FaultPlan {
+        rplan(text, seed, rpb).with_cell(records, streams)
+    }
+
+    #[test]
+    fn counts_per_cell_place_exactly_n_triggers_a_batch_apart() {
+        // The slow cell of issue 22: in-flight 1 at RTT 20 ms sends about
+        // 3700 records; reject:5% met it 14 times.
+        let (rpb, records) = (16, 3_700);
+        let p = cplan("reject:25/cell", 42, rpb, records, 1);
+        let q: Vec<u64> = p.triggers(0, 0..records).iter().map(|(q, _)| *q).collect();
+        assert_eq!(q.len(), 25, "{q:?}");
+        assert!(
+            q[0] >= 10 * rpb && *q.last().unwrap() < records - rpb,
+            "{q:?}"
+        );
+        assert!(q.windows(2).all(|w| w[1] - w[0] > rpb), "{q:?}");
+        // Driven as batches of 16 with no retry: 25 faulted requests.
+        assert_eq!(faulted_batches(&p, rpb, records / rpb).len(), 25);
+        // Without the cell, a count never fires.
+        assert!(rplan("reject:25/cell", 42, rpb).is_empty());
+        assert!(rplan("reject:25/cell", 42, rpb)
+            .triggers(0, 0..records)
+            .is_empty());
+        // A big cell gets 25 too, spread over it.
+        let big = cplan("reject:25/cell", 42, rpb, 40_000, 1);
+        let q: Vec<u64> = big.triggers(0, 0..40_000).iter().map(|(q, _)| *q).collect();
+        assert_eq!(q.len(), 25);
+        assert!(q[24] > 38_000 && q[0] < 160 + 1_600, "{q:?}");
+    }
+
+    #[test]
+    fn counts_are_per_cell_over_all_streams_and_seeded() {
+        let p = cplan("reject:25/cell+lose-ack:5/cell", 7, 15, 9_000, 3);
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for stream in 0..3 {
+            for (_, a) in p.triggers(stream, 0..3_000) {
+                *by_kind.entry(a.name()).or_default() += 1;
+            }
+        }
+        assert_eq!(by_kind, BTreeMap::from([("lose-ack", 5), ("reject", 25)]));
+        // A stream the cell does not have carries none.
+        assert!(p.triggers(3, 0..3_000).is_empty());
+        let again = cplan("reject:25/cell+lose-ack:5/cell", 7, 15, 9_000, 3);
+        let other = cplan("reject:25/cell+lose-ack:5/cell", 8, 15, 9_000, 3);
+        assert_eq!(p.triggers(1, 0..3_000), again.triggers(1, 0..3_000));
+        assert_ne!(p.triggers(1, 0..3_000), other.triggers(1, 0..3_000));
+    }
+
+    #[test]
+    fn count_triggers_that_cannot_fire_are_kept_for_the_next_fresh_request() {
+        let p = cplan("reject:1/cell", 3, 10, 1_000, 1);
+        let q = p.triggers(0, 0..1_000)[0].0;
+        let mut state = TriggerState::default();
+        // Everything before the trigger, in one request: no fault.
+        assert_eq!(
+            p.decide_request(&mut state, 0, &[part("t", 0, 0, q - 1)]),
+            None
+        );
+        // The trigger rides with a retry of record q - 1: kept, not fired.
+        assert_eq!(
+            p.decide_request(&mut state, 1, &[part("t", 0, q - 1, q)]),
+            None
+        );
+        assert_eq!(state.pending(), 1);
+        // A retry alone does not take it; the next fresh request does.
+        assert_eq!(p.decide_request(&mut state, 2, &[part("t", 0, q, q)]), None);
+        let next = [part("t", 0, q + 1, q + 5)];
+        assert_eq!(
+            p.decide_request(&mut state, 3, &next),
+            Some(FaultAction::Reject {
+                error_code: NOT_ENOUGH_REPLICAS
+            })
+        );
+        assert_eq!(state.pending(), 0);
+        // Held by a lasting fault: kept the same way.
+        let mut state = TriggerState::default();
+        let batch = [part("t", 0, 0, q)];
+        assert_eq!(p.decide_request_in(&mut state, 0, &batch, true), None);
+        assert_eq!(state.pending(), 1);
+        assert!(p
+            .decide_request(&mut state, 1, &[part("t", 0, q + 1, q + 1)])
+            .is_some());
+        // A rate trigger that cannot fire is dropped, as before.
+        let r = rplan("reject:100%", 1, 1).with_warmup(0);
+        let mut state = TriggerState::default();
+        assert_eq!(
+            r.decide_request_in(&mut state, 0, &[part("t", 0, 0, 0)], true),
+            None
+        );
+        assert_eq!(state.pending(), 0);
+    }
+
+    #[test]
+    fn two_counted_kinds_in_one_request_make_two_faults() {
+        // 2 events in 400 faultable records of 1-record batches, then one
+        // request carrying the whole cell: one fault now, one kept.
+        let p = cplan("reject:1/cell+refuse-window:1/cell:50ms", 5, 1, 420, 1);
+        let all: Vec<(u64, FaultAction)> = p.triggers(0, 0..420);
+        assert_eq!(all.len(), 2, "{all:?}");
+        let mut state = TriggerState::default();
+        let first = p.decide_request(&mut state, 0, &[part("t", 0, 0, 418)]);
+        assert_eq!(first, Some(all[0].1));
+        assert_eq!(state.pending(), 1);
+        let second = p.decide_request(&mut state, 1, &[part("t", 0, 419, 419)]);
+        assert_eq!(second, Some(all[1].1));
+    }
+
+    #[test]
+    fn lasting_kinds_carry_their_spans_and_codes() {
+        let p = plan("refuse-window:100%:200ms", 1).with_warmup(0);
+        assert_eq!(
+            p.decide(0),
+            Some(FaultAction::RefuseWindow {
+                ms: 200,
+                error_code: NOT_ENOUGH_REPLICAS
+            })
+        );
+        let p = plan("timeout-after-append:100%:0ms", 1).with_warmup(0);
+        assert_eq!(
+            p.decide(0),
+            Some(FaultAction::TimeoutAfterAppend {
+                ms: 0,
+                error_code: REQUEST_TIMED_OUT
+            })
+        );
+        let p = plan("leader-move:100%:300ms", 1).with_warmup(0);
+        assert_eq!(p.decide(0), Some(FaultAction::LeaderMove { ms: 300 }));
+    }
+
+    #[test]
+    fn count_triggers_are_pinned() {
+        let q: Vec<u64> = cplan("reject:10/cell", 1, 15, 5_000, 1)
+            .triggers(0, 0..5_000)
+            .iter()
+            .map(|(q, _)| *q)
+            .collect();
+        assert_eq!(q, PINNED_COUNT_TRIGGERS);
+    }
+
+    const PINNED_COUNT_TRIGGERS: [u64; 10] =
+        [393, 895, 1190, 1834, 2373, 2901, 3453, 3793, 4427, 4779];
 
     const PINNED_TRIGGERS: [u64; 18] = [
         837, 1895, 3274, 4765, 6457, 7494, 8566, 9089, 11876, 18253, 19716, 21579, 21905, 22454,

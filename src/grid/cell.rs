@@ -58,15 +58,15 @@ impl Cell {
     }
 
     /// The round trips a record waits for before its acknowledgement,
-    /// microseconds: the client's, plus a follower's fetch with `acks=all`
+    /// microseconds: the client's, plus a follower's fetch (the
+    /// replication RTT, [`Network::replication_rtt_us`]) with `acks=all`
     /// when replication links are emulated. `None` with `acks=0` (nothing
     /// to wait for).
     pub fn ack_rtt_us(&self, network: &Network) -> Option<u64> {
         match self.settings.acks {
             Acks::Zero => None,
             Acks::One => Some(self.rtt_us),
-            Acks::All if network.replication => Some(2 * self.rtt_us),
-            Acks::All => Some(self.rtt_us),
+            Acks::All => Some(self.rtt_us + network.replication_rtt_us(self.rtt_us).unwrap_or(0)),
         }
     }
 
@@ -96,12 +96,12 @@ impl Cell {
     /// at RTT 20 ms flat at ~670 records/s from in-flight 5 to 100.
     pub fn ceiling_records_per_sec(&self, fixed: &Fixed, network: &Network) -> Option<f64> {
         let pipelined = self.pipelining_ceiling_records_per_sec(fixed, network)?;
-        let replicated = self.settings.acks == Acks::All && network.replication;
-        Some(if replicated {
-            let per_request = fixed.records_per_batch() as f64 * 1e6 / self.rtt_us as f64;
-            pipelined.min(per_request)
-        } else {
-            pipelined
+        let replication_us = network
+            .replication_rtt_us(self.rtt_us)
+            .filter(|&r| r > 0 && self.settings.acks == Acks::All);
+        Some(match replication_us {
+            Some(r) => pipelined.min(fixed.records_per_batch() as f64 * 1e6 / r as f64),
+            None => pipelined,
         })
     }
 }

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 /// The client↔broker link of every cell goes through the suite's proxy,
 /// which delays each frame by half the round trip in each direction. On
 /// the local cluster, broker↔broker replication links get the same round
-/// trip when `replication` is on (a follower in another zone), so
-/// `acks=all` pays for it as a multi-zone cluster does.
+/// trip when `replication` is on (a follower in another zone, a stretched
+/// cluster), so `acks=all` pays for it as a multi-zone cluster does; or
+/// their own round trip, `replication_rtt_ms`, the same for every cell (a
+/// client across regions from a cluster within one region).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Network {
@@ -21,6 +23,11 @@ pub struct Network {
     pub fault_rtt_ms: Vec<f64>,
     /// Broker↔broker links get the cell's RTT too (local cluster only).
     pub replication: bool,
+    /// Broker↔broker round trip, milliseconds, for every cell, instead of
+    /// the cell's client RTT (needs `replication`; local cluster only).
+    /// Unset: the cell's RTT.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replication_rtt_ms: Option<f64>,
     /// Jitter added to each frame's delay, uniform in 0..jitter_ms; it never
     /// reorders frames on a connection.
     pub jitter_ms: f64,
@@ -34,6 +41,7 @@ impl Default for Network {
             rtt_ms: vec![0.0, 2.0, 20.0],
             fault_rtt_ms: vec![0.0],
             replication: true,
+            replication_rtt_ms: None,
             jitter_ms: 0.0,
             bandwidth_mbit: 0.0,
         }
@@ -47,6 +55,7 @@ impl Network {
             rtt_ms: vec![0.0],
             fault_rtt_ms: Vec::new(),
             replication: false,
+            replication_rtt_ms: None,
             jitter_ms: 0.0,
             bandwidth_mbit: 0.0,
         }
@@ -54,7 +63,18 @@ impl Network {
 
     /// True when any link is shaped (a delay, jitter or a bandwidth limit).
     pub fn emulates(&self) -> bool {
-        self.rtt_ms.iter().any(|&r| r > 0.0) || self.jitter_ms > 0.0 || self.bandwidth_mbit > 0.0
+        self.rtt_ms.iter().any(|&r| r > 0.0)
+            || self.replication_rtt_ms.is_some_and(|r| r > 0.0)
+            || self.jitter_ms > 0.0
+            || self.bandwidth_mbit > 0.0
+    }
+
+    /// The broker↔broker round trip of a cell whose client RTT is
+    /// `cell_rtt_us`, microseconds: `replication_rtt_ms` when set, else the
+    /// cell's; `None` when replication links are not emulated.
+    pub fn replication_rtt_us(&self, cell_rtt_us: u64) -> Option<u64> {
+        self.replication
+            .then(|| self.replication_rtt_ms.map_or(cell_rtt_us, ms_to_us))
     }
 
     /// Bandwidth in bytes per second, when limited.
@@ -70,6 +90,19 @@ impl Network {
             if !r.is_finite() || !(0.0..=10_000.0).contains(&r) {
                 return Err(format!(
                     "network RTT {r} ms is out of range (expected 0 to 10000 ms)"
+                ));
+            }
+        }
+        if let Some(r) = self.replication_rtt_ms {
+            if !r.is_finite() || !(0.0..=10_000.0).contains(&r) {
+                return Err(format!(
+                    "network.replication_rtt_ms {r} is out of range (expected 0 to 10000 ms)"
+                ));
+            }
+            if !self.replication {
+                return Err(format!(
+                    "network.replication_rtt_ms {r} needs replication = true (the local \
+                     cluster's replication links)"
                 ));
             }
         }

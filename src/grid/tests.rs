@@ -176,3 +176,132 @@ fn example_workload_in_repo_parses() {
     let w = Workload::from_file(&path).unwrap();
     assert_eq!(w, Workload::default(), "the example documents the defaults");
 }
+
+/// The error of a workload that fails, as the CLI prints it after `Error: `.
+fn invalid(toml: &str) -> String {
+    Workload::from_toml(toml).unwrap_err().to_string()
+}
+
+#[test]
+fn a_lasting_fault_longer_than_the_message_timeout_is_refused() {
+    assert_eq!(
+        invalid("faults = [\"refuse-window:3/cell:30000ms\"]\n"),
+        "invalid workload: fault refuse-window:3/cell:30000ms: a span of 30000 ms is not shorter \
+         than message_timeout_ms (30000 ms); records would expire inside it"
+    );
+    assert_eq!(
+        invalid("faults = [\"leader-move:1%:45000ms\"]\n"),
+        "invalid workload: fault leader-move:1%:45000ms: a span of 45000 ms is not shorter \
+         than message_timeout_ms (30000 ms); records would expire inside it"
+    );
+}
+
+#[test]
+fn refusal_windows_longer_than_a_cell_can_hold_are_refused() {
+    // 3 rounds × 3 windows × 250 ms = 2250 ms of timed run per cell.
+    assert_eq!(
+        invalid("faults = [\"refuse-window:12/cell:200ms\"]\n"),
+        "invalid workload: fault profile refuse-window:12/cell:200ms: 2400 ms of lasting \
+         faults per cell do not fit in a cell's timed run of 2250 ms (rounds × windows × window_ms)"
+    );
+    assert_eq!(
+        invalid("faults = [\"refuse-window:5/cell:200ms+leader-move:5/cell:300ms\"]\n"),
+        "invalid workload: fault profile refuse-window:5/cell:200ms+leader-move:5/cell:300ms: \
+         2500 ms of lasting faults per cell do not fit in a cell's timed run of 2250 ms \
+         (rounds × windows × window_ms)"
+    );
+    let w = Workload::from_toml("faults = [\"refuse-window:11/cell:200ms\"]\n").unwrap();
+    assert_eq!(w.faults[0].to_string(), "refuse-window:11/cell:200ms");
+}
+
+#[test]
+fn more_events_per_cell_than_the_smallest_cell_has_batches_is_refused() {
+    // In-flight 1 at RTT 20 ms: 1000 + 3 × 900 records, 11 batches of 16
+    // left alone, 220 batches to fault.
+    let toml = "faults = [\"reject:%N%/cell\"]\n[axes]\nmax_in_flight = [1, 5]\n\
+                [network]\nrtt_ms = [20.0]\nfault_rtt_ms = [20.0]\n";
+    assert_eq!(
+        invalid(&toml.replace("%N%", "221")),
+        "invalid workload: fault profile reject:221/cell: 221 events per cell, but cell \
+         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-221-per-cell has only 220 batches \
+         to fault"
+    );
+    assert!(Workload::from_toml(&toml.replace("%N%", "220")).is_ok());
+}
+
+#[test]
+fn bad_fault_strings_in_a_workload_are_one_line_naming_the_value() {
+    for (profile, want) in [
+        (
+            "isr-shrink:3/cell:200ms",
+            "unknown fault kind \"isr-shrink\" in \"isr-shrink:3/cell:200ms\"",
+        ),
+        (
+            "refuse-window:3/cell:-5ms",
+            "span \"-5ms\" must be a whole number of milliseconds such as 300ms",
+        ),
+        (
+            "refuse-window:3/cell:soon",
+            "span \"soon\" must be a whole number of milliseconds such as 300ms",
+        ),
+        (
+            "reject:-25/cell",
+            "event count \"-25/cell\" is not a whole number followed by /cell, such as 25/cell",
+        ),
+    ] {
+        let err = invalid(&format!("faults = [\"{profile}\"]\n"));
+        assert!(err.contains(want), "{profile}: {err}");
+        assert!(!err.contains('\n'), "{profile}: {err}");
+    }
+    assert_eq!(
+        invalid("[network]\nrtt_ms = [-2.0]\n"),
+        "invalid workload: network RTT -2 ms is out of range (expected 0 to 10000 ms)"
+    );
+    let err = invalid("[network]\nrtt_ms = [\"fast\"]\n");
+    assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
+}
+
+/// A client 20 ms from a cluster whose brokers are 1 ms apart: `acks=all`
+/// waits for 21 ms, and in-flight buys up to one batch per 1 ms.
+#[test]
+fn a_replication_rtt_of_its_own_sets_the_acks_all_ceiling() {
+    let f = Fixed::default();
+    let n = Workload::from_toml("[network]\nrtt_ms = [20.0]\nreplication_rtt_ms = 1.0\n")
+        .unwrap()
+        .network;
+    assert_eq!(n.replication_rtt_us(20_000), Some(1_000));
+    assert_eq!(Network::default().replication_rtt_us(20_000), Some(20_000));
+    assert_eq!(Network::none().replication_rtt_us(20_000), None);
+    let cell = |max_in_flight| Cell {
+        client: Client::Librdkafka,
+        rtt_us: 20_000,
+        settings: ProducerSettings {
+            max_in_flight,
+            acks: Acks::All,
+            idempotence: false,
+        },
+        faults: FaultProfile::None,
+    };
+    assert_eq!(cell(1).ack_rtt_us(&n), Some(21_000));
+    let ceiling = |k| cell(k).ceiling_records_per_sec(&f, &n).unwrap().round();
+    // 16 records per batch: 16 / 21 ms, 80 / 21 ms, then 16 per 1 ms.
+    assert_eq!(
+        (ceiling(1), ceiling(5), ceiling(100)),
+        (762.0, 3810.0, 16_000.0)
+    );
+}
+
+#[test]
+fn a_bad_replication_rtt_is_refused() {
+    assert_eq!(
+        invalid("[network]\nreplication_rtt_ms = -1.0\n"),
+        "invalid workload: network.replication_rtt_ms -1 is out of range (expected 0 to 10000 ms)"
+    );
+    assert_eq!(
+        invalid("[network]\nreplication = false\nreplication_rtt_ms = 1.0\n"),
+        "invalid workload: network.replication_rtt_ms 1 needs replication = true (the local \
+         cluster's replication links)"
+    );
+    let err = invalid("[network]\nreplication_rtt_ms = \"1ms\"\n");
+    assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
+}

@@ -200,6 +200,67 @@ impl Workload {
         if f.message_timeout_ms == 0 {
             return bad("message_timeout_ms must be at least 1");
         }
+        self.validate_faults()
+    }
+
+    /// What a fault profile asks of a cell that no cell could give: a
+    /// lasting fault's span at or past `message_timeout_ms` (records would
+    /// expire inside it, a loss the fault did not cause by reordering), more
+    /// time in lasting faults than a cell's timed run
+    /// (`rounds × windows × window_ms`), or more events per cell than the
+    /// smallest cell under the profile has batches to carry them.
+    fn validate_faults(&self) -> Result<(), GridError> {
+        let f = &self.fixed;
+        let timed_ms = u64::from(f.rounds) * u64::from(f.windows) * u64::from(f.window_ms);
+        let rpb = f.records_per_batch();
+        let streams = u64::from(f.partitions.max(1));
+        let cells = self.cells();
+        for profile in &self.faults {
+            let mut events_asked = 0u64;
+            let mut lasting_ms = 0u64;
+            for kind in profile.kinds() {
+                let per_cell = kind.amount().and_then(|a| a.per_cell()).map(u64::from);
+                events_asked += per_cell.unwrap_or(0);
+                let Some(span) = kind.span_ms().map(u64::from) else {
+                    continue;
+                };
+                if span >= u64::from(f.message_timeout_ms) {
+                    return Err(GridError::Invalid(format!(
+                        "fault {kind}: a span of {span} ms is not shorter than message_timeout_ms \
+                         ({} ms); records would expire inside it",
+                        f.message_timeout_ms
+                    )));
+                }
+                lasting_ms += per_cell.unwrap_or(0) * span;
+            }
+            if lasting_ms > timed_ms {
+                return Err(GridError::Invalid(format!(
+                    "fault profile {profile}: {lasting_ms} ms of lasting faults per cell do not fit \
+                     in a cell's timed run of {timed_ms} ms (rounds × windows × window_ms)"
+                )));
+            }
+            if events_asked == 0 {
+                continue;
+            }
+            // The faultable batches of the smallest cell under the profile:
+            // past the warm-up (10 batches per stream), before the last batch.
+            let room = cells
+                .iter()
+                .filter(|c| &c.faults == profile)
+                .map(|c| {
+                    let records = self.records_per_cell(c);
+                    let skipped = (crate::faults::DEFAULT_WARMUP + 1) * rpb * streams;
+                    (records.saturating_sub(skipped) / rpb, c)
+                })
+                .min_by_key(|(batches, _)| *batches);
+            if let Some((batches, cell)) = room.filter(|(b, _)| events_asked > *b) {
+                return Err(GridError::Invalid(format!(
+                    "fault profile {profile}: {events_asked} events per cell, but cell {} has \
+                     only {batches} batches to fault",
+                    cell.id()
+                )));
+            }
+        }
         Ok(())
     }
 }

@@ -15,13 +15,13 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 
 use super::discover::rewrite;
-use super::{lock, Shared};
+use super::{lock, twin_route, Held, Shared};
 use crate::faults::frame::{
     self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
     request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
 };
 use crate::faults::netem::{delay_line, DelayRx, DelayTx, LinkCell};
-use crate::faults::plan::{FaultAction, LoseAckMode};
+use crate::faults::plan::{FaultAction, LoseAckMode, NOT_LEADER_OR_FOLLOWER};
 
 /// How a connection ended.
 enum End {
@@ -60,11 +60,22 @@ enum Then {
     Rewrite(ApiKey),
     /// Send these bytes instead (`lose-ack` with an error code).
     Replace(Bytes),
+    /// Send these bytes instead, not before the instant
+    /// (`timeout-after-append`: the broker's answer is held).
+    ReplaceAt(Bytes, tokio::time::Instant),
     /// Drop it and close the connection (`lose-ack`, drop-and-reset).
     DropAndReset,
 }
 
-pub(super) async fn serve(client: TcpStream, upstream: String, shared: Arc<Shared>) {
+/// Which node a connection stands for: a broker, or its twin (see
+/// `leader-move` in the module documentation).
+#[derive(Debug, Clone, Copy)]
+struct Node<'a> {
+    upstream: &'a str,
+    twin: bool,
+}
+
+pub(super) async fn serve(client: TcpStream, upstream: String, twin: bool, shared: Arc<Shared>) {
     shared.connections.fetch_add(1, Ordering::Relaxed);
     let connect = tokio::time::timeout(
         shared.config.connect_timeout,
@@ -104,7 +115,7 @@ pub(super) async fn serve(client: TcpStream, upstream: String, shared: Arc<Share
         )
     };
     let outcome = tokio::select! {
-        r = requests(&mut inlet, &mut broker_write, tx, &shared) => r,
+        r = requests(&mut inlet, &mut broker_write, tx, &shared, Node { upstream: &upstream, twin }) => r,
         r = responses(&mut broker_read, &mut outlet, rx, &shared) => r,
     };
     if let Err(e) = outcome {
@@ -257,6 +268,7 @@ async fn requests(
     broker: &mut BufWriter<OwnedWriteHalf>,
     pending: mpsc::UnboundedSender<Pending>,
     shared: &Arc<Shared>,
+    node: Node<'_>,
 ) -> Result<End, FrameError> {
     let max = shared.config.max_frame_bytes;
     loop {
@@ -273,22 +285,23 @@ async fn requests(
             }
         };
         let meta = request_meta(&frame)?;
-        let (then, action) = if meta.api_key == ApiKey::Produce as i16 {
-            match produce(&frame, &meta, shared)? {
-                Step::Forward(then) => (then, None),
-                Step::ForwardAfter(then, ms) => (then, Some(ms)),
-                Step::Answer(bytes) => {
+        let (then, action, hold) = if meta.api_key == ApiKey::Produce as i16 {
+            match produce(&frame, &meta, shared, node)? {
+                Step::Forward(then) => (then, None, None),
+                Step::ForwardAfter(then, ms) => (then, Some(ms), None),
+                Step::ForwardThenHold(then, until) => (then, None, Some(until)),
+                Step::Answer(bytes, _) => {
                     let _ = pending.send(Pending::Synthetic(bytes));
                     continue;
                 }
-                Step::Swallow => continue,
+                Step::Swallow(_) => continue,
                 Step::Reset => {
                     broker.flush().await?;
                     return Ok(End::Reset);
                 }
             }
         } else {
-            (Some(then_for(&meta)), None)
+            (Some(then_for(&meta)), None, None)
         };
         if let Some(ms) = action {
             // The `delay:` fault is a *stalled request*: sleeping here holds
@@ -309,6 +322,13 @@ async fn requests(
             },
         });
         broker.write_all(&frame).await?;
+        if let Some(until) = hold {
+            // A timeout after append: the broker mutes a connection while a
+            // request waits for its replicas, so nothing behind this request
+            // is forwarded before its (held) answer is due.
+            broker.flush().await?;
+            tokio::time::sleep_until(until).await;
+        }
     }
 }
 
@@ -317,12 +337,39 @@ async fn requests(
 enum Step {
     Forward(Option<Then>),
     ForwardAfter(Option<Then>, u32),
-    Answer(Bytes),
-    Swallow,
+    /// Forward, then forward nothing more on this connection until then.
+    ForwardThenHold(Option<Then>, tokio::time::Instant),
+    /// Answer with these bytes (carrying this error code), not forwarded.
+    Answer(Bytes, i16),
+    /// Drop an `acks=0` request refused with this code.
+    Swallow(i16),
     Reset,
 }
 
-fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<Step, FrameError> {
+fn produce(
+    frame: &Bytes,
+    meta: &RequestMeta,
+    shared: &Arc<Shared>,
+    node: Node<'_>,
+) -> Result<Step, FrameError> {
+    let at = std::time::Instant::now();
+    let (index, step) = decide(frame, meta, shared, at, node)?;
+    let refused_with = match &step {
+        Step::Answer(_, code) | Step::Swallow(code) => Some(*code),
+        _ => None,
+    };
+    shared.log_produce(index, at, refused_with, node.twin);
+    Ok(step)
+}
+
+/// The fate of one Produce request decided at `now`, with its index.
+fn decide(
+    frame: &Bytes,
+    meta: &RequestMeta,
+    shared: &Arc<Shared>,
+    now: std::time::Instant,
+    node: Node<'_>,
+) -> Result<(u64, Step), FrameError> {
     let body = request_body(frame, meta)?;
     // A Produce request the proxy cannot read is refused rather than
     // forwarded: without `acks` it cannot know whether an answer will come,
@@ -338,32 +385,58 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
     };
     let index = shared.produce_requests.fetch_add(1, Ordering::Relaxed);
     if shared.plan.is_empty() {
-        return Ok(Step::Forward(normal()));
+        return Ok((index, Step::Forward(normal())));
     }
     // The records the request carries: what a record plan triggers on and
     // what the event names.
     let parts = produce_records(&decode_produce(&body, meta.api_version)?);
+    let refuse = |code: i16| -> Result<Step, FrameError> {
+        if !answered {
+            return Ok(Step::Swallow(code));
+        }
+        let request = decode_produce(&body, meta.api_version)?;
+        let bytes = produce_error_response(&request, meta.api_version, meta.correlation_id, code)?;
+        Ok(Step::Answer(bytes, code))
+    };
+    // Lock order: held, then triggers, then events.
+    let mut held = lock(&shared.held);
+    if let Some(h) = held.filter(|h| now < h.until) {
+        // Inside a refusal window or a leader move: refused whatever the
+        // plan says, retries included; its triggers wait.
+        shared
+            .plan
+            .decide_request_in(&mut lock(&shared.triggers), index, &parts, true);
+        shared.touch(h.event, &parts);
+        return Ok((index, refuse(h.error_code)?));
+    }
+    *held = None;
+    // After a leader move, the side that no longer leads a moved partition
+    // answers NOT_LEADER_OR_FOLLOWER, as a deposed leader does.
+    let mut moves = lock(&shared.moves);
+    let deposed = parts.iter().any(|p| {
+        moves
+            .on_twin
+            .get(&(p.topic.clone(), p.partition))
+            .is_some_and(|&on| on != node.twin)
+    });
+    if deposed {
+        shared
+            .plan
+            .decide_request_in(&mut lock(&shared.triggers), index, &parts, true);
+        if let Some(event) = moves.last_event {
+            shared.touch(event, &parts);
+        }
+        return Ok((index, refuse(NOT_LEADER_OR_FOLLOWER)?));
+    }
     let decided = shared
         .plan
         .decide_request(&mut lock(&shared.triggers), index, &parts);
     let Some(action) = decided else {
-        return Ok(Step::Forward(normal()));
+        return Ok((index, Step::Forward(normal())));
     };
     let step = match action {
-        FaultAction::Reject { error_code } => {
-            if answered {
-                let request = decode_produce(&body, meta.api_version)?;
-                Step::Answer(produce_error_response(
-                    &request,
-                    meta.api_version,
-                    meta.correlation_id,
-                    error_code,
-                )?)
-            } else {
-                Step::Swallow
-            }
-        }
-        FaultAction::LoseAck { .. } if !answered => return Ok(Step::Forward(None)),
+        FaultAction::Reject { error_code } => refuse(error_code)?,
+        FaultAction::LoseAck { .. } if !answered => return Ok((index, Step::Forward(None))),
         FaultAction::LoseAck {
             mode: LoseAckMode::Error(code),
         } => {
@@ -377,9 +450,51 @@ fn produce(frame: &Bytes, meta: &RequestMeta, shared: &Arc<Shared>) -> Result<St
         } => Step::Forward(Some(Then::DropAndReset)),
         FaultAction::Delay { ms } => Step::ForwardAfter(normal(), ms),
         FaultAction::Reset => Step::Reset,
+        FaultAction::RefuseWindow { ms, error_code } => {
+            let event = shared.record(index, action, &parts);
+            *held = Some(Held {
+                until: now + Duration::from_millis(u64::from(ms)),
+                error_code,
+                event,
+            });
+            return Ok((index, refuse(error_code)?));
+        }
+        FaultAction::LeaderMove { ms } => {
+            // The request's partitions change sides: to this broker's twin,
+            // or back from it.
+            for p in &parts {
+                let key = (p.topic.clone(), p.partition);
+                let on = !moves.on_twin.get(&key).copied().unwrap_or(false);
+                moves.on_twin.insert(key, on);
+            }
+            twin_route(shared, node.upstream)?;
+            let event = shared.record(index, action, &parts);
+            moves.last_event = Some(event);
+            *held = Some(Held {
+                until: now + Duration::from_millis(u64::from(ms)),
+                error_code: NOT_LEADER_OR_FOLLOWER,
+                event,
+            });
+            return Ok((index, refuse(NOT_LEADER_OR_FOLLOWER)?));
+        }
+        // Nothing to time out without an answer; neither applied nor counted.
+        FaultAction::TimeoutAfterAppend { .. } if !answered => {
+            return Ok((index, Step::Forward(None)));
+        }
+        FaultAction::TimeoutAfterAppend { ms, error_code } => {
+            let request = decode_produce(&body, meta.api_version)?;
+            let replacement = produce_error_response(
+                &request,
+                meta.api_version,
+                meta.correlation_id,
+                error_code,
+            )?;
+            let until = tokio::time::Instant::now() + Duration::from_millis(u64::from(ms));
+            Step::ForwardThenHold(Some(Then::ReplaceAt(replacement, until)), until)
+        }
     };
     shared.record(index, action, &parts);
-    Ok(step)
+    Ok((index, step))
 }
 
 /// Which responses need their broker addresses rewritten.
@@ -448,6 +563,11 @@ async fn responses(
                 client.write(&out).await?;
             }
             Then::Replace(bytes) => client.write(&bytes).await?,
+            Then::ReplaceAt(bytes, until) => {
+                client.flush().await?;
+                tokio::time::sleep_until(until).await;
+                client.write(&bytes).await?;
+            }
             Then::DropAndReset => {
                 client.flush().await?;
                 return Ok(End::Reset);

@@ -6,14 +6,17 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, DescribeClusterResponse, FetchResponse,
-    FindCoordinatorResponse, MetadataRequest, MetadataResponse, ProduceResponse, RequestHeader,
+    metadata_response::MetadataResponseBroker, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
+    DescribeClusterResponse, FetchResponse, FindCoordinatorResponse, MetadataRequest,
+    MetadataResponse, ProduceResponse, RequestHeader,
 };
 use kafka_protocol::protocol::{Encodable, Message, StrBytes};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::{route, ProxiedBroker, ProxyError, Shared, PROXY_HOST};
+use super::{
+    lock, route, twin_of, ProxiedBroker, ProxyError, Shared, PROXY_HOST, TWIN_NODE_OFFSET,
+};
 use crate::faults::frame::{self, read_frame, response_body, FrameError};
 
 /// Asks the first bootstrap broker that answers for the cluster's brokers and
@@ -169,8 +172,44 @@ pub(super) fn rewrite(
         ApiKey::Metadata => {
             let mut m: MetadataResponse =
                 frame::decode_response(&body, version, "Metadata response")?;
+            // Every twin a leader move opened is a node of the cluster.
+            let mut twins = Vec::new();
+            for b in &m.brokers {
+                if let Some(addr) = twin_of(shared, &format!("{}:{}", b.host, b.port)) {
+                    twins.push(
+                        MetadataResponseBroker::default()
+                            .with_node_id((b.node_id.0 + TWIN_NODE_OFFSET).into())
+                            .with_host(StrBytes::from_static_str(PROXY_HOST))
+                            .with_port(i32::from(addr.port()))
+                            .with_rack(b.rack.clone()),
+                    );
+                }
+            }
             for b in &mut m.brokers {
                 to_proxy(&mut b.host, &mut b.port)?;
+            }
+            m.brokers.extend(twins);
+            // Partitions moved to a twin are led by it.
+            let moved: Vec<(String, i32)> = lock(&shared.moves)
+                .on_twin
+                .iter()
+                .filter(|(_, on)| **on)
+                .map(|(k, _)| k.clone())
+                .collect();
+            if !moved.is_empty() {
+                for t in &mut m.topics {
+                    let name = t.name.as_ref().map(|n| n.0.to_string());
+                    let id = t.topic_id.simple().to_string();
+                    for p in &mut t.partitions {
+                        let hit = moved.iter().any(|(topic, partition)| {
+                            *partition == p.partition_index
+                                && (Some(topic) == name.as_ref() || *topic == id)
+                        });
+                        if hit && p.leader_id.0 >= 0 {
+                            p.leader_id = (p.leader_id.0 + TWIN_NODE_OFFSET).into();
+                        }
+                    }
+                }
             }
             frame::encode_response(key, version, &header, &m)
         }

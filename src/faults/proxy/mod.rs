@@ -44,6 +44,35 @@
 //! lost, as the client asked not to be told), and `lose-ack` has nothing to
 //! lose and is neither applied nor counted.
 //!
+//! # Lasting faults
+//!
+//! - `refuse-window`: the request that meets the trigger opens a window of
+//!   the fault's span; until it closes, **every** Produce request on every
+//!   connection, retries included, is answered NOT_ENOUGH_REPLICAS without
+//!   being forwarded (an ISR shrink below `min.insync.replicas`, as the
+//!   client sees it; the brokers' ISR is not touched). Each refused request
+//!   joins the window's event (its records, and [`FaultEvent::requests`]).
+//! - `timeout-after-append`: the request is forwarded and appended; its
+//!   answer is held for the span and replaced with REQUEST_TIMED_OUT, and
+//!   nothing behind it on its connection is forwarded meanwhile (a broker
+//!   mutes a connection while a request waits in purgatory). Other
+//!   connections carry on. With `acks=0` there is nothing to time out: not
+//!   applied, not counted.
+//! - `leader-move`: every Produce request is answered NOT_LEADER_OR_FOLLOWER
+//!   for the span (the election), and from the move on the request's
+//!   partitions are led by the broker's **twin**: a second proxy listener in
+//!   front of the same broker, advertised in Metadata as node
+//!   `id + `[`TWIN_NODE_OFFSET`] and named there as the partitions' leader.
+//!   The client must refresh metadata and open a new connection to the new
+//!   leader; the old node keeps answering NOT_LEADER_OR_FOLLOWER for those
+//!   partitions, as a deposed leader does. The next move of a partition
+//!   moves it back. What is **not** emulated: the log does not change
+//!   hands (both nodes write to the same real leader, so nothing is
+//!   truncated and no replica lags), leader epochs in Metadata are not
+//!   bumped, other partitions riding in a refused request are refused too,
+//!   and the replica lists still name the real broker. A real election with
+//!   truncation is the `failover` fault.
+//!
 //! The proxy runs on its own tokio runtime in a background thread, so that
 //! synchronous callers (the runner uses rdkafka's `BaseProducer`) can use it.
 //! [`Proxy::shutdown`] (also run on drop) signals that thread through a
@@ -92,6 +121,27 @@ pub struct ProxyConfig {
     /// (Kafka's `socket.receive.buffer.bytes` is 100 KiB) and TCP
     /// backpressure reaches the client. None: the kernel's autotuning.
     pub socket_buffer_bytes: Option<u32>,
+    /// Keep a [`ProduceEntry`] for every Produce request (see
+    /// [`Proxy::produce_log`]): for tests and diagnostics; off by default,
+    /// since a cell makes tens of thousands of requests.
+    pub log_produce: bool,
+}
+
+/// What the proxy did with one Produce request (kept with
+/// [`ProxyConfig::log_produce`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProduceEntry {
+    /// The request's index across the proxy, from 0.
+    pub index: u64,
+    /// Microseconds since the proxy started, when its fate was decided.
+    pub at_us: u64,
+    /// True when it came through a broker's twin listener (the node a
+    /// `leader-move` moved a leader to).
+    pub via_twin: bool,
+    /// The error code the proxy answered it with without forwarding it
+    /// (a `reject`, or inside a refusal window or leader move); `None`
+    /// when it was forwarded (its answer may still be replaced).
+    pub refused_with: Option<i16>,
 }
 
 /// [`ProxyConfig::socket_buffer_bytes`] by default: Kafka's own
@@ -105,6 +155,7 @@ impl Default for ProxyConfig {
             connect_timeout: Duration::from_secs(10),
             link: Link::default(),
             socket_buffer_bytes: Some(DEFAULT_SOCKET_BUFFER_BYTES),
+            log_produce: false,
         }
     }
 }
@@ -286,6 +337,32 @@ impl Proxy {
         lock(&self.shared.events).clone()
     }
 
+    /// Produce requests answered by a refusal window or a leader move
+    /// (the one that opened it included), or held by a timeout after
+    /// append.
+    pub fn held_requests(&self) -> u64 {
+        self.shared.held_requests.load(Ordering::Relaxed)
+    }
+
+    /// Every Produce request so far, in decision order, when the proxy was
+    /// started with [`ProxyConfig::log_produce`]; empty otherwise.
+    pub fn produce_log(&self) -> Vec<ProduceEntry> {
+        lock(&self.shared.produce_log).clone()
+    }
+
+    /// Partitions whose leader a `leader-move` has put on a broker's twin
+    /// listener, as (topic, partition); sorted.
+    pub fn moved_to_twin(&self) -> Vec<(String, i32)> {
+        let mut v: Vec<(String, i32)> = lock(&self.shared.moves)
+            .on_twin
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(k, _)| k.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
     /// Produce requests seen so far (the next request's index).
     pub fn produce_requests(&self) -> u64 {
         self.shared.produce_requests.load(Ordering::Relaxed)
@@ -337,12 +414,40 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Node ids of twins: a broker's twin is node `id + TWIN_NODE_OFFSET`.
+pub const TWIN_NODE_OFFSET: i32 = 10_000;
+
+/// Leader moves: which side of a broker (itself, or its twin) leads each
+/// moved partition, keyed by (topic, partition) as Produce requests name
+/// them (a topic's name, or its id in hex), and the last move's event.
+#[derive(Debug, Default)]
+struct Moves {
+    on_twin: HashMap<(String, i32), bool>,
+    last_event: Option<usize>,
+}
+
+/// A lasting fault in force: every Produce request until `until` is
+/// answered `error_code` and joins event `event`.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    until: Instant,
+    error_code: i16,
+    event: usize,
+}
+
 /// State shared by the handle and every task.
 struct Shared {
     plan: FaultPlan,
     config: ProxyConfig,
     produce_requests: AtomicU64,
-    injected: [AtomicU64; 4],
+    injected: [AtomicU64; FaultName::PROXY.len()],
+    /// The refusal window or leader move in force, if any.
+    held: Mutex<Option<Held>>,
+    /// Produce requests answered by a lasting fault's span (first included).
+    held_requests: AtomicU64,
+    produce_log: Mutex<Vec<ProduceEntry>>,
+    /// Partitions a `leader-move` moved, and where their leaders are now.
+    moves: Mutex<Moves>,
     fault_log: Mutex<Vec<(u64, FaultAction)>>,
     /// The plan's memory of sequences seen, and the events injected.
     triggers: Mutex<TriggerState>,
@@ -362,6 +467,10 @@ impl Shared {
             config,
             produce_requests: AtomicU64::new(0),
             injected: Default::default(),
+            held: Mutex::new(None),
+            held_requests: AtomicU64::new(0),
+            produce_log: Mutex::new(Vec::new()),
+            moves: Mutex::new(Moves::default()),
             fault_log: Mutex::new(Vec::new()),
             triggers: Mutex::new(TriggerState::default()),
             events: Mutex::new(Vec::new()),
@@ -373,9 +482,21 @@ impl Shared {
         }
     }
 
-    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) {
+    /// Records one injected fault as an event; returns its place in the
+    /// event list.
+    fn record(&self, index: u64, action: FaultAction, parts: &[PartitionRecords]) -> usize {
         self.injected[kind_slot(&action)].fetch_add(1, Ordering::Relaxed);
         lock(&self.fault_log).push((index, action));
+        let span_ms = match action {
+            FaultAction::RefuseWindow { ms, .. }
+            | FaultAction::TimeoutAfterAppend { ms, .. }
+            | FaultAction::LeaderMove { ms } => Some(u64::from(ms)),
+            _ => None,
+        };
+        let lasting = span_ms.is_some();
+        if lasting {
+            self.held_requests.fetch_add(1, Ordering::Relaxed);
+        }
         let mut events = lock(&self.events);
         let id = events.len() as u64;
         events.push(FaultEvent {
@@ -384,7 +505,32 @@ impl Shared {
             request_index: Some(index),
             at_ms: self.started.elapsed().as_millis() as u64,
             records: parts.iter().flat_map(|p| p.spans.iter().copied()).collect(),
+            span_ms,
+            requests: u64::from(lasting),
         });
+        events.len() - 1
+    }
+
+    /// A request answered inside the span of event `event`: its records
+    /// join the event's.
+    fn touch(&self, event: usize, parts: &[PartitionRecords]) {
+        self.held_requests.fetch_add(1, Ordering::Relaxed);
+        if let Some(e) = lock(&self.events).get_mut(event) {
+            e.requests += 1;
+            e.touch(parts.iter().flat_map(|p| p.spans.iter().copied()));
+        }
+    }
+
+    /// Logs one Produce request's fate, when asked to.
+    fn log_produce(&self, index: u64, at: Instant, refused_with: Option<i16>, via_twin: bool) {
+        if self.config.log_produce {
+            lock(&self.produce_log).push(ProduceEntry {
+                index,
+                at_us: at.saturating_duration_since(self.started).as_micros() as u64,
+                via_twin,
+                refused_with,
+            });
+        }
     }
 
     fn error(&self, e: impl std::fmt::Display) {
@@ -396,9 +542,33 @@ impl Shared {
 /// The proxy listener for upstream `host:port`, opening one (and its accept
 /// loop) the first time a broker is seen. Must run inside the runtime.
 fn route(shared: &Arc<Shared>, host: &str, port: i32) -> std::io::Result<SocketAddr> {
-    let upstream = format!("{host}:{port}");
+    listen(shared, &format!("{host}:{port}"), false)
+}
+
+/// The twin listener of upstream `host:port`: a second node in front of the
+/// same broker, where a `leader-move` puts a partition's leader.
+fn twin_route(shared: &Arc<Shared>, upstream: &str) -> std::io::Result<SocketAddr> {
+    listen(shared, upstream, true)
+}
+
+/// The twin listener of upstream `host:port`, if one was opened.
+fn twin_of(shared: &Arc<Shared>, upstream: &str) -> Option<SocketAddr> {
+    lock(&shared.routes).get(&twin_key(upstream)).copied()
+}
+
+fn twin_key(upstream: &str) -> String {
+    format!("twin:{upstream}")
+}
+
+fn listen(shared: &Arc<Shared>, upstream: &str, twin: bool) -> std::io::Result<SocketAddr> {
+    let upstream = upstream.to_string();
+    let key = if twin {
+        twin_key(&upstream)
+    } else {
+        upstream.clone()
+    };
     let mut routes = lock(&shared.routes);
-    if let Some(addr) = routes.get(&upstream) {
+    if let Some(addr) = routes.get(&key) {
         return Ok(*addr);
     }
     let socket = TcpSocket::new_v4()?;
@@ -411,16 +581,16 @@ fn route(shared: &Arc<Shared>, host: &str, port: i32) -> std::io::Result<SocketA
     socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
     let listener = socket.listen(1024)?;
     let addr = listener.local_addr()?;
-    routes.insert(upstream.clone(), addr);
-    tokio::spawn(accept_loop(listener, upstream, shared.clone()));
+    routes.insert(key, addr);
+    tokio::spawn(accept_loop(listener, upstream, twin, shared.clone()));
     Ok(addr)
 }
 
-async fn accept_loop(listener: TcpListener, upstream: String, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, upstream: String, twin: bool, shared: Arc<Shared>) {
     loop {
         match listener.accept().await {
             Ok((socket, _)) => {
-                tokio::spawn(serve(socket, upstream.clone(), shared.clone()));
+                tokio::spawn(serve(socket, upstream.clone(), twin, shared.clone()));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off, keep going.

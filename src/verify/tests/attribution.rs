@@ -17,6 +17,8 @@ fn event(id: u64, kind: &str, spans: &[(u32, u64, u64)]) -> FaultEvent {
                 last_seq,
             })
             .collect(),
+        span_ms: None,
+        requests: 0,
     }
 }
 
