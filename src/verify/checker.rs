@@ -4,6 +4,7 @@
 //! rules).
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::attribution::{Attribution, Charge};
 use super::seqset::{SeqSet, NO_SLOT};
@@ -37,12 +38,13 @@ struct StreamState {
     /// Ring of the last [`RECENT`] distinct (sequence, offset) pairs.
     recent: Vec<(u64, i64)>,
     recent_pos: usize,
-    /// The delivery reports of this stream, in run mode with reports.
-    deliveries: Option<StreamDeliveries>,
+    /// The delivery reports of this stream, in run mode with reports;
+    /// shared by the checkers of a parallel read.
+    deliveries: Option<Arc<StreamDeliveries>>,
 }
 
 impl StreamState {
-    fn new(run_id: u64, id: u32, deliveries: Option<StreamDeliveries>) -> StreamState {
+    fn new(run_id: u64, id: u32, deliveries: Option<Arc<StreamDeliveries>>) -> StreamState {
         StreamState {
             run_id,
             id,
@@ -161,7 +163,7 @@ impl Checker {
                 checker.stream_index.insert((run, id), i as u32);
                 checker
                     .streams
-                    .push(StreamState::new(run, id, Some(d.clone())));
+                    .push(StreamState::new(run, id, Some(Arc::new(d.clone()))));
             }
         }
         checker
@@ -174,6 +176,115 @@ impl Checker {
     pub fn with_events(mut self, events: Vec<FaultEvent>) -> Checker {
         self.attribution = Attribution::new(&events);
         self
+    }
+
+    /// An empty checker like this one (same run, delivery reports, permitted
+    /// kinds and events) for another share of the partitions: a parallel
+    /// read gives each reader its own and [`merge`](Checker::merge)s them.
+    pub fn sibling(&self) -> Checker {
+        Checker {
+            run_id: self.run_id,
+            deliveries_known: self.deliveries_known,
+            permitted: self.permitted.clone(),
+            streams: self
+                .streams
+                .iter()
+                .filter(|s| s.deliveries.is_some())
+                .map(|s| StreamState::new(s.run_id, s.id, s.deliveries.clone()))
+                .collect(),
+            stream_index: if self.deliveries_known {
+                self.stream_index.clone()
+            } else {
+                HashMap::new()
+            },
+            partitions: Vec::new(),
+            other_partitions: HashMap::new(),
+            records_read: 0,
+            foreign: 0,
+            malformed: 0,
+            reorders: Anomalies::default(),
+            displacement: Displacement::default(),
+            log_duplicates: Anomalies::default(),
+            redeliveries: Anomalies::default(),
+            possibly_persisted: Anomalies::default(),
+            attribution: self.attribution.sibling(),
+        }
+    }
+
+    /// Adds what a [`sibling`](Checker::sibling) read from other partitions.
+    ///
+    /// Order is promised per partition, so each reader classifies its own
+    /// partitions exactly as one reader would. What the merge adds: a
+    /// (stream, sequence) that both read (a stream written to several
+    /// partitions) is a log duplicate, with no partition or offset in its
+    /// example; the partition each was read at is known only to its reader.
+    pub fn merge(&mut self, other: Checker) {
+        self.records_read += other.records_read;
+        self.foreign += other.foreign;
+        self.malformed += other.malformed;
+        for (into, from) in [
+            (&mut self.reorders, other.reorders),
+            (&mut self.log_duplicates, other.log_duplicates),
+            (&mut self.redeliveries, other.redeliveries),
+            (&mut self.possibly_persisted, other.possibly_persisted),
+        ] {
+            into.count += from.count;
+            let room = MAX_EXAMPLES.saturating_sub(into.examples.len());
+            into.examples.extend(from.examples.into_iter().take(room));
+        }
+        self.displacement.max = self.displacement.max.max(other.displacement.max);
+        self.displacement.sum = self.displacement.sum.saturating_add(other.displacement.sum);
+        self.attribution.merge(other.attribution);
+        let verify_mode = self.run_id.is_none();
+        for theirs in other.streams {
+            if theirs.distinct == 0 {
+                continue;
+            }
+            let key = (theirs.run_id, theirs.id);
+            let i = match self.stream_index.get(&key) {
+                Some(&i) => i as usize,
+                None => {
+                    self.stream_index.insert(key, self.streams.len() as u32);
+                    self.streams
+                        .push(StreamState::new(key.0, key.1, theirs.deliveries.clone()));
+                    self.streams.len() - 1
+                }
+            };
+            let mine = &mut self.streams[i];
+            if mine.distinct > 0 {
+                for seq in mine.seen.common(&theirs.seen) {
+                    push(&mut self.log_duplicates, || Example {
+                        stream: key.1,
+                        seq,
+                        partition: None,
+                        offset: None,
+                        detail: None,
+                        run_id: verify_mode.then_some(key.0),
+                    });
+                    self.attribution.charge(key.1, seq, Charge::LogDuplicate);
+                }
+            }
+            let both = mine.seen.union(&theirs.seen);
+            mine.max_seq = if mine.distinct > 0 {
+                mine.max_seq.max(theirs.max_seq)
+            } else {
+                theirs.max_seq
+            };
+            mine.distinct = mine.distinct + theirs.distinct - both;
+        }
+        // The other reader's stream indices mean nothing here.
+        let uncached = |part: PartitionState| PartitionState {
+            cached_stream: NO_SLOT,
+            ..part
+        };
+        for (p, part) in other.partitions.iter().enumerate() {
+            if part.read {
+                *self.partition_mut(p as i32) = uncached(*part);
+            }
+        }
+        for (p, part) in other.other_partitions {
+            self.other_partitions.insert(p, uncached(part));
+        }
     }
 
     /// Records observed so far.
@@ -254,7 +365,17 @@ impl Checker {
             self.displacement.max = self.displacement.max.max(d);
             self.displacement.sum = self.displacement.sum.saturating_add(d);
             push(&mut self.reorders, || example(Some(d as i64)));
-            self.attribution.charge(stamp.stream, seq, Charge::Reorder);
+            if self.attribution.given {
+                let overtaking = stream.seen.count_range(seq + 1, stream.max_seq);
+                self.attribution.charge(
+                    stamp.stream,
+                    seq,
+                    Charge::Reorder {
+                        displacement: d,
+                        overtaking,
+                    },
+                );
+            }
         } else {
             stream.max_seq = seq;
         }
@@ -371,7 +492,7 @@ impl Checker {
             missing,
             missing_ranges,
             events,
-            event_outcomes: std::mem::take(&mut self.attribution.outcomes),
+            event_outcomes: self.attribution.take_outcomes(),
             unattributed_violations: self.attribution.unattributed,
         }
     }

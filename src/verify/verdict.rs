@@ -149,6 +149,65 @@ pub struct EventOutcome {
     pub losses: u64,
     /// Missing sequences (verify mode only).
     pub missing: u64,
+    /// How deep the event's reorders went; absent when it caused none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<Depth>,
+}
+
+/// How deep one fault event's disorder went: how many records and requests
+/// overtook its records, and how far each of them was displaced.
+///
+/// A record of the event is *overtaken* by every record of its stream that
+/// carries a higher sequence and was read from the log before it. The
+/// article's scenario (batch #3 refused, batches #4 to #10 written before
+/// #3 is retried) is `records_overtaking` = the records of #4 to #10 and
+/// `requests_overtaking` = 7.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Depth {
+    /// The most records that overtook one of the event's reordered records:
+    /// records of the same stream with a higher sequence, read (distinct,
+    /// not copies) before it. Unit: records.
+    pub records_overtaking: u64,
+    /// The same in requests: for each reordered record, the records that
+    /// overtook it divided by the records of its stream the faulted request
+    /// carried (the event's span holding it), rounded up; the most over the
+    /// event's records. Unit: Produce requests carrying the stream's
+    /// partition. The log keeps no request boundaries, so this is exact when
+    /// the overtaking requests carried as many records of the stream as the
+    /// faulted one (full batches, as under load), and an estimate otherwise.
+    pub requests_overtaking: u64,
+    /// Displacements of the event's reordered records (highest sequence
+    /// already read from the stream minus the record's own). Unit: sequence
+    /// numbers.
+    pub displacement: DisplacementStats,
+}
+
+/// A distribution of displacements. Unit: sequence numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplacementStats {
+    /// Displacements counted (reordered records).
+    pub count: u64,
+    pub max: u64,
+    /// Sum of all displacements, so a mean can be derived.
+    pub sum: u64,
+    /// The lower median (the value at rank `(count - 1) / 2` of the sorted
+    /// values); absent when the checker stopped keeping values (past
+    /// [`MAX_KEPT_DISPLACEMENTS`](super::MAX_KEPT_DISPLACEMENTS) in one cell).
+    pub median: Option<u64>,
+    /// The 90th percentile, nearest rank (the value at rank
+    /// `ceil(0.9 count) - 1`); absent as `median` is.
+    pub p90: Option<u64>,
+    /// Counts per power-of-two bucket, non-empty buckets only, in order:
+    /// always exact.
+    pub histogram: Vec<HistogramBucket>,
+}
+
+/// Displacements in `min..=max` and how many there were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    pub min: u64,
+    pub max: u64,
+    pub count: u64,
 }
 
 impl EventOutcome {

@@ -9,6 +9,8 @@ use crate::grid::{Acks, ProducerSettings};
 use crate::record::{Stamp, HEADER_BYTES};
 
 mod attribution;
+mod depth;
+mod merge;
 mod model;
 
 const RUN: u64 = 0x6b6f_6231;
