@@ -104,17 +104,21 @@
 
 mod attribution;
 mod checker;
+mod keys;
 mod read;
 mod seqset;
 mod verdict;
 
 pub use attribution::MAX_KEPT_DISPLACEMENTS;
 pub use checker::{Checker, MAX_STREAMS, RECENT, SEQ_CAP};
-pub use read::{read_topic, VerifyError, CONSUMER_PROPERTIES};
+pub use keys::{KEY_BYTES_KEPT, MAX_KEYS, MAX_KEY_REPORTS};
+pub use read::{
+    default_readers, read_topic, read_topic_with, VerifyError, CONSUMER_PROPERTIES, MAX_READERS,
+};
 pub use verdict::{
     permitted, Anomalies, AnomalyKind, Depth, Displacement, DisplacementStats, EventEvidence,
-    EventOutcome, Example, HistogramBucket, SeqRange, Verdict, MAX_EXAMPLES, MAX_RANGES,
-    MISSING_NOTE,
+    EventOutcome, Example, HistogramBucket, KeyCounts, KeyVerdict, PartitionCounts, SeqRange,
+    Verdict, MAX_EXAMPLES, MAX_RANGES, MISSING_NOTE,
 };
 
 /// The run → verify hand-off, also reachable from here because

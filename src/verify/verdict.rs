@@ -280,11 +280,87 @@ pub struct Verdict {
     /// Violations that no event's records hold (with events given).
     #[serde(default)]
     pub unattributed_violations: u64,
+    /// Counts per partition read (the map's keys are partition ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitions: BTreeMap<i32, PartitionCounts>,
+    /// Order per key, when records carried keys (see *Keys* in
+    /// [`crate::record`]); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeyVerdict>,
+}
+
+/// What one partition held. Every count is of records, as in [`Verdict`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCounts {
+    pub records_read: u64,
+    pub reorders: u64,
+    pub log_duplicates: u64,
+    pub redeliveries: u64,
+    pub malformed: u64,
+    /// Missing sequences (without delivery reports) of the streams first
+    /// read from this partition.
+    pub missing: u64,
+    /// Losses (with delivery reports) of the streams first read from this
+    /// partition; a stream never read is on no partition and not counted here.
+    pub losses: u64,
+}
+
+/// Order per key: within one stream (one producer × one partition), the
+/// records of one key in `send()` order. Counts are of records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyVerdict {
+    /// Records read that carried a key (null keys are no key).
+    pub keyed_records: u64,
+    /// (stream, key) pairs checked.
+    pub keys: u64,
+    /// Keys read from more than one partition: order is promised per
+    /// partition, so such a key has no order of its own; each partition's
+    /// share is still checked apart.
+    pub keys_on_several_partitions: u64,
+    /// Keyed records not checked per key: past
+    /// [`MAX_KEYS`](super::MAX_KEYS) pairs, or a key whose hash another held.
+    pub untracked: u64,
+    /// Distinct records whose stream sequence is below the highest already
+    /// read for their key on their stream. Each is also a stream reorder.
+    pub reorders: u64,
+    /// Log duplicates of keyed records, each counted for its key.
+    pub log_duplicates: u64,
+    /// Key sequences absent below the highest read, over the keys whose
+    /// every record carried the key extension (`keys_with_key_seq`).
+    pub missing: u64,
+    /// Keys whose every record carried a key sequence: missing judged.
+    pub keys_with_key_seq: u64,
+    /// Keys with at least one reorder, log duplicate or missing record.
+    pub keys_with_violations: u64,
+    /// The first [`MAX_KEY_REPORTS`](super::MAX_KEY_REPORTS) of them, by
+    /// partition, stream and key.
+    pub violating: Vec<KeyCounts>,
+}
+
+/// One key's counts on one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCounts {
+    /// The key: its text when UTF-8, else `0x` and its hex; a trailing `…`
+    /// when it is longer than the bytes kept.
+    pub key: String,
+    /// The partition its first record was read from.
+    pub partition: i32,
+    pub stream: u32,
+    /// Run id of the stream, set only in verify mode (as in [`Example`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+    /// Distinct records of the key read.
+    pub records: u64,
+    pub reorders: u64,
+    pub log_duplicates: u64,
+    /// Missing key sequences; absent when not every record carried one.
+    pub missing: Option<u64>,
 }
 
 impl Verdict {
     /// Ordering violations: reorders, log duplicates, losses and (without
-    /// delivery reports) missing sequences.
+    /// delivery reports) missing sequences. Per-key counts are a breakdown
+    /// of these, never added to them.
     pub fn violations(&self) -> u64 {
         self.reorders.count + self.log_duplicates.count + self.losses.count + self.missing.count
     }

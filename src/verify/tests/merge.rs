@@ -51,6 +51,7 @@ fn same_counts(a: &Verdict, b: &Verdict) {
     assert_eq!(a.event_outcomes, b.event_outcomes);
     assert_eq!(a.events, b.events);
     assert_eq!(a.unattributed_violations, b.unattributed_violations);
+    assert_eq!(a.partitions, b.partitions);
 }
 
 #[test]
@@ -145,5 +146,6 @@ proptest! {
         prop_assert_eq!(&one.reorder_displacement, &merged.reorder_displacement);
         prop_assert_eq!(&one.event_outcomes, &merged.event_outcomes);
         prop_assert_eq!(one.unattributed_violations, merged.unattributed_violations);
+        prop_assert_eq!(&one.partitions, &merged.partitions);
     }
 }

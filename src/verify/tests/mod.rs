@@ -10,6 +10,7 @@ use crate::record::{Stamp, HEADER_BYTES};
 
 mod attribution;
 mod depth;
+mod keys;
 mod merge;
 mod model;
 
