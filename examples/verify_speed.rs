@@ -3,7 +3,12 @@
 //! ```text
 //! cargo run --release --example verify_speed -- produce HOST:PORT TOPIC RECORDS
 //! cargo run --release --example verify_speed -- count   HOST:PORT TOPIC
+//! cargo run --release --example verify_speed -- local RECORDS PARTITIONS ROUNDS
 //! ```
+//!
+//! `local` starts a private local cluster, creates the topic, produces, then
+//! times `count` and `kafka-order-bench verify --topic` (the release binary
+//! beside this example) ROUNDS times each, alternating, and stops the cluster.
 //!
 //! `produce` writes RECORDS stamped records (128 bytes, keyed, with the key
 //! extension) round-robin over the topic's partitions, one stream per
@@ -25,12 +30,59 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("produce") if args.len() == 5 => produce(&args[2], &args[3], args[4].parse().unwrap()),
         Some("count") if args.len() == 4 => count(&args[2], &args[3]),
+        Some("local") if args.len() == 5 => local(
+            args[2].parse().unwrap(),
+            args[3].parse().unwrap(),
+            args[4].parse().unwrap(),
+        ),
         _ => {
             eprintln!(
                 "usage: verify_speed produce HOST:PORT TOPIC RECORDS | count HOST:PORT TOPIC"
             );
             std::process::exit(2);
         }
+    }
+}
+
+fn local(records: u64, partitions: i32, rounds: u32) {
+    use kafka_order_bench::cluster::{create_topic, Cluster, LocalCluster, LocalOptions};
+    let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
+    let bootstrap = cluster.bootstrap();
+    let topic =
+        kafka_order_bench::cluster::topic_name(&["verify-speed", &std::process::id().to_string()]);
+    create_topic(&cluster, &topic, partitions).unwrap();
+    let t = Instant::now();
+    produce(&bootstrap, &topic, records);
+    println!("produced in {:.1} s", t.elapsed().as_secs_f64());
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("kafka-order-bench");
+    for round in 1..=rounds {
+        count(&bootstrap, &topic);
+        let t = Instant::now();
+        let out = std::process::Command::new("/usr/bin/time")
+            .args(["-f", "max RSS %M KiB"])
+            .arg(&bin)
+            .args(["verify", "--topic", &topic, "--bootstrap", &bootstrap])
+            .args(
+                std::env::var("VERIFY_ARGS")
+                    .unwrap_or_default()
+                    .split_whitespace(),
+            )
+            .output()
+            .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let first = text.lines().next().unwrap_or("");
+        println!(
+            "round {round}: verify read {first:?} in {secs:.2} s: {:.0} records/s, exit {:?}, {}",
+            records as f64 / secs,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
 }
 
