@@ -29,11 +29,16 @@ pub struct VerifyArgs {
     /// Give up when no record arrives for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+    /// Read the partitions with this many consumers in parallel (default:
+    /// one per partition, at most one per core and 8).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub readers: Option<String>,
     #[command(flatten)]
     pub connect: ConnectArgs,
 }
 
 pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let readers = a.readers.as_deref().map(parse_readers).transpose()?;
     // Without --bootstrap, the running `cluster up` cluster, if any: a
     // private cluster started just for this would hold no topic to check.
     let bootstrap = match a.connect.bootstrap.clone() {
@@ -51,12 +56,13 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let checker = Checker::new(None, None, Default::default());
     // The error's message already holds its cause: chaining it again would
     // print librdkafka's text twice.
-    let verdict = verify::read_topic(
+    let verdict = verify::read_topic_with(
         &config,
         &a.topic,
         None,
         checker,
         Duration::from_secs(a.timeout.max(1)),
+        readers,
     )
     .map_err(|e| anyhow::anyhow!(redact::redact(&e.to_string(), &a.connect.properties)))?;
 
@@ -90,6 +96,17 @@ pub fn run(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `--readers`: a whole number from 1 to [`verify::MAX_READERS`].
+fn parse_readers(s: &str) -> anyhow::Result<usize> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=verify::MAX_READERS).contains(&n) => Ok(n),
+        _ => bail!(
+            "--readers {s:?}: expected a number of readers from 1 to {}",
+            verify::MAX_READERS
+        ),
+    }
+}
+
 /// The human-readable verdict.
 pub fn summary(topic: &str, v: &Verdict) -> String {
     let mut s = String::new();
@@ -99,6 +116,8 @@ pub fn summary(topic: &str, v: &Verdict) -> String {
         v.records_read, v.streams
     );
     write_counts(&mut s, v);
+    write_partitions(&mut s, v);
+    write_keys(&mut s, v);
     let examples = examples(v);
     if !examples.is_empty() {
         let _ = writeln!(s, "examples:\n{examples}");
@@ -137,6 +156,100 @@ fn write_counts(s: &mut String, v: &Verdict) {
         let _ = writeln!(
             s,
             "    (not in the record format, or implausible sequence/stream; see README: record format)"
+        );
+    }
+}
+
+/// Partitions with violations, one line each, when more than one was read.
+fn write_partitions(s: &mut String, v: &Verdict) {
+    if v.partitions.len() < 2 {
+        return;
+    }
+    let bad: Vec<_> = v
+        .partitions
+        .iter()
+        .filter(|(_, c)| c.reorders + c.log_duplicates + c.missing + c.losses > 0)
+        .collect();
+    let _ = writeln!(
+        s,
+        "partitions: {} read, {} with violations",
+        v.partitions.len(),
+        bad.len()
+    );
+    for (p, c) in bad {
+        let _ = write!(
+            s,
+            "  partition {p:<4} {} records: {} reorders, {} log duplicates",
+            c.records_read, c.reorders, c.log_duplicates
+        );
+        if v.deliveries_known {
+            let _ = writeln!(s, ", {} losses", c.losses);
+        } else {
+            let _ = writeln!(s, ", {} missing", c.missing);
+        }
+    }
+}
+
+/// Order per key, when records carried keys: the totals, then the keys
+/// with violations (at most 20 lines).
+fn write_keys(s: &mut String, v: &Verdict) {
+    let Some(k) = &v.keys else { return };
+    let _ = writeln!(
+        s,
+        "keys: {} keyed records, {} keys (per stream), {} with violations",
+        k.keyed_records, k.keys, k.keys_with_violations
+    );
+    let _ = writeln!(s, "  {:<20} {}", "key reorders", k.reorders);
+    let _ = writeln!(s, "  {:<20} {}", "key log duplicates", k.log_duplicates);
+    if k.keys_with_key_seq > 0 {
+        let _ = writeln!(
+            s,
+            "  {:<20} {}  (over the {} keys whose records carry a key sequence)",
+            "key missing", k.missing, k.keys_with_key_seq
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "  {:<20} not judged (no key sequences; see README: record format)",
+            "key missing"
+        );
+    }
+    if k.keys_on_several_partitions > 0 {
+        let _ = writeln!(
+            s,
+            "  {} keys on several partitions: no order promised across them, each partition checked apart",
+            k.keys_on_several_partitions
+        );
+    }
+    if k.untracked > 0 {
+        let _ = writeln!(
+            s,
+            "  {} keyed records not checked per key (more than {} keys)",
+            k.untracked,
+            verify::MAX_KEYS
+        );
+    }
+    for c in k.violating.iter().take(20) {
+        let _ = write!(
+            s,
+            "  key {:?} partition {} stream {}: {} records, {} reorders, {} log duplicates",
+            c.key, c.partition, c.stream, c.records, c.reorders, c.log_duplicates
+        );
+        match c.missing {
+            Some(m) => {
+                let _ = writeln!(s, ", {m} missing");
+            }
+            None => {
+                let _ = writeln!(s);
+            }
+        }
+    }
+    if k.keys_with_violations > 20 {
+        let _ = writeln!(
+            s,
+            "  … {} more keys with violations (--json lists up to {})",
+            k.keys_with_violations - 20,
+            verify::MAX_KEY_REPORTS
         );
     }
 }

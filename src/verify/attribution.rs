@@ -4,13 +4,24 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::verdict::{EventEvidence, EventOutcome};
+use super::verdict::{Depth, DisplacementStats, EventEvidence, EventOutcome, HistogramBucket};
 use crate::faults::events::FaultEvent;
+
+/// Displacements kept per checker to give exact medians and percentiles
+/// per event; past it, events that go on reordering report their histogram,
+/// maximum and sum but no quantiles. Bounds the memory a reorder storm costs
+/// (8 bytes each).
+pub const MAX_KEPT_DISPLACEMENTS: usize = 1 << 20;
 
 /// Which violation an attribution counts.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Charge {
-    Reorder,
+    /// A reordered record: its displacement, and the records of its stream
+    /// with a higher sequence read before it.
+    Reorder {
+        displacement: u64,
+        overtaking: u64,
+    },
     LogDuplicate,
     Loss,
     Missing,
@@ -25,7 +36,96 @@ pub(super) struct Attribution {
     /// Per stream: the widest span minus one, to bound the backward scan.
     widest: HashMap<u32, u64>,
     pub(super) outcomes: Vec<EventOutcome>,
+    /// Per event (as `outcomes`): how deep its reorders went so far.
+    depths: Vec<DepthAcc>,
+    /// Displacements kept across events (see [`MAX_KEPT_DISPLACEMENTS`]).
+    kept: usize,
     pub(super) unattributed: u64,
+}
+
+/// What one event's reorders add up to while records are read.
+#[derive(Debug, Clone)]
+struct DepthAcc {
+    records_overtaking: u64,
+    requests_overtaking: u64,
+    count: u64,
+    max: u64,
+    sum: u64,
+    /// Counts per power of two: bucket `k` holds `2^k..=2^(k+1)-1`.
+    buckets: [u64; 64],
+    values: Vec<u64>,
+    /// False once a value could not be kept.
+    complete: bool,
+}
+
+impl DepthAcc {
+    fn new() -> DepthAcc {
+        DepthAcc {
+            records_overtaking: 0,
+            requests_overtaking: 0,
+            count: 0,
+            max: 0,
+            sum: 0,
+            buckets: [0; 64],
+            values: Vec::new(),
+            complete: true,
+        }
+    }
+
+    fn stats(mut self) -> Option<Depth> {
+        if self.count == 0 {
+            return None;
+        }
+        let quantiles = self.complete && self.values.len() as u64 == self.count;
+        let (median, p90) = if quantiles {
+            self.values.sort_unstable();
+            let n = self.values.len();
+            let p90_rank = (n * 9).div_ceil(10).max(1) - 1;
+            (Some(self.values[(n - 1) / 2]), Some(self.values[p90_rank]))
+        } else {
+            (None, None)
+        };
+        let histogram = self
+            .buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(k, &count)| HistogramBucket {
+                min: 1u64 << k,
+                max: if k == 63 {
+                    u64::MAX
+                } else {
+                    (1u64 << (k + 1)) - 1
+                },
+                count,
+            })
+            .collect();
+        Some(Depth {
+            records_overtaking: self.records_overtaking,
+            requests_overtaking: self.requests_overtaking,
+            displacement: DisplacementStats {
+                count: self.count,
+                max: self.max,
+                sum: self.sum,
+                median,
+                p90,
+                histogram,
+            },
+        })
+    }
+
+    fn merge(&mut self, other: DepthAcc) {
+        self.records_overtaking = self.records_overtaking.max(other.records_overtaking);
+        self.requests_overtaking = self.requests_overtaking.max(other.requests_overtaking);
+        self.count += other.count;
+        self.max = self.max.max(other.max);
+        self.sum = self.sum.saturating_add(other.sum);
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets) {
+            *a += b;
+        }
+        self.complete &= other.complete;
+        self.values.extend(other.values);
+    }
 }
 
 impl Attribution {
@@ -41,6 +141,7 @@ impl Attribution {
                 records: e.records.iter().map(|r| r.len()).sum(),
                 ..EventOutcome::default()
             });
+            a.depths.push(DepthAcc::new());
             for r in &e.records {
                 a.spans
                     .entry(r.stream)
@@ -56,8 +157,9 @@ impl Attribution {
         a
     }
 
-    /// The event whose narrowest span holds `seq` of `stream`.
-    fn find(&self, stream: u32, seq: u64) -> Option<usize> {
+    /// The event whose narrowest span holds `seq` of `stream`, and that
+    /// span's length.
+    fn find(&self, stream: u32, seq: u64) -> Option<(usize, u64)> {
         let spans = self.spans.get(&stream)?;
         let widest = self.widest.get(&stream).copied().unwrap_or(0);
         let end = spans.partition_point(|s| s.0 <= seq);
@@ -71,7 +173,7 @@ impl Attribution {
                 best = Some((width, i as usize));
             }
         }
-        best.map(|(_, i)| i)
+        best.map(|(w, i)| (i, w + 1))
     }
 
     #[inline]
@@ -79,17 +181,88 @@ impl Attribution {
         if !self.given {
             return;
         }
-        let Some(i) = self.find(stream, seq) else {
+        let Some((i, span)) = self.find(stream, seq) else {
             self.unattributed += 1;
             return;
         };
         let o = &mut self.outcomes[i];
         match what {
-            Charge::Reorder => o.reorders += 1,
+            Charge::Reorder {
+                displacement,
+                overtaking,
+            } => {
+                o.reorders += 1;
+                let d = &mut self.depths[i];
+                d.records_overtaking = d.records_overtaking.max(overtaking);
+                d.requests_overtaking = d.requests_overtaking.max(overtaking.div_ceil(span));
+                d.count += 1;
+                d.max = d.max.max(displacement);
+                d.sum = d.sum.saturating_add(displacement);
+                if displacement > 0 {
+                    d.buckets[displacement.ilog2() as usize] += 1;
+                }
+                if d.complete && self.kept < MAX_KEPT_DISPLACEMENTS {
+                    d.values.push(displacement);
+                    self.kept += 1;
+                } else {
+                    d.complete = false;
+                }
+            }
             Charge::LogDuplicate => o.log_duplicates += 1,
             Charge::Loss => o.losses += 1,
             Charge::Missing => o.missing += 1,
         }
+    }
+
+    /// A fresh attribution over the same events (for a checker reading
+    /// other partitions), with nothing charged yet.
+    pub(super) fn sibling(&self) -> Attribution {
+        Attribution {
+            given: self.given,
+            spans: self.spans.clone(),
+            widest: self.widest.clone(),
+            outcomes: self
+                .outcomes
+                .iter()
+                .map(|o| EventOutcome {
+                    id: o.id,
+                    kind: o.kind.clone(),
+                    records: o.records,
+                    ..EventOutcome::default()
+                })
+                .collect(),
+            depths: self.outcomes.iter().map(|_| DepthAcc::new()).collect(),
+            kept: 0,
+            unattributed: 0,
+        }
+    }
+
+    /// Adds what a [`sibling`](Attribution::sibling) charged.
+    pub(super) fn merge(&mut self, other: Attribution) {
+        if !self.given {
+            return;
+        }
+        for (a, b) in self.outcomes.iter_mut().zip(other.outcomes) {
+            a.reorders += b.reorders;
+            a.log_duplicates += b.log_duplicates;
+            a.losses += b.losses;
+            a.missing += b.missing;
+        }
+        for (a, b) in self.depths.iter_mut().zip(other.depths) {
+            a.merge(b);
+        }
+        self.kept += other.kept;
+        self.unattributed += other.unattributed;
+    }
+
+    /// Each event's outcome, with how deep its reorders went.
+    pub(super) fn take_outcomes(&mut self) -> Vec<EventOutcome> {
+        let depths = std::mem::take(&mut self.depths);
+        let mut out = std::mem::take(&mut self.outcomes);
+        for (o, d) in out.iter_mut().zip(depths) {
+            o.depth = d.stats();
+        }
+        out
     }
 
     pub(super) fn evidence(&self) -> BTreeMap<String, EventEvidence> {

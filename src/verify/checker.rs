@@ -3,15 +3,18 @@
 //! panics on strange input (see the [module documentation](super) for the
 //! rules).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use super::attribution::{Attribution, Charge};
+use super::keys::{KeyEvent, KeyTable, StreamRef};
 use super::seqset::{SeqSet, NO_SLOT};
+use super::verdict::PartitionCounts;
 use super::verdict::{Anomalies, AnomalyKind, Displacement, Example, SeqRange, Verdict};
 use super::verdict::{MAX_EXAMPLES, MAX_RANGES};
 use crate::delivery::{Deliveries, StreamDeliveries};
 use crate::faults::events::FaultEvent;
-use crate::record::Stamp;
+use crate::record::{self, Stamp};
 
 /// Without delivery reports, sequences at or above this are counted as
 /// malformed: no real stream reaches it, and it bounds a stream's bitmap.
@@ -37,12 +40,15 @@ struct StreamState {
     /// Ring of the last [`RECENT`] distinct (sequence, offset) pairs.
     recent: Vec<(u64, i64)>,
     recent_pos: usize,
-    /// The delivery reports of this stream, in run mode with reports.
-    deliveries: Option<StreamDeliveries>,
+    /// The partition its first record was read from.
+    partition: Option<i32>,
+    /// The delivery reports of this stream, in run mode with reports;
+    /// shared by the checkers of a parallel read.
+    deliveries: Option<Arc<StreamDeliveries>>,
 }
 
 impl StreamState {
-    fn new(run_id: u64, id: u32, deliveries: Option<StreamDeliveries>) -> StreamState {
+    fn new(run_id: u64, id: u32, deliveries: Option<Arc<StreamDeliveries>>) -> StreamState {
         StreamState {
             run_id,
             id,
@@ -52,6 +58,7 @@ impl StreamState {
             distinct: 0,
             recent: Vec::new(),
             recent_pos: 0,
+            partition: None,
             deliveries,
         }
     }
@@ -72,8 +79,11 @@ impl StreamState {
 }
 
 /// What the checker keeps per partition.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct PartitionState {
+    /// What the verdict reports per partition (missing and losses are
+    /// added at the end).
+    counts: PartitionCounts,
     /// Last offset read, valid when `read` is true.
     last_offset: i64,
     read: bool,
@@ -85,6 +95,15 @@ struct PartitionState {
 
 impl PartitionState {
     const NEW: PartitionState = PartitionState {
+        counts: PartitionCounts {
+            records_read: 0,
+            reorders: 0,
+            log_duplicates: 0,
+            redeliveries: 0,
+            malformed: 0,
+            missing: 0,
+            losses: 0,
+        },
         last_offset: 0,
         read: false,
         cached_key: (0, 0),
@@ -116,6 +135,7 @@ pub struct Checker {
     redeliveries: Anomalies,
     possibly_persisted: Anomalies,
     attribution: Attribution,
+    keys: KeyTable,
 }
 
 impl Checker {
@@ -153,6 +173,7 @@ impl Checker {
             redeliveries: Anomalies::default(),
             possibly_persisted: Anomalies::default(),
             attribution: Attribution::default(),
+            keys: KeyTable::default(),
         };
         if let (Some(run), Some(deliveries)) = (run_id, deliveries) {
             checker.deliveries_known = true;
@@ -161,7 +182,7 @@ impl Checker {
                 checker.stream_index.insert((run, id), i as u32);
                 checker
                     .streams
-                    .push(StreamState::new(run, id, Some(d.clone())));
+                    .push(StreamState::new(run, id, Some(Arc::new(d.clone()))));
             }
         }
         checker
@@ -176,6 +197,138 @@ impl Checker {
         self
     }
 
+    /// An empty checker like this one (same run, delivery reports, permitted
+    /// kinds and events) for another share of the partitions: a parallel
+    /// read gives each reader its own and [`merge`](Checker::merge)s them.
+    pub fn sibling(&self) -> Checker {
+        Checker {
+            run_id: self.run_id,
+            deliveries_known: self.deliveries_known,
+            permitted: self.permitted.clone(),
+            streams: self
+                .streams
+                .iter()
+                .filter(|s| s.deliveries.is_some())
+                .map(|s| StreamState::new(s.run_id, s.id, s.deliveries.clone()))
+                .collect(),
+            stream_index: if self.deliveries_known {
+                self.stream_index.clone()
+            } else {
+                HashMap::new()
+            },
+            partitions: Vec::new(),
+            other_partitions: HashMap::new(),
+            records_read: 0,
+            foreign: 0,
+            malformed: 0,
+            reorders: Anomalies::default(),
+            displacement: Displacement::default(),
+            log_duplicates: Anomalies::default(),
+            redeliveries: Anomalies::default(),
+            possibly_persisted: Anomalies::default(),
+            attribution: self.attribution.sibling(),
+            keys: KeyTable::default(),
+        }
+    }
+
+    /// Adds what a [`sibling`](Checker::sibling) read from other partitions.
+    ///
+    /// Order is promised per partition, so each reader classifies its own
+    /// partitions exactly as one reader would. What the merge adds: a
+    /// (stream, sequence) that both read (a stream written to several
+    /// partitions) is a log duplicate, with no partition or offset in its
+    /// example; the partition each was read at is known only to its reader.
+    pub fn merge(&mut self, other: Checker) {
+        self.records_read += other.records_read;
+        self.foreign += other.foreign;
+        self.malformed += other.malformed;
+        for (into, from) in [
+            (&mut self.reorders, other.reorders),
+            (&mut self.log_duplicates, other.log_duplicates),
+            (&mut self.redeliveries, other.redeliveries),
+            (&mut self.possibly_persisted, other.possibly_persisted),
+        ] {
+            into.count += from.count;
+            let room = MAX_EXAMPLES.saturating_sub(into.examples.len());
+            into.examples.extend(from.examples.into_iter().take(room));
+        }
+        self.displacement.max = self.displacement.max.max(other.displacement.max);
+        self.displacement.sum = self.displacement.sum.saturating_add(other.displacement.sum);
+        self.attribution.merge(other.attribution);
+        let verify_mode = self.run_id.is_none();
+        let mut stream_of = vec![NO_SLOT; other.streams.len()];
+        for (j, theirs) in other.streams.into_iter().enumerate() {
+            if theirs.distinct == 0 {
+                continue;
+            }
+            let key = (theirs.run_id, theirs.id);
+            let i = match self.stream_index.get(&key) {
+                Some(&i) => i as usize,
+                None => {
+                    self.stream_index.insert(key, self.streams.len() as u32);
+                    self.streams
+                        .push(StreamState::new(key.0, key.1, theirs.deliveries.clone()));
+                    self.streams.len() - 1
+                }
+            };
+            stream_of[j] = i as u32;
+            let mine = &mut self.streams[i];
+            if mine.distinct > 0 {
+                let common = mine.seen.common(&theirs.seen);
+                if let Some(p) = theirs.partition {
+                    self.partition_mut(p).counts.log_duplicates += common.len() as u64;
+                }
+                for seq in common {
+                    push(&mut self.log_duplicates, || Example {
+                        stream: key.1,
+                        seq,
+                        partition: None,
+                        offset: None,
+                        detail: None,
+                        run_id: verify_mode.then_some(key.0),
+                    });
+                    self.attribution.charge(key.1, seq, Charge::LogDuplicate);
+                }
+            }
+            let mine = &mut self.streams[i];
+            let both = mine.seen.union(&theirs.seen);
+            mine.max_seq = if mine.distinct > 0 {
+                mine.max_seq.max(theirs.max_seq)
+            } else {
+                theirs.max_seq
+            };
+            mine.distinct = mine.distinct + theirs.distinct - both;
+            mine.partition = mine.partition.or(theirs.partition);
+        }
+        self.keys.merge(other.keys, |j| {
+            stream_of.get(j as usize).copied().unwrap_or(NO_SLOT)
+        });
+        let their_partitions = other
+            .partitions
+            .into_iter()
+            .enumerate()
+            .map(|(p, part)| (p as i32, part))
+            .chain(other.other_partitions);
+        for (p, part) in their_partitions {
+            if !part.read && part.counts.records_read == 0 {
+                continue;
+            }
+            let mine = self.partition_mut(p);
+            let c = &mut mine.counts;
+            c.records_read += part.counts.records_read;
+            c.reorders += part.counts.reorders;
+            c.log_duplicates += part.counts.log_duplicates;
+            c.redeliveries += part.counts.redeliveries;
+            c.malformed += part.counts.malformed;
+            if part.read && (!mine.read || part.last_offset > mine.last_offset) {
+                mine.read = true;
+                mine.last_offset = part.last_offset;
+            }
+            // The other reader's stream indices mean nothing here.
+            mine.cached_stream = NO_SLOT;
+        }
+    }
+
     /// Records observed so far.
     pub fn records_read(&self) -> u64 {
         self.records_read
@@ -187,12 +340,29 @@ impl Checker {
         self.streams[i].seen.pages()
     }
 
-    /// Classifies one record read from the log. Never panics and, past the
-    /// first record of a stream or page of 4096 sequences, never allocates.
+    /// Classifies one record read from the log, without a key. Never panics
+    /// and, past the first record of a stream or page of 4096 sequences,
+    /// never allocates.
     #[inline]
     pub fn observe(&mut self, partition: i32, offset: i64, value: Option<&[u8]>) {
+        self.observe_keyed(partition, offset, None, value);
+    }
+
+    /// Classifies one record read from the log with its Kafka key (`None`
+    /// for a null key): as [`observe`](Checker::observe), and for a keyed
+    /// record of a checked stream also per key (see *Keys* in
+    /// [`crate::record`]). A keyed record may allocate once per new key.
+    #[inline]
+    pub fn observe_keyed(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) {
         self.records_read += 1;
         let part = self.partition_mut(partition);
+        part.counts.records_read += 1;
         let redelivered = part.read && offset <= part.last_offset;
         if !redelivered {
             part.read = true;
@@ -200,18 +370,29 @@ impl Checker {
         }
         let (cached_key, cached_stream) = (part.cached_key, part.cached_stream);
 
+        let not_checked = |c: &mut Checker| {
+            if key.is_some() {
+                c.keys.count_keyed();
+            }
+        };
         let Ok(stamp) = Stamp::read(value) else {
             self.malformed += 1;
+            self.partition_mut(partition).counts.malformed += 1;
+            not_checked(self);
             return;
         };
         if self.run_id.is_some_and(|r| r != stamp.run_id) {
             self.foreign += 1;
+            not_checked(self);
             return;
         }
-        let key = (stamp.run_id, stamp.stream);
-        let Some(index) = self.cached_stream_for(partition, key, (cached_key, cached_stream))
+        let stream_key = (stamp.run_id, stamp.stream);
+        let Some(index) =
+            self.cached_stream_for(partition, stream_key, (cached_key, cached_stream))
         else {
             self.malformed += 1;
+            self.partition_mut(partition).counts.malformed += 1;
+            not_checked(self);
             return;
         };
         let seq = stamp.seq;
@@ -223,7 +404,12 @@ impl Checker {
         let stream = &mut self.streams[index as usize];
         if seq >= stream.limit {
             self.malformed += 1;
+            self.partition_mut(partition).counts.malformed += 1;
+            not_checked(self);
             return;
+        }
+        if stream.partition.is_none() {
+            stream.partition = Some(partition);
         }
         let example = |detail: Option<i64>| Example {
             stream: stamp.stream,
@@ -233,8 +419,15 @@ impl Checker {
             detail,
             run_id: example_run,
         };
+        let stream_ref = StreamRef {
+            index,
+            run_id: stamp.run_id,
+            id: stamp.stream,
+        };
         if redelivered {
             push(&mut self.redeliveries, || example(None));
+            self.partition_mut(partition).counts.redeliveries += 1;
+            not_checked(self);
             return;
         }
         if stream.seen.set(seq) {
@@ -247,6 +440,11 @@ impl Checker {
             push(&mut self.log_duplicates, || example(first));
             self.attribution
                 .charge(stamp.stream, seq, Charge::LogDuplicate);
+            self.partition_mut(partition).counts.log_duplicates += 1;
+            if let Some(k) = key {
+                self.keys
+                    .observe(stream_ref, partition, k, KeyEvent::Duplicate);
+            }
             return;
         }
         if stream.distinct > 0 && seq < stream.max_seq {
@@ -254,16 +452,39 @@ impl Checker {
             self.displacement.max = self.displacement.max.max(d);
             self.displacement.sum = self.displacement.sum.saturating_add(d);
             push(&mut self.reorders, || example(Some(d as i64)));
-            self.attribution.charge(stamp.stream, seq, Charge::Reorder);
+            if self.attribution.given {
+                let overtaking = stream.seen.count_range(seq + 1, stream.max_seq);
+                self.attribution.charge(
+                    stamp.stream,
+                    seq,
+                    Charge::Reorder {
+                        displacement: d,
+                        overtaking,
+                    },
+                );
+            }
+            stream.distinct += 1;
+            stream.remember(seq, offset);
+            self.partition_mut(partition).counts.reorders += 1;
         } else {
             stream.max_seq = seq;
+            stream.distinct += 1;
+            stream.remember(seq, offset);
         }
-        stream.distinct += 1;
-        stream.remember(seq, offset);
+        let stream = &self.streams[index as usize];
         if let Some(d) = &stream.deliveries {
             if d.failed.get(seq) {
                 push(&mut self.possibly_persisted, || example(None));
             }
+        }
+        if let Some(k) = key {
+            let key_seq = value.and_then(record::key_seq);
+            self.keys.observe(
+                stream_ref,
+                partition,
+                k,
+                KeyEvent::Distinct { seq, key_seq },
+            );
         }
     }
 
@@ -329,7 +550,9 @@ impl Checker {
         let mut missing_ranges: Vec<SeqRange> = Vec::new();
         let mut streams = 0u32;
         let verify_mode = self.run_id.is_none();
+        let mut per_partition: BTreeMap<i32, PartitionCounts> = BTreeMap::new();
         for s in &self.streams {
+            let before = (missing.count, losses.count);
             let example_run = verify_mode.then_some(s.run_id);
             let sent = s.deliveries.as_ref().map_or(0, |d| d.sent);
             if sent > 0 || s.distinct > 0 {
@@ -352,6 +575,27 @@ impl Checker {
                 ),
                 None => {}
             }
+            if let Some(p) = s.partition {
+                let c = per_partition.entry(p).or_default();
+                c.missing += missing.count - before.0;
+                c.losses += losses.count - before.1;
+            }
+        }
+        let read = self
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(p, part)| (p as i32, part))
+            .chain(self.other_partitions.iter().map(|(&p, part)| (p, part)))
+            .filter(|(_, part)| part.counts.records_read > 0);
+        for (p, part) in read {
+            let c = per_partition.entry(p).or_default();
+            let (missing, losses) = (c.missing, c.losses);
+            *c = PartitionCounts {
+                missing,
+                losses,
+                ..part.counts.clone()
+            };
         }
         let events = self.attribution.evidence();
         Verdict {
@@ -371,8 +615,10 @@ impl Checker {
             missing,
             missing_ranges,
             events,
-            event_outcomes: std::mem::take(&mut self.attribution.outcomes),
+            event_outcomes: self.attribution.take_outcomes(),
             unattributed_violations: self.attribution.unattributed,
+            partitions: per_partition,
+            keys: self.keys.finish(verify_mode),
         }
     }
 }

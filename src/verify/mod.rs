@@ -65,11 +65,35 @@
 //! event kind, [`Verdict::event_outcomes`] gives it per event, and what no
 //! event holds is [`Verdict::unattributed_violations`].
 //!
+//! # Disorder depth
+//!
+//! For each event that caused reorders, [`EventOutcome::depth`] says how
+//! deep they went ([`Depth`]): the most records of the stream that overtook
+//! one of its reordered records (a higher sequence, read before it), the
+//! same in requests (divided by the records the faulted request carried for
+//! that stream, rounded up: the log keeps no request boundaries, so exact
+//! for full batches, an estimate otherwise), and the distribution of the
+//! reordered records' displacements (max, sum, exact median and 90th
+//! percentile while at most [`MAX_KEPT_DISPLACEMENTS`] values are kept,
+//! power-of-two histogram always). Displacement counts sequence numbers,
+//! overtaking counts records in the log: two refused batches in flight
+//! displace the first one past the second's sequences, which did not
+//! overtake it.
+//!
+//! # Parallel reads
+//!
+//! Order is promised per partition, so partitions can be classified apart:
+//! [`Checker::sibling`] gives each reader its own checker and
+//! [`Checker::merge`] adds them up, with the same counts as one checker
+//! reading everything (a stream written to several partitions has its
+//! copies across them found by the merge).
+//!
 //! The offset of the first copy of a log duplicate is found among the last
 //! [`RECENT`] distinct records of its stream (retried batches land close to
 //! the original); when the first copy is older than that the example's
 //! `detail` is `None`. Offsets of possibly persisted records are known; those
-//! of losses and gaps are absent by definition.//!
+//! of losses and gaps are absent by definition.
+//!
 //! # Layout
 //!
 //! The [`Checker`] is pure (no I/O) and streams; it returns a [`Verdict`].
@@ -80,15 +104,21 @@
 
 mod attribution;
 mod checker;
+mod keys;
 mod read;
 mod seqset;
 mod verdict;
 
+pub use attribution::MAX_KEPT_DISPLACEMENTS;
 pub use checker::{Checker, MAX_STREAMS, RECENT, SEQ_CAP};
-pub use read::{read_topic, VerifyError, CONSUMER_PROPERTIES};
+pub use keys::{KEY_BYTES_KEPT, MAX_KEYS, MAX_KEY_REPORTS};
+pub use read::{
+    default_readers, read_topic, read_topic_with, VerifyError, CONSUMER_PROPERTIES, MAX_READERS,
+};
 pub use verdict::{
-    permitted, Anomalies, AnomalyKind, Displacement, EventEvidence, EventOutcome, Example,
-    SeqRange, Verdict, MAX_EXAMPLES, MAX_RANGES, MISSING_NOTE,
+    permitted, Anomalies, AnomalyKind, Depth, Displacement, DisplacementStats, EventEvidence,
+    EventOutcome, Example, HistogramBucket, KeyCounts, KeyVerdict, PartitionCounts, SeqRange,
+    Verdict, MAX_EXAMPLES, MAX_RANGES, MISSING_NOTE,
 };
 
 /// The run → verify hand-off, also reachable from here because

@@ -1,6 +1,14 @@
-//! Reading a cell's topic back: the rdkafka consumer that feeds every record
+//! Reading a cell's topic back: the rdkafka consumers that feed every record
 //! of a topic, up to the end offsets recorded after the producer flushed, to
 //! a [`Checker`].
+//!
+//! A topic of several partitions is read by several readers in parallel,
+//! each with its own consumer, a share of the partitions and a
+//! [`Checker::sibling`]; their checkers are merged at the end (see
+//! *Parallel reads* in the [module documentation](super)). Memory stays
+//! bounded per stream: each reader's checker holds only the streams of its
+//! partitions, and each consumer's prefetch queue is a share of
+//! `queued.max.messages.kbytes`.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -66,8 +74,18 @@ pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
     ("fetch.wait.max.ms", "100"),
 ];
 
+/// Readers at most in a parallel read.
+pub const MAX_READERS: usize = 8;
+
+/// The readers [`read_topic`] uses for `partitions` partitions with
+/// records: one per partition, at most one per core and [`MAX_READERS`].
+pub fn default_readers(partitions: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    partitions.min(cores).clamp(1, MAX_READERS)
+}
+
 /// Reads `topic` from each partition's low watermark up to its end offset
-/// and feeds every record to `checker`.
+/// and feeds every record to `checker`, with [`default_readers`] readers.
 ///
 /// - `config`: the base client configuration (bootstrap.servers and any `-X`
 ///   properties); [`CONSUMER_PROPERTIES`] are set over it. Partitions are
@@ -82,24 +100,130 @@ pub fn read_topic(
     config: &ClientConfig,
     topic: &str,
     end_offsets: Option<&BTreeMap<i32, i64>>,
-    mut checker: Checker,
+    checker: Checker,
     timeout: Duration,
 ) -> Result<Verdict, VerifyError> {
+    read_topic_with(config, topic, end_offsets, checker, timeout, None)
+}
+
+/// As [`read_topic`], with `readers` readers (`None`: [`default_readers`];
+/// never more than the partitions with records, nor [`MAX_READERS`]).
+pub fn read_topic_with(
+    config: &ClientConfig,
+    topic: &str,
+    end_offsets: Option<&BTreeMap<i32, i64>>,
+    mut checker: Checker,
+    timeout: Duration,
+    readers: Option<usize>,
+) -> Result<Verdict, VerifyError> {
     let bootstrap = config.get("bootstrap.servers").unwrap_or("").to_string();
-    let consumer = consumer(config)?;
     let request_timeout = timeout.min(Duration::from_secs(10));
-    let Some(cell) = assign(&consumer, &bootstrap, topic, end_offsets, request_timeout)? else {
+    let planner = consumer(config, 1)?;
+    let Some(plan) = plan(&planner, &bootstrap, topic, end_offsets, request_timeout)? else {
         return Ok(checker.finish());
     };
-    drain(&consumer, topic, cell, &mut checker, timeout)?;
+    let n = readers
+        .unwrap_or_else(|| default_readers(plan.len()))
+        .clamp(1, MAX_READERS)
+        .min(plan.len());
+    if n == 1 {
+        let cell = assign(&planner, topic, plan)?;
+        drain(&planner, topic, cell, &mut checker, timeout)?;
+        return Ok(checker.finish());
+    }
+    drop(planner);
+    // Partitions dealt round-robin: neighbours, often of similar size, go
+    // to different readers.
+    let mut shares: Vec<Vec<Share>> = vec![Vec::new(); n];
+    for (i, p) in plan.into_iter().enumerate() {
+        shares[i % n].push(p);
+    }
+    type Read = Result<(Checker, u64, usize), VerifyError>;
+    let results: Vec<Read> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shares
+            .into_iter()
+            .map(|share| {
+                let mut mine = checker.sibling();
+                scope.spawn(move || -> Read {
+                    let consumer = consumer(config, n)?;
+                    let cell = assign(&consumer, topic, share)?;
+                    let (expected, partitions) = (cell.expected, cell.ends.len());
+                    drain(&consumer, topic, cell, &mut mine, timeout)?;
+                    Ok((mine, expected, partitions))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a reader never panics"))
+            .collect()
+    });
+    // A reader that timed out reports the whole topic's progress.
+    let mut totals = (0u64, 0u64, 0usize, 0usize);
+    let mut timed_out: Option<(Duration, Option<String>)> = None;
+    let mut checkers = Vec::new();
+    for r in results {
+        match r {
+            Ok((c, expected, partitions)) => {
+                totals.0 += c.records_read();
+                totals.1 += expected;
+                totals.2 += partitions;
+                totals.3 += partitions;
+                checkers.push(c);
+            }
+            Err(VerifyError::Timeout {
+                waited,
+                read,
+                expected,
+                partitions_done,
+                partitions,
+                last_error,
+                ..
+            }) => {
+                totals.0 += read;
+                totals.1 += expected;
+                totals.2 += partitions_done;
+                totals.3 += partitions;
+                if timed_out.as_ref().map_or(true, |t| t.1.is_none()) {
+                    timed_out = Some((waited, last_error));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some((waited, last_error)) = timed_out {
+        return Err(VerifyError::Timeout {
+            topic: topic.to_string(),
+            waited,
+            read: totals.0,
+            expected: totals.1,
+            partitions_done: totals.2,
+            partitions: totals.3,
+            last_error,
+        });
+    }
+    for c in checkers {
+        checker.merge(c);
+    }
     Ok(checker.finish())
 }
 
-/// A consumer on `config` with [`CONSUMER_PROPERTIES`] set over it.
-fn consumer(config: &ClientConfig) -> Result<BaseConsumer, VerifyError> {
+/// A consumer on `config` with [`CONSUMER_PROPERTIES`] set over it, its
+/// prefetch queue a `1/readers` share of theirs.
+fn consumer(config: &ClientConfig, readers: usize) -> Result<BaseConsumer, VerifyError> {
     let mut config = config.clone();
     for (k, v) in CONSUMER_PROPERTIES {
         config.set(*k, *v);
+    }
+    if readers > 1 {
+        let kbytes: usize = config
+            .get("queued.max.messages.kbytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(65536);
+        config.set(
+            "queued.max.messages.kbytes",
+            (kbytes / readers).max(1024).to_string(),
+        );
     }
     // librdkafka refuses assign() without a group id; with assign() and no
     // commits the group is never joined.
@@ -111,6 +235,9 @@ fn consumer(config: &ClientConfig) -> Result<BaseConsumer, VerifyError> {
         .map_err(|e| VerifyError::Config { source: e.into() })
 }
 
+/// One partition to read: (partition, first offset, end offset).
+type Share = (i32, i64, i64);
+
 /// What is left to read of a topic once its partitions are assigned.
 struct Assigned {
     /// The end offset of each partition with records to read.
@@ -119,15 +246,16 @@ struct Assigned {
     expected: u64,
 }
 
-/// Assigns every partition of `topic` with records below its end offset,
-/// from its low watermark; `None` when there is nothing to read.
-fn assign(
+/// Every partition of `topic` with records below its end offset, as
+/// (partition, low watermark, end offset); `None` when there is nothing to
+/// read.
+fn plan(
     consumer: &BaseConsumer,
     bootstrap: &str,
     topic: &str,
     end_offsets: Option<&BTreeMap<i32, i64>>,
     request_timeout: Duration,
-) -> Result<Option<Assigned>, VerifyError> {
+) -> Result<Option<Vec<Share>>, VerifyError> {
     let metadata = consumer
         .fetch_metadata(Some(topic), request_timeout)
         .map_err(|e| VerifyError::Unreachable {
@@ -159,10 +287,8 @@ fn assign(
     }
 
     // Where each partition starts and ends; partitions with nothing to read
-    // are left out of the assignment.
-    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut expected = 0u64;
-    let mut assignment = TopicPartitionList::new();
+    // are left out.
+    let mut plan = Vec::new();
     for p in meta.partitions() {
         let id = p.id();
         let (low, high) = consumer
@@ -175,18 +301,31 @@ fn assign(
             .and_then(|m| m.get(&id).copied())
             .unwrap_or(high);
         if end > low {
-            expected += (end - low) as u64;
-            ends.insert(id, end);
-            assignment
-                .add_partition_offset(topic, id, Offset::Offset(low))
-                .map_err(|e| VerifyError::Topic {
-                    topic: topic.to_string(),
-                    message: e.to_string(),
-                })?;
+            plan.push((id, low, end));
         }
     }
-    if ends.is_empty() {
-        return Ok(None);
+    plan.sort_unstable();
+    Ok((!plan.is_empty()).then_some(plan))
+}
+
+/// Assigns `partitions` (partition, from, end) of `topic` to `consumer`.
+fn assign(
+    consumer: &BaseConsumer,
+    topic: &str,
+    partitions: Vec<Share>,
+) -> Result<Assigned, VerifyError> {
+    let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut expected = 0u64;
+    let mut assignment = TopicPartitionList::new();
+    for (id, low, end) in partitions {
+        expected += (end - low) as u64;
+        ends.insert(id, end);
+        assignment
+            .add_partition_offset(topic, id, Offset::Offset(low))
+            .map_err(|e| VerifyError::Topic {
+                topic: topic.to_string(),
+                message: e.to_string(),
+            })?;
     }
     consumer
         .assign(&assignment)
@@ -194,7 +333,7 @@ fn assign(
             topic: topic.to_string(),
             message: format!("cannot assign its partitions: {e}"),
         })?;
-    Ok(Some(Assigned { ends, expected }))
+    Ok(Assigned { ends, expected })
 }
 
 /// Polls until every assigned partition has reached its end offset, feeding
@@ -225,7 +364,7 @@ fn drain(
                     continue;
                 };
                 if offset < end {
-                    checker.observe(p, offset, m.payload());
+                    checker.observe_keyed(p, offset, m.key(), m.payload());
                     progressed = true;
                 }
                 if offset + 1 >= end {

@@ -149,6 +149,65 @@ pub struct EventOutcome {
     pub losses: u64,
     /// Missing sequences (verify mode only).
     pub missing: u64,
+    /// How deep the event's reorders went; absent when it caused none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depth: Option<Depth>,
+}
+
+/// How deep one fault event's disorder went: how many records and requests
+/// overtook its records, and how far each of them was displaced.
+///
+/// A record of the event is *overtaken* by every record of its stream that
+/// carries a higher sequence and was read from the log before it. The
+/// article's scenario (batch #3 refused, batches #4 to #10 written before
+/// #3 is retried) is `records_overtaking` = the records of #4 to #10 and
+/// `requests_overtaking` = 7.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Depth {
+    /// The most records that overtook one of the event's reordered records:
+    /// records of the same stream with a higher sequence, read (distinct,
+    /// not copies) before it. Unit: records.
+    pub records_overtaking: u64,
+    /// The same in requests: for each reordered record, the records that
+    /// overtook it divided by the records of its stream the faulted request
+    /// carried (the event's span holding it), rounded up; the most over the
+    /// event's records. Unit: Produce requests carrying the stream's
+    /// partition. The log keeps no request boundaries, so this is exact when
+    /// the overtaking requests carried as many records of the stream as the
+    /// faulted one (full batches, as under load), and an estimate otherwise.
+    pub requests_overtaking: u64,
+    /// Displacements of the event's reordered records (highest sequence
+    /// already read from the stream minus the record's own). Unit: sequence
+    /// numbers.
+    pub displacement: DisplacementStats,
+}
+
+/// A distribution of displacements. Unit: sequence numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplacementStats {
+    /// Displacements counted (reordered records).
+    pub count: u64,
+    pub max: u64,
+    /// Sum of all displacements, so a mean can be derived.
+    pub sum: u64,
+    /// The lower median (the value at rank `(count - 1) / 2` of the sorted
+    /// values); absent when the checker stopped keeping values (past
+    /// [`MAX_KEPT_DISPLACEMENTS`](super::MAX_KEPT_DISPLACEMENTS) in one cell).
+    pub median: Option<u64>,
+    /// The 90th percentile, nearest rank (the value at rank
+    /// `ceil(0.9 count) - 1`); absent as `median` is.
+    pub p90: Option<u64>,
+    /// Counts per power-of-two bucket, non-empty buckets only, in order:
+    /// always exact.
+    pub histogram: Vec<HistogramBucket>,
+}
+
+/// Displacements in `min..=max` and how many there were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistogramBucket {
+    pub min: u64,
+    pub max: u64,
+    pub count: u64,
 }
 
 impl EventOutcome {
@@ -221,11 +280,87 @@ pub struct Verdict {
     /// Violations that no event's records hold (with events given).
     #[serde(default)]
     pub unattributed_violations: u64,
+    /// Counts per partition read (the map's keys are partition ids).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partitions: BTreeMap<i32, PartitionCounts>,
+    /// Order per key, when records carried keys (see *Keys* in
+    /// [`crate::record`]); absent when none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<KeyVerdict>,
+}
+
+/// What one partition held. Every count is of records, as in [`Verdict`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionCounts {
+    pub records_read: u64,
+    pub reorders: u64,
+    pub log_duplicates: u64,
+    pub redeliveries: u64,
+    pub malformed: u64,
+    /// Missing sequences (without delivery reports) of the streams first
+    /// read from this partition.
+    pub missing: u64,
+    /// Losses (with delivery reports) of the streams first read from this
+    /// partition; a stream never read is on no partition and not counted here.
+    pub losses: u64,
+}
+
+/// Order per key: within one stream (one producer × one partition), the
+/// records of one key in `send()` order. Counts are of records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyVerdict {
+    /// Records read that carried a key (null keys are no key).
+    pub keyed_records: u64,
+    /// (stream, key) pairs checked.
+    pub keys: u64,
+    /// Keys read from more than one partition: order is promised per
+    /// partition, so such a key has no order of its own; each partition's
+    /// share is still checked apart.
+    pub keys_on_several_partitions: u64,
+    /// Keyed records not checked per key: past
+    /// [`MAX_KEYS`](super::MAX_KEYS) pairs, or a key whose hash another held.
+    pub untracked: u64,
+    /// Distinct records whose stream sequence is below the highest already
+    /// read for their key on their stream. Each is also a stream reorder.
+    pub reorders: u64,
+    /// Log duplicates of keyed records, each counted for its key.
+    pub log_duplicates: u64,
+    /// Key sequences absent below the highest read, over the keys whose
+    /// every record carried the key extension (`keys_with_key_seq`).
+    pub missing: u64,
+    /// Keys whose every record carried a key sequence: missing judged.
+    pub keys_with_key_seq: u64,
+    /// Keys with at least one reorder, log duplicate or missing record.
+    pub keys_with_violations: u64,
+    /// The first [`MAX_KEY_REPORTS`](super::MAX_KEY_REPORTS) of them, by
+    /// partition, stream and key.
+    pub violating: Vec<KeyCounts>,
+}
+
+/// One key's counts on one stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyCounts {
+    /// The key: its text when UTF-8, else `0x` and its hex; a trailing `…`
+    /// when it is longer than the bytes kept.
+    pub key: String,
+    /// The partition its first record was read from.
+    pub partition: i32,
+    pub stream: u32,
+    /// Run id of the stream, set only in verify mode (as in [`Example`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<u64>,
+    /// Distinct records of the key read.
+    pub records: u64,
+    pub reorders: u64,
+    pub log_duplicates: u64,
+    /// Missing key sequences; absent when not every record carried one.
+    pub missing: Option<u64>,
 }
 
 impl Verdict {
     /// Ordering violations: reorders, log duplicates, losses and (without
-    /// delivery reports) missing sequences.
+    /// delivery reports) missing sequences. Per-key counts are a breakdown
+    /// of these, never added to them.
     pub fn violations(&self) -> u64 {
         self.reorders.count + self.log_duplicates.count + self.losses.count + self.missing.count
     }

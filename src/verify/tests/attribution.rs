@@ -3,7 +3,7 @@
 use super::*;
 use crate::faults::events::FaultEvent;
 
-fn event(id: u64, kind: &str, spans: &[(u32, u64, u64)]) -> FaultEvent {
+pub(super) fn event(id: u64, kind: &str, spans: &[(u32, u64, u64)]) -> FaultEvent {
     FaultEvent {
         id,
         kind: kind.into(),

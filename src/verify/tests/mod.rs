@@ -9,6 +9,9 @@ use crate::grid::{Acks, ProducerSettings};
 use crate::record::{Stamp, HEADER_BYTES};
 
 mod attribution;
+mod depth;
+mod keys;
+mod merge;
 mod model;
 
 const RUN: u64 = 0x6b6f_6231;
