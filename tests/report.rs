@@ -186,7 +186,7 @@ fn throughput_has_series_with_rejections_named() {
     let (_d, out) = rendered(&fixture());
     let (_, texts) = svg_texts(&out.join("throughput.svg"));
     assert!(has(&texts, "max.in.flight (log scale)"));
-    assert!(has(&texts, "two-level"));
+    assert!(has(&texts, "t-interval"));
     assert_eq!(count(&texts, "all rejected: needs acks=all"), 1);
     assert_eq!(count(&texts, "rejected at 10: needs in-flight ≤ 5"), 1);
     assert_eq!(
@@ -320,7 +320,7 @@ fn summary_conclusion_is_computed_from_the_results() {
         "Apache Kafka 4.1.0, 3 brokers",
         "Fixture CPU",
         "| Seed | 42 |",
-        "3 interleaved rounds of 3 windows per cell",
+        "5 interleaved rounds of 2 windows per cell",
         "2026-03-01T12:00:00Z",
     ] {
         assert!(md.contains(s), "{s}");

@@ -299,13 +299,14 @@ fn compare_measurements(
     cell.ordering = Some(ordering);
 }
 
-/// Records/s of each sample that took any time.
-fn sample_rates(m: &Measurement) -> Vec<f64> {
-    m.samples
-        .iter()
-        .filter(|s| s.elapsed_ns > 0)
-        .map(|s| s.records_per_sec())
-        .collect()
+/// Records/s of each window that took any time, grouped by round (the
+/// independent units).
+fn sample_rates(m: &Measurement) -> Vec<Vec<f64>> {
+    let mut rounds: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for s in m.samples.iter().filter(|s| s.elapsed_ns > 0) {
+        rounds.entry(s.round).or_default().push(s.records_per_sec());
+    }
+    rounds.into_values().collect()
 }
 
 /// The change and its interval `(change, low, high)` of a metric that
@@ -332,20 +333,22 @@ fn cell_verdict(cell: &CellComparison) -> ChangeVerdict {
     }
 }
 
-/// The change of one metric, or `None` when a side has no samples or the
-/// baseline's median is zero (no relative change exists).
+/// The change of one metric between two cells' rounds of windows
+/// ([`stats::RELATIVE_CHANGE_METHOD`]), or `None` when a side has no
+/// samples or its estimate is zero (no relative change exists).
 fn metric_change(
-    base: &[f64],
-    new: &[f64],
+    base: &[Vec<f64>],
+    new: &[Vec<f64>],
     higher_is_better: bool,
     opts: &CompareOptions,
 ) -> Option<MetricChange> {
-    let (base_median, new_median) = (stats::median(base), stats::median(new));
-    if base.is_empty() || new.is_empty() || base_median <= 0.0 {
+    let flat = |g: &[Vec<f64>]| -> Vec<f64> { g.iter().flatten().copied().collect() };
+    let (base_median, new_median) = (stats::median(&flat(base)), stats::median(&flat(new)));
+    if flat(base).is_empty() || flat(new).is_empty() || base_median <= 0.0 {
         return None;
     }
-    let (lo, hi) = stats::bootstrap_relative_change_ci(base, new, opts.confidence, opts.seed)?;
-    let p_value = stats::mann_whitney_p(base, new);
+    let rc = stats::relative_change_rounds(base, new, opts.confidence)?;
+    let (lo, hi, p_value) = (rc.low, rc.high, rc.p_value);
     // Criterion's rule: significant, and the whole interval beyond the noise
     // threshold on one side. An interval that touches the band is noise.
     let up = lo > opts.noise && hi > opts.noise;
@@ -360,9 +363,9 @@ fn metric_change(
     Some(MetricChange {
         base_median,
         new_median,
-        base_samples: base.len(),
-        new_samples: new.len(),
-        change: new_median / base_median - 1.0,
+        base_samples: flat(base).len(),
+        new_samples: flat(new).len(),
+        change: rc.change,
         change_ci_low: lo,
         change_ci_high: hi,
         p_value,

@@ -79,8 +79,8 @@ impl Default for Fixed {
     fn default() -> Self {
         Fixed {
             record_bytes: 1024,
-            rounds: 3,
-            windows: 3,
+            rounds: 5,
+            windows: 2,
             window_ms: 250,
             min_records_per_window: 200,
             max_records_per_window: 3_000,

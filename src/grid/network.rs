@@ -39,7 +39,7 @@ impl Default for Network {
     fn default() -> Self {
         Network {
             rtt_ms: vec![0.0, 2.0, 20.0],
-            fault_rtt_ms: vec![0.0],
+            fault_rtt_ms: vec![20.0],
             replication: true,
             replication_rtt_ms: None,
             jitter_ms: 0.0,

@@ -199,13 +199,15 @@ fn a_lasting_fault_longer_than_the_message_timeout_is_refused() {
 #[test]
 fn refusal_windows_longer_than_a_cell_can_hold_are_refused() {
     // 3 rounds × 3 windows × 250 ms = 2250 ms of timed run per cell.
+    let fixed = "[fixed]\nrounds = 3\nwindows = 3\n";
+    let invalid = |faults: &str| invalid(&format!("faults = [\"{faults}\"]\n{fixed}"));
     assert_eq!(
-        invalid("faults = [\"refuse-window:12/cell:200ms\"]\n"),
+        invalid("refuse-window:12/cell:200ms"),
         "invalid workload: fault profile refuse-window:12/cell:200ms: 2400 ms of lasting \
          faults per cell do not fit in a cell's timed run of 2250 ms (rounds × windows × window_ms)"
     );
     assert_eq!(
-        invalid("faults = [\"refuse-window:5/cell:200ms+leader-move:5/cell:300ms\"]\n"),
+        invalid("refuse-window:5/cell:200ms+leader-move:5/cell:300ms"),
         "invalid workload: fault profile refuse-window:5/cell:200ms+leader-move:5/cell:300ms: \
          2500 ms of lasting faults per cell do not fit in a cell's timed run of 2250 ms \
          (rounds × windows × window_ms)"
@@ -216,17 +218,18 @@ fn refusal_windows_longer_than_a_cell_can_hold_are_refused() {
 
 #[test]
 fn more_events_per_cell_than_the_smallest_cell_has_batches_is_refused() {
-    // In-flight 1 at RTT 20 ms: 1000 + 3 × 900 records, 11 batches of 16
-    // left alone, 220 batches to fault.
+    // In-flight 1 at RTT 20 ms, 3 rounds of 3 windows: 1000 + 3 × 900
+    // records in batches of 15, the first ones left alone, 235 batches to fault.
     let toml = "faults = [\"reject:%N%/cell\"]\n[axes]\nmax_in_flight = [1, 5]\n\
-                [network]\nrtt_ms = [20.0]\nfault_rtt_ms = [20.0]\n";
+                [network]\nrtt_ms = [20.0]\nfault_rtt_ms = [20.0]\n\
+                [fixed]\nrounds = 3\nwindows = 3\n";
     assert_eq!(
-        invalid(&toml.replace("%N%", "221")),
-        "invalid workload: fault profile reject:221/cell: 221 events per cell, but cell \
-         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-221-per-cell has only 220 batches \
+        invalid(&toml.replace("%N%", "236")),
+        "invalid workload: fault profile reject:236/cell: 236 events per cell, but cell \
+         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-236-per-cell has only 235 batches \
          to fault"
     );
-    assert!(Workload::from_toml(&toml.replace("%N%", "220")).is_ok());
+    assert!(Workload::from_toml(&toml.replace("%N%", "235")).is_ok());
 }
 
 #[test]
@@ -284,10 +287,10 @@ fn a_replication_rtt_of_its_own_sets_the_acks_all_ceiling() {
     };
     assert_eq!(cell(1).ack_rtt_us(&n), Some(21_000));
     let ceiling = |k| cell(k).ceiling_records_per_sec(&f, &n).unwrap().round();
-    // 16 records per batch: 16 / 21 ms, 80 / 21 ms, then 16 per 1 ms.
+    // 15 records per batch: 15 / 21 ms, 75 / 21 ms, then 15 per 1 ms.
     assert_eq!(
         (ceiling(1), ceiling(5), ceiling(100)),
-        (762.0, 3810.0, 16_000.0)
+        (714.0, 3571.0, 15_000.0)
     );
 }
 

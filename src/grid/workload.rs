@@ -32,7 +32,7 @@ fn default_clients() -> Vec<Client> {
 }
 
 fn default_in_flight() -> Vec<u32> {
-    vec![1, 5, 100]
+    vec![1, 5, 10]
 }
 fn default_acks() -> Vec<Acks> {
     vec![Acks::One, Acks::All]
@@ -75,7 +75,7 @@ pub struct Workload {
 /// failover (a broker restart per round) has its own workload,
 /// `workloads/failover.toml`.
 fn default_faults() -> Vec<FaultProfile> {
-    ["none", "reject:1%", "lose-ack:1%"]
+    ["none", "reject:25/cell", "lose-ack:25/cell"]
         .iter()
         .map(|p| p.parse().expect("built-in profiles parse"))
         .collect()

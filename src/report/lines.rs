@@ -176,7 +176,7 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
         (rows, cols),
         500,
         &[
-            "Marker: median of the cell's windows; bar: its 95% interval (two-level bootstrap over rounds and windows).".into(),
+            format!("Marker and bar: {}.", crate::stats::THROUGHPUT_METHOD),
             "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
             "Hollow marker: no fault reached the cell.".into(),
         ],

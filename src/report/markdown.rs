@@ -277,8 +277,8 @@ fn qualified_section(s: &mut String, m: &Model) {
 
 fn cell_table(s: &mut String, m: &Model) {
     let min_events = m.results.run.workload.fixed.min_events;
-    s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | fixed-load p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | evidence per fault event | exposure |\n");
-    s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    s.push_str("| max.in.flight | acks | idempotence | faults | outcome | records/s (95% CI) | fixed-load p50 ms | p99 ms | p99.9 ms | reorders | log duplicates | losses | violations per million | evidence per fault event | client CPU µs/record (cores; wake-ups/s) | exposure |\n");
+    s.push_str("|---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|\n");
     for c in &m.cells {
         let st = &c.settings;
         let head = format!(
@@ -305,8 +305,9 @@ fn cell_table(s: &mut String, m: &Model) {
                     format!("{}; {resent}", k.join(", "))
                 };
                 let [p50, p99, p999] = fixed_load_cells(x);
+                let cpu = cpu_text(x);
                 format!(
-                    "| measured{}{}{} | {} ({}–{}) | {p50} | {p99} | {p999} | {} | {} | {} | {v} | {evidence} | {exposure} |",
+                    "| measured{}{}{} | {} ({}–{}) | {p50} | {p99} | {p999} | {} | {} | {} | {v} | {evidence} | {cpu} | {exposure} |",
                     if m.on_frontier(c) { ", on frontier" } else { "" },
                     if x.qualified.is_some() { ", **qualified**" } else { "" },
                     if x.machine_bound.is_some() { ", machine-bound" } else { "" },
@@ -320,15 +321,33 @@ fn cell_table(s: &mut String, m: &Model) {
             }
             State::Rejected { message, .. } => {
                 format!(
-                    "| rejected: {} | | | | | | | | | | |",
+                    "| rejected: {} | | | | | | | | | | | |",
                     markup::cell(message)
                 )
             }
             State::Failed { message, .. } => {
-                format!("| failed: {} | | | | | | | | | | |", markup::cell(message))
+                format!(
+                    "| failed: {} | | | | | | | | | | | |",
+                    markup::cell(message)
+                )
             }
         };
         let _ = writeln!(s, "{head}{row}");
+    }
+}
+
+/// The client's CPU per record, the cores it kept busy and librdkafka's
+/// wake-ups per second: `692 (0.43; 902,917/s)`; `–` when not measured.
+pub(super) fn cpu_text(x: &Meas) -> String {
+    match x.client_cpu {
+        None => "–".into(),
+        Some((us, cores)) => {
+            let wakeups = x
+                .wakeups_per_sec
+                .map(|w| format!("; {}/s", fmt::int(w.round() as u64)))
+                .unwrap_or_default();
+            format!("{} ({:.2}{wakeups})", fmt::sig3(us), cores)
+        }
     }
 }
 

@@ -164,6 +164,11 @@ pub struct Meas {
     /// Why the cell measures the machine rather than the setting, if it
     /// does: shown, never ranked, on no frontier, in no conclusion.
     pub machine_bound: Option<crate::results::MachineBound>,
+    /// The client's own CPU: microseconds per record and cores, over the
+    /// rounds; `None` when not measured.
+    pub client_cpu: Option<(f64, f64)>,
+    /// librdkafka's broker wake-ups per second (median round).
+    pub wakeups_per_sec: Option<f64>,
 }
 
 /// What the evidence lets the report say of a cell.
@@ -219,6 +224,8 @@ impl Meas {
                 .collect(),
             qualified: qualification(&m.conditions),
             machine_bound,
+            client_cpu: m.conditions.client_cpu_per_record(),
+            wakeups_per_sec: m.conditions.median_wakeups_per_sec(),
         }
     }
 

@@ -45,6 +45,11 @@ pub struct Conditions {
     pub degraded: Vec<crate::cluster::health::Degradation>,
     /// The machine's load over each of the cell's rounds.
     pub load: Vec<crate::machine::Load>,
+    /// The producing client's own CPU over each of the cell's rounds
+    /// (librdkafka: its threads and the sending thread; Java: the driver's
+    /// JVM), apart from the proxy's and the suite's.
+    #[serde(default)]
+    pub client_cpu: Vec<crate::cpu::ClientCpu>,
 }
 
 impl Conditions {
@@ -59,11 +64,48 @@ impl Conditions {
     }
 
     /// The median over the cell's rounds of the machine's busy share (all
-    /// cores, 0..=1); `None` without load samples (an old results file, or a
+    /// cores, 0..=1) less the share the cell's own client used when it was
+    /// measured: a client that burns CPU is a result of its setting, not a
+    /// busy machine. `None` without load samples (an old results file, or a
     /// platform without `/proc`).
     pub fn median_busy_share(&self) -> Option<f64> {
-        let shares: Vec<f64> = self.load.iter().map(|l| l.machine_busy_share).collect();
+        let shares: Vec<f64> = self
+            .load
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let client = self
+                    .client_cpu
+                    .get(i)
+                    .map_or(0.0, |c| c.cores / f64::from(l.cores.max(1)));
+                (l.machine_busy_share - client).max(0.0)
+            })
+            .collect();
         (!shares.is_empty()).then(|| crate::stats::median(&shares))
+    }
+
+    /// The client's CPU over all measured rounds, in microseconds per record
+    /// acknowledged, and in cores (CPU time per wall time); `None` when it
+    /// was not measured.
+    pub fn client_cpu_per_record(&self) -> Option<(f64, f64)> {
+        let (mut ms, mut wall, mut records) = (0.0, 0.0, 0u64);
+        for c in &self.client_cpu {
+            ms += c.user_ms + c.system_ms;
+            wall += c.elapsed_ms;
+            records += c.records;
+        }
+        (records > 0 && wall > 0.0).then(|| (ms * 1e3 / records as f64, ms / wall))
+    }
+
+    /// The median over the cell's rounds of librdkafka's broker wake-ups
+    /// per second; `None` for a client that does not count them.
+    pub fn median_wakeups_per_sec(&self) -> Option<f64> {
+        let w: Vec<f64> = self
+            .client_cpu
+            .iter()
+            .filter_map(|c| c.wakeups_per_sec)
+            .collect();
+        (!w.is_empty()).then(|| crate::stats::median(&w))
     }
 }
 

@@ -34,6 +34,8 @@ pub(super) struct Live<'a> {
     /// When each of the cell's rounds ran, ms since the run's health watch started.
     rounds_ms: Vec<(u64, u64)>,
     load: Vec<crate::machine::Load>,
+    /// The client's own CPU over each round, when it could be read.
+    cpu: Vec<crate::cpu::ClientCpu>,
 }
 
 /// Where a cell stands.
@@ -115,6 +117,7 @@ fn open<'a>(
             fixed_load: None,
             rounds_ms: Vec::new(),
             load: Vec::new(),
+            cpu: Vec::new(),
         })))
     })();
     opened.unwrap_or_else(|e| {
@@ -156,7 +159,20 @@ pub(super) fn rounds_phase(
             let records = l.spec.records();
             let before = crate::machine::LoadSample::now();
             let from = watch_origin.elapsed().as_millis() as u64;
+            // The client's CPU over the round, from the thread that runs it.
+            let probe = l.session.cpu_probe();
+            let cpu_start = probe.start();
+            let acked = l.session.acked_counter();
+            let acked_before = acked.load(std::sync::atomic::Ordering::Relaxed);
+            let started = Instant::now();
             let outcome = run_round(l);
+            let acked = acked
+                .load(std::sync::atomic::Ordering::Relaxed)
+                .saturating_sub(acked_before);
+            let wakeups = l.session.wakeups_per_sec(started, Instant::now());
+            if let Some(cpu) = probe.client_cpu(&cpu_start, acked, wakeups) {
+                l.cpu.push(cpu);
+            }
             l.rounds_ms
                 .push((from, watch_origin.elapsed().as_millis() as u64));
             l.load
@@ -344,6 +360,7 @@ fn conditions(l: &Live<'_>, degradations: &[Degradation]) -> Conditions {
     Conditions {
         degraded,
         load: l.load.clone(),
+        client_cpu: l.cpu.clone(),
     }
 }
 
