@@ -91,7 +91,10 @@ fn unknown_fault_profile() {
     let dir = tempfile::tempdir().unwrap();
     let (code, err) = run(&["--faults", "chaos:1%"], &dir.path().join("out"));
     assert_ne!(code, 0);
-    assert!(err.contains("unknown fault \"chaos:1%\""), "{err}");
+    assert!(
+        err.contains("unknown fault kind \"chaos\" in \"chaos:1%\""),
+        "{err}"
+    );
 }
 
 #[test]

@@ -149,8 +149,8 @@ fn tradeoff_has_a_point_per_measured_cell_and_marks_what_is_missing() {
     let (_d, out) = rendered(&r);
     let (raw, texts) = svg_texts(&out.join("tradeoff.svg"));
     assert!(has(&texts, "Throughput vs ordering violations"));
-    assert_eq!(count(&texts, "faults: none (no cell exposed)"), 1);
-    assert_eq!(count(&texts, &format!("faults: {}", common::FAULTS)), 1);
+    assert_eq!(count(&texts, "none · none exposed"), 1);
+    assert_eq!(count(&texts, common::FAULTS), 1);
     for s in [
         "acks=all, idempotent",
         "acks=1, not idempotent",

@@ -54,6 +54,7 @@ pub fn render(m: &Model) -> String {
     s.push_str("## Conclusion\n\n");
     conclusion(&mut s, m);
     qualified_section(&mut s, m);
+    super::depth::depth_section(&mut s, m);
     super::caveats::mechanisms(&mut s, m);
     super::caveats::limits(&mut s, m);
 

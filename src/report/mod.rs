@@ -12,6 +12,7 @@
 
 mod caveats;
 mod conclusion;
+mod depth;
 pub(crate) mod draw;
 pub(crate) mod fmt;
 mod heatmap;

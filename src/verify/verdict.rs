@@ -281,7 +281,11 @@ pub struct Verdict {
     #[serde(default)]
     pub unattributed_violations: u64,
     /// Counts per partition read (the map's keys are partition ids).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "partition_keys"
+    )]
     pub partitions: BTreeMap<i32, PartitionCounts>,
     /// Order per key, when records carried keys (see *Keys* in
     /// [`crate::record`]); absent when none did.
@@ -427,4 +431,37 @@ pub fn permitted(settings: &ProducerSettings) -> BTreeSet<AnomalyKind> {
         kinds.insert(AnomalyKind::Loss);
     }
     kinds
+}
+
+/// The per-partition map with its keys as JSON strings, read back through
+/// strings: a verdict sits inside the internally tagged `Outcome`, whose
+/// buffered content cannot turn a string key into an `i32` by itself.
+mod partition_keys {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::PartitionCounts;
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<i32, PartitionCounts>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let text: BTreeMap<String, &PartitionCounts> =
+            map.iter().map(|(k, v)| (k.to_string(), v)).collect();
+        text.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<i32, PartitionCounts>, D::Error> {
+        let text = BTreeMap::<String, PartitionCounts>::deserialize(d)?;
+        text.into_iter()
+            .map(|(k, v)| {
+                k.parse::<i32>()
+                    .map(|p| (p, v))
+                    .map_err(|_| serde::de::Error::custom(format!("partition id {k:?}")))
+            })
+            .collect()
+    }
 }
