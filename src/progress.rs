@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::grid::Cell;
 use crate::redact;
+use crate::report::fmt::int;
 use crate::results::{CellResult, Outcome};
 
 /// What a phase's work is counted in.
@@ -65,7 +66,7 @@ impl Work {
 impl fmt::Display for Work {
     /// `449,200 records`, `60 cells`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", thousands(self.amount), self.unit.as_str())
+        write!(f, "{} {}", int(self.amount), self.unit.as_str())
     }
 }
 
@@ -139,7 +140,7 @@ impl Bar {
             "{}: {}% ({} of {}), {} left",
             p.name,
             p.done * 100 / p.work.amount,
-            thousands(p.done),
+            int(p.done),
             p.work,
             left(p.started.elapsed(), p.done, p.work.amount)
         );
@@ -233,19 +234,6 @@ pub fn summary(r: &CellResult) -> String {
     }
 }
 
-/// `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The time left at the pace so far: `2m10s`, `45s`, `?` before any work.
 fn left(elapsed: Duration, done: u64, total: u64) -> String {
     if done == 0 {
@@ -269,8 +257,6 @@ mod tests {
         assert_eq!(Work::records(449_200).to_string(), "449,200 records");
         assert_eq!(Work::cells(60).to_string(), "60 cells");
         assert_eq!(Work::cells(0).to_string(), "0 cells");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub mod proxy;
 pub use events::{FaultEvent, RecordSpan};
 pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
-    records_per_batch, FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
+    FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
     NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER,
     REQUEST_TIMED_OUT,
 };

@@ -111,12 +111,6 @@ pub enum Trigger {
     Requests,
 }
 
-/// Records per full batch: `max(1, batch_bytes / record_bytes)`, the
-/// `records_per_batch` of [`FaultPlan::new`].
-pub fn records_per_batch(batch_bytes: u64, record_bytes: u64) -> u64 {
-    (batch_bytes / record_bytes.max(1)).max(1)
-}
-
 /// A deterministic fault schedule; see the module documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultPlan {
@@ -168,7 +162,8 @@ impl TriggerState {
 
 impl FaultPlan {
     /// The record-triggered schedule of `profile` under `seed`, for batches
-    /// of about `records_per_batch` records (see [`records_per_batch`]),
+    /// of about `records_per_batch` records (see
+    /// [`crate::grid::Fixed::records_per_batch`]),
     /// with the default warm-up (10 full batches per stream) and error codes.
     /// Count kinds (`N/cell`) fire only once the cell is known
     /// ([`with_cell`](FaultPlan::with_cell)).
@@ -727,8 +722,6 @@ mod tests {
             faulted_batches(&p, rpb, 5_000),
             faulted_batches(&rplan("reject:1%", 6, rpb), rpb, 5_000)
         );
-        assert_eq!(records_per_batch(16_384, 1024), 16);
-        assert_eq!(records_per_batch(100, 1024), 1);
     }
 
     #[test]

@@ -73,6 +73,12 @@ fn windows_are_sized_by_the_model_ceiling_within_bounds() {
     // counted); acks=all at 20 ms waits for the client's and a follower's
     // round trip: 15 / 40 ms.
     assert_eq!(f.records_per_batch(), 15);
+    // A batch smaller than one record still carries one.
+    let tiny = Fixed {
+        batch_bytes: 100,
+        ..Fixed::default()
+    };
+    assert_eq!(tiny.records_per_batch(), 1);
     let slow = cell(20_000, 1, Acks::All);
     assert_eq!(slow.ceiling_records_per_sec(&f, &n), Some(375.0));
     assert_eq!(f.records_per_window(&slow, &n), f.min_records_per_window);

@@ -204,7 +204,6 @@ impl Checker {
         Checker {
             run_id: self.run_id,
             deliveries_known: self.deliveries_known,
-            permitted: self.permitted.clone(),
             streams: self
                 .streams
                 .iter()
@@ -216,18 +215,9 @@ impl Checker {
             } else {
                 HashMap::new()
             },
-            partitions: Vec::new(),
-            other_partitions: HashMap::new(),
-            records_read: 0,
-            foreign: 0,
-            malformed: 0,
-            reorders: Anomalies::default(),
-            displacement: Displacement::default(),
-            log_duplicates: Anomalies::default(),
-            redeliveries: Anomalies::default(),
-            possibly_persisted: Anomalies::default(),
             attribution: self.attribution.sibling(),
-            keys: KeyTable::default(),
+            // Every count starts at zero, as in a new checker.
+            ..Checker::new(None, None, self.permitted.clone())
         }
     }
 
