@@ -195,7 +195,7 @@ fn title(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let assumed = m.profiles.iter().any(|p| p.acks.is_none());
     let sub = format!(
-        "{} profiles from the seed article's tables (attributions are the article's){}. A range of max.in.flight is drawn as a span over the measured cells in it.",
+        "{} profiles from the seed article's tables (attributions are the article's){}. A range of max.in.flight is drawn as a span over the measured cells in it. Latency: p99 at the fixed load. ★: a covered cell is on its fault profile's frontier (tradeoff.svg).",
         m.profiles.len(),
         if assumed { "; acks=all where the tables give none" } else { "" },
     );
@@ -203,7 +203,8 @@ fn title(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Fault profile key: the colour of each, and what the star means.
+/// Fault profile key: the colour of each (the star is explained in the
+/// subtitle, so the key fits the width with five conditions).
 fn fault_key(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
     let mut x = 20;
     let y = 92;
@@ -215,16 +216,10 @@ fn fault_key(root: &Area, m: &Model) -> Result<(), Box<dyn std::error::Error>> {
             c.stroke_width(4),
         ))?;
         root.draw(&Circle::new((x + 13, y), 5, c.filled()))?;
-        let t = format!("faults: {f}");
-        draw::text(root, &t, (x + 34, y), &style)?;
-        x += 70 + 9 * t.chars().count() as i32;
+        draw::text(root, f, (x + 34, y), &style)?;
+        x += 60 + 9 * f.chars().count() as i32;
     }
-    draw::text(
-        root,
-        "★ a covered cell is on its fault profile's frontier (tradeoff.svg)",
-        (x + 10, y),
-        &style,
-    )
+    Ok(())
 }
 
 /// Panel A's axis: throughput, from 0 to a little above the fastest cell.
