@@ -34,6 +34,10 @@ use rdkafka::types::RDKafkaErrorCode;
 
 const RTT: Duration = Duration::from_millis(20);
 
+/// The timed tests of this file take turns: two 3-broker clusters at once
+/// on a 2-core machine would bend each other's round trips.
+static ONE_CLUSTER_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// When each record's delivery report came, by opaque (its index).
 #[derive(Default)]
 struct Acks(Mutex<Vec<(usize, Instant, bool)>>);
@@ -147,6 +151,9 @@ fn proxy_with(cluster: &LocalCluster, link: Link) -> Proxy {
 
 #[test]
 fn emulated_links_on_a_real_cluster() {
+    let _turn = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let cluster = LocalCluster::start(LocalOptions {
         emulate_replication: true,
         ..LocalOptions::default()
@@ -288,6 +295,9 @@ fn emulated_links_on_a_real_cluster() {
 #[test]
 fn fixed_load_runs_on_the_cells_own_links() {
     use kafka_order_bench::grid::{Acks, Workload};
+    let _turn = ONE_CLUSTER_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
     let cluster = LocalCluster::start(LocalOptions {
         emulate_replication: true,
         ..LocalOptions::default()
