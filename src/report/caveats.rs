@@ -97,6 +97,33 @@ fn machine(s: &mut String, m: &Model) {
         no_rtt + saturated,
         measured.len(),
     );
+    warm_up(s, m);
+}
+
+/// The cluster's warm-up before the first cell, as measured.
+fn warm_up(s: &mut String, m: &Model) {
+    let Some(w) = &m.results.run.cluster_warm_up else {
+        if m.results.run.cluster.kind == crate::results::ClusterKind::Local {
+            s.push_str("- **Warm-up**: this run did not record the cluster's warm-up; its first cells may have measured the brokers warming up.\n");
+        }
+        return;
+    };
+    let chunks: Vec<String> = w
+        .chunks_records_per_sec
+        .iter()
+        .map(|r| fmt::rate(*r))
+        .collect();
+    let _ = writeln!(
+        s,
+        "- **Warm-up**: before the first cell the cluster took chunks of {} records (`acks=all`, in-flight 5, no emulated link) until the median of the last {span} chunks' throughput rose less than {rise} over the {span} before; {}, after {} chunks in {} s (records/s: {}). Cells then ran in shuffled order every round, so what drift remains spreads over all of them.",
+        fmt::int(w.chunk_records),
+        if w.settled { "it settled" } else { "it **did not settle** within its time limit, so the first round may be slower than the others" },
+        w.chunks_records_per_sec.len(),
+        fmt::sig3(w.elapsed_ms / 1e3),
+        chunks.join(", "),
+        span = crate::results::ClusterWarmUp::SPAN,
+        rise = fmt::pct(crate::results::ClusterWarmUp::RISE * 100.0),
+    );
 }
 
 /// The links: which round trips were emulated, and how.

@@ -25,7 +25,7 @@ pub use measurement::{
     zero_events_upper_bound, ClientCounters, Conditions, CriterionEstimate, DeliveryCounts,
     Exposure, FixedLoad, Latency, Measurement, Sample, Throughput, THROUGHPUT_ESTIMATOR,
 };
-pub use run::{ClusterKind, ClusterMeta, Driver, MachineMeta, RunMeta};
+pub use run::{ClusterKind, ClusterMeta, ClusterWarmUp, Driver, MachineMeta, RunMeta};
 pub use time::{compact_utc, rfc3339_utc};
 
 /// Version of the schema below. Bump it on any change a reader could trip on.

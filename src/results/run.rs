@@ -28,6 +28,49 @@ pub struct RunMeta {
     pub workload: Workload,
     /// Which front end ran the cells.
     pub driver: Driver,
+    /// How the cluster was brought to a steady state before the first
+    /// cell (a cluster the suite started; absent for one it was given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_warm_up: Option<ClusterWarmUp>,
+}
+
+/// The cluster's warm-up: chunks of records sent to a throwaway topic until
+/// its throughput stops rising (the brokers' JIT and page cache settle), or
+/// a time limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterWarmUp {
+    /// Records per timed chunk.
+    pub chunk_records: u64,
+    /// Each chunk's throughput, in order, records per second.
+    pub chunks_records_per_sec: Vec<f64>,
+    /// True when it stopped because throughput settled, false at the limit.
+    pub settled: bool,
+    /// Wall time of the whole warm-up, in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+impl ClusterWarmUp {
+    /// Chunks compared at a time: the median of the last this many chunks
+    /// against the median of the ones before them.
+    pub const SPAN: usize = 3;
+    /// The settled rule: throughput no longer rises by more than this
+    /// fraction from one span of chunks to the next.
+    pub const RISE: f64 = 0.05;
+
+    /// Whether `chunks` (records per second, in order) have settled: at
+    /// least two spans, and the last span's median is within
+    /// [`Self::RISE`] above the span before it (a fall, which a busy 2-core
+    /// machine produces too, is not a rise).
+    pub fn settled(chunks: &[f64]) -> bool {
+        let n = chunks.len();
+        if n < 2 * Self::SPAN {
+            return false;
+        }
+        let median = |xs: &[f64]| crate::stats::median(xs);
+        let last = median(&chunks[n - Self::SPAN..]);
+        let before = median(&chunks[n - 2 * Self::SPAN..n - Self::SPAN]);
+        last <= before * (1.0 + Self::RISE)
+    }
 }
 
 /// The front end that ran a run's cells.
@@ -132,5 +175,37 @@ impl MachineMeta {
                 .unwrap_or(1),
             memory_bytes,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClusterWarmUp;
+
+    #[test]
+    fn a_rising_cluster_is_not_settled() {
+        // The JIT still compiling: every chunk faster than the last.
+        let rising = [4_000.0, 5_000.0, 6_000.0, 7_000.0, 8_000.0, 9_000.0];
+        assert!(!ClusterWarmUp::settled(&rising));
+    }
+
+    #[test]
+    fn a_flat_or_noisy_cluster_is_settled_after_two_spans() {
+        let flat = [9_000.0, 9_100.0, 8_900.0, 9_050.0, 8_950.0, 9_020.0];
+        assert!(!ClusterWarmUp::settled(&flat[..5]), "one span is too few");
+        assert!(ClusterWarmUp::settled(&flat));
+        // A fall (the 2-core machine busy elsewhere) is not a rise.
+        let falling = [9_000.0, 9_500.0, 9_200.0, 6_000.0, 7_000.0, 6_500.0];
+        assert!(ClusterWarmUp::settled(&falling));
+    }
+
+    #[test]
+    fn the_rise_is_judged_on_medians_not_one_chunk() {
+        // One fast chunk among slow ones does not count as a rise.
+        let one_outlier = [9_000.0, 9_000.0, 9_000.0, 9_000.0, 20_000.0, 9_100.0];
+        assert!(ClusterWarmUp::settled(&one_outlier));
+        // A 6% rise in the median does.
+        let six = [9_000.0, 9_000.0, 9_000.0, 9_540.0, 9_540.0, 9_540.0];
+        assert!(!ClusterWarmUp::settled(&six));
     }
 }

@@ -41,13 +41,19 @@ use crate::path::Route;
 use crate::progress::Work;
 pub use crate::progress::{Progress, Quiet};
 use crate::results::{
-    ClusterKind, ClusterMeta, Driver, MachineMeta, Results, ResultsError, RunMeta,
+    ClusterKind, ClusterMeta, ClusterWarmUp, Driver, MachineMeta, Results, ResultsError, RunMeta,
 };
 use crate::run::{Created, RunError, Session};
 use crate::verify::VerifyError;
 
-/// Records sent to a throwaway topic before the first cell of a run.
+/// Records sent to a throwaway topic before the first cell of a run, before
+/// the timed chunks of [`warm_up_cluster`].
 pub const CLUSTER_WARMUP_RECORDS: u64 = 50_000;
+/// Records per timed chunk of the cluster's warm-up.
+pub const CLUSTER_WARMUP_CHUNK: u64 = 20_000;
+/// The cluster's warm-up stops here even if its throughput still rises
+/// (the report says it did not settle).
+pub const CLUSTER_WARMUP_LIMIT: Duration = Duration::from_secs(90);
 
 /// Why a run could not start or could not save. A cell's own failure is
 /// not one: it is the cell's result, with the message of one of these.
@@ -186,6 +192,7 @@ pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: Driver) -> R
         machine: MachineMeta::current(),
         workload: workload.clone(),
         driver,
+        cluster_warm_up: None,
     }
 }
 
@@ -252,14 +259,19 @@ pub fn settled_end_offsets(
     Ok(last)
 }
 
-/// Produces `records` records to a throwaway topic before the first cell, so
-/// the brokers' JIT has compiled the produce and replication paths: without
-/// it the first cells of a run against a fresh cluster measure a cold JVM.
+/// Brings the cluster to a steady state before the first cell: `records`
+/// records to a throwaway topic (metadata, leaders, the produce and
+/// replication paths compiled), then timed chunks of
+/// [`CLUSTER_WARMUP_CHUNK`] records until their throughput stops rising
+/// ([`ClusterWarmUp::settled`]) or [`CLUSTER_WARMUP_LIMIT`] passes. Without
+/// it the first cells of a run against a fresh cluster measure the brokers'
+/// own warm-up (JIT, page cache), which lands on whichever cells come first.
 pub fn warm_up_cluster(
     cluster: &dyn Cluster,
     meta: &RunMeta,
     records: u64,
-) -> Result<(), SuiteError> {
+    progress: &mut dyn Progress,
+) -> Result<ClusterWarmUp, SuiteError> {
     let topic = cluster::topic_name(&[&meta.run_id, "warmup"]);
     let settings = crate::grid::ProducerSettings {
         max_in_flight: 5,
@@ -267,6 +279,13 @@ pub fn warm_up_cluster(
         idempotence: false,
     };
     let fixed = &meta.workload.fixed;
+    let start = Instant::now();
+    let mut warm = ClusterWarmUp {
+        chunk_records: CLUSTER_WARMUP_CHUNK,
+        chunks_records_per_sec: Vec::new(),
+        settled: false,
+        elapsed_ms: 0.0,
+    };
     let result = (|| -> Result<(), SuiteError> {
         cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
         if let Created::Session(mut s) = Session::create(
@@ -277,14 +296,41 @@ pub fn warm_up_cluster(
             meta.run_tag,
         )? {
             s.warm_up(records)?;
+            let chunk = crate::run::RoundSpec {
+                warmup: 0,
+                windows: 1,
+                records_per_window: CLUSTER_WARMUP_CHUNK,
+                tail: 0,
+            };
+            while !warm.settled && start.elapsed() < CLUSTER_WARMUP_LIMIT {
+                if crate::interrupt::requested().is_some() {
+                    break;
+                }
+                let samples = s.round(&chunk)?;
+                let rate = samples
+                    .iter()
+                    .map(|x| x.records as f64 / (x.elapsed_ns as f64 / 1e9))
+                    .next()
+                    .unwrap_or(0.0);
+                warm.chunks_records_per_sec.push(rate);
+                warm.settled = ClusterWarmUp::settled(&warm.chunks_records_per_sec);
+                progress.notice(&format!(
+                    "cluster warm-up: chunk {} at {} records/s{}",
+                    warm.chunks_records_per_sec.len(),
+                    crate::report::fmt::rate(rate),
+                    if warm.settled { ", settled" } else { "" }
+                ));
+            }
         }
         Ok(())
     })();
     let _ = cluster::delete_topic(cluster, &topic);
+    warm.elapsed_ms = start.elapsed().as_secs_f64() * 1e3;
     result.map_err(|e| SuiteError::WarmUp {
         topic,
         source: Box::new(e),
-    })
+    })?;
+    Ok(warm)
 }
 
 /// How a run reaches the cluster, and which cells it runs.
@@ -327,10 +373,15 @@ pub fn run_workload_with(
     check_clients(cluster.kind(), workload)?;
     // A Java client Maven cannot fetch fails here, before any cell runs.
     let clients = Clients::prepare(&workload.axes.clients)?;
-    let meta = run_meta(cluster, workload, driver);
+    let mut meta = run_meta(cluster, workload, driver);
     let path = out_dir.join(&meta.run_id).join("results.json");
     if cluster.needs_warm_up() {
-        warm_up_cluster(cluster, &meta, CLUSTER_WARMUP_RECORDS)?;
+        meta.cluster_warm_up = Some(warm_up_cluster(
+            cluster,
+            &meta,
+            CLUSTER_WARMUP_RECORDS,
+            progress,
+        )?);
     }
     let cells: Vec<Cell> = workload
         .cells()

@@ -173,6 +173,7 @@ pub fn run_meta(workload: Workload) -> RunMeta {
         },
         workload,
         driver: Driver::Cli,
+        cluster_warm_up: None,
     }
 }
 
