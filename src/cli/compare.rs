@@ -18,9 +18,9 @@ const EXIT_BAD_INPUT: u8 = 2;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status: 0 when nothing regressed, 1 when any cell regressed \
-(throughput, p99 latency, a new anomaly kind, or a cell that changed between measured and \
+(throughput, client CPU per record, a new anomaly kind, or a cell that changed between measured and \
 rejected), 2 on bad input or runs that are not comparable. With --pair, 1 when a throughput or \
-p99 change regressed in every pair or any pair has an ordering or status regression."
+client CPU change regressed in every pair or any pair has an ordering or status regression."
 )]
 pub struct CompareArgs {
     /// Results file of the baseline run, e.g. reports/<run-id>/results.json.
@@ -104,14 +104,14 @@ fn compare_pairs(files: &[PathBuf], opts: &CompareOptions, out: &Path) -> anyhow
         EXIT_BAD_INPUT
     } else {
         println!(
-            "{} pairs, {} cells: {} with an ordering or status regression; throughput {} / p99 {} regressed in every pair, {} / {} inconsistent",
+            "{} pairs, {} cells: {} with an ordering or status regression; throughput {} / client CPU {} regressed in every pair, {} / {} inconsistent",
             combined.pairs.len(),
             combined.cells.len(),
             combined.ordering_regressions,
             combined.throughput.regressed,
-            combined.p99_latency.regressed,
+            combined.client_cpu.regressed,
             combined.throughput.inconsistent,
-            combined.p99_latency.inconsistent
+            combined.client_cpu.inconsistent
         );
         if combined.regressed() {
             EXIT_REGRESSED

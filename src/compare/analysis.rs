@@ -53,8 +53,8 @@ pub fn compare(base: &Results, new: &Results, opts: &CompareOptions) -> Comparis
         if let Some(m) = &c.throughput {
             summary.throughput.add(m.verdict);
         }
-        if let Some(m) = &c.p99_latency {
-            summary.p99_latency.add(m.verdict);
+        if let Some(m) = &c.client_cpu {
+            summary.client_cpu.add(m.verdict);
         }
         if c.regressions.iter().any(Regression::is_ordering) {
             summary.ordering_regressions += 1;
@@ -221,7 +221,7 @@ fn compare_cell(base: &CellResult, new: &CellResult, opts: &CompareOptions) -> C
         base_message: outcome_message(&base.outcome),
         new_message: outcome_message(&new.outcome),
         throughput: None,
-        p99_latency: None,
+        client_cpu: None,
         ordering: None,
         regressions: Vec::new(),
         verdict: ChangeVerdict::NotSignificant,
@@ -257,8 +257,8 @@ fn outcome_message(o: &Outcome) -> Option<String> {
 }
 
 /// Fills in the metrics and the ordering of a cell measured on both sides,
-/// with their regressions: throughput (unless machine-bound), then each new
-/// anomaly kind. Latency is not judged: the windows' latency is taken at
+/// with their regressions: throughput and the client's CPU per record
+/// (unless machine-bound), then each new anomaly kind. Latency is not judged: the windows' latency is taken at
 /// saturation (the depth of the client's queue, not a property of the
 /// setting), and the fixed-load phase is one run per cell, with no spread
 /// between runs to judge a change against.
@@ -271,6 +271,7 @@ fn compare_measurements(
 ) {
     if !machine_bound {
         cell.throughput = metric_change(&sample_rates(base), &sample_rates(new), true, opts);
+        cell.client_cpu = metric_change(&round_cpu(base), &round_cpu(new), false, opts);
     }
     if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.throughput) {
         cell.regressions.push(Regression::Throughput {
@@ -279,8 +280,8 @@ fn compare_measurements(
             ci_high,
         });
     }
-    if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.p99_latency) {
-        cell.regressions.push(Regression::P99Latency {
+    if let Some((change, ci_low, ci_high)) = regressed_interval(&cell.client_cpu) {
+        cell.regressions.push(Regression::ClientCpu {
             change,
             ci_low,
             ci_high,
@@ -297,6 +298,18 @@ fn compare_measurements(
         }
     }
     cell.ordering = Some(ordering);
+}
+
+/// The client's CPU microseconds per record of each round it was measured
+/// in, one group per round.
+fn round_cpu(m: &Measurement) -> Vec<Vec<f64>> {
+    m.conditions
+        .client_cpu
+        .iter()
+        .filter_map(|c| c.cpu_us_per_record)
+        .filter(|v| *v > 0.0)
+        .map(|v| vec![v])
+        .collect()
 }
 
 /// Records/s of each window that took any time, grouped by round (the
@@ -320,7 +333,7 @@ fn regressed_interval(m: &Option<MetricChange>) -> Option<(f64, f64, f64)> {
 /// Regressed if anything regressed, improved if a metric improved and
 /// nothing regressed, not significant otherwise.
 fn cell_verdict(cell: &CellComparison) -> ChangeVerdict {
-    let improved = [&cell.throughput, &cell.p99_latency]
+    let improved = [&cell.throughput, &cell.client_cpu]
         .into_iter()
         .flatten()
         .any(|m| m.verdict == ChangeVerdict::Improved);

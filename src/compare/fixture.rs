@@ -33,5 +33,6 @@ pub fn run_meta(run_id: &str, librdkafka: &str, workload: Workload) -> RunMeta {
         },
         workload,
         driver: Driver::Cli,
+        cluster_warm_up: None,
     }
 }

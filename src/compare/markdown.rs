@@ -7,7 +7,7 @@ use super::{
     CellComparison, ChangeVerdict, Comparison, MetricChange, OrderingChange, Regression,
     RunSummary, Status, VerdictCounts,
 };
-use crate::report::fmt::{duration_us, rate_compact, signed_pct as pct};
+use crate::report::fmt::{rate_compact, sig3, signed_pct as pct};
 use crate::report::markup::{self, cell as md_escape};
 
 /// The rows of the run table in `compare.md`, for one side.
@@ -191,14 +191,14 @@ fn write_cell_table(md: &mut String, c: &Comparison) {
         "cell",
         "throughput",
         "change [CI]",
-        "p99 latency",
+        "client CPU µs/record",
         "change [CI]",
         "ordering violations",
         "verdict",
     ]));
     for cell in &c.cells {
         let (tp, tpc) = metric_columns(cell, &cell.throughput, rate_compact);
-        let (p99, p99c) = metric_columns(cell, &cell.p99_latency, duration_us);
+        let (p99, p99c) = metric_columns(cell, &cell.client_cpu, sig3);
         let _ = writeln!(
             md,
             "| `{}` | {} | {} | {} | {} | {} | {} |",
@@ -350,7 +350,7 @@ fn write_combined_verdict(md: &mut String, c: &Combined) {
     }
     for (name, n) in [
         ("Throughput", &c.throughput),
-        ("p99 latency", &c.p99_latency),
+        ("Client CPU per record", &c.client_cpu),
     ] {
         let _ = writeln!(
             md,
@@ -379,7 +379,7 @@ fn write_combined_cell_table(md: &mut String, c: &Combined) {
         "cell",
         "throughput per pair",
         "combined",
-        "p99 per pair",
+        "client CPU per pair",
         "combined",
         "ordering",
     ]));
@@ -395,8 +395,8 @@ fn write_combined_cell_table(md: &mut String, c: &Combined) {
             cell.id,
             per_pair(&cell.throughput),
             agreement(cell.throughput_agreement),
-            per_pair(&cell.p99_latency),
-            agreement(cell.p99_agreement),
+            per_pair(&cell.client_cpu),
+            agreement(cell.cpu_agreement),
         );
     }
     if !c.one_side_only.is_empty() {

@@ -26,13 +26,15 @@
 //!    fault profile and seed), or a cell stops being measured, or its
 //!    rejection status changes. A cell the baseline failed to measure has
 //!    nothing to regress from.
-//! 3. **Throughput and p99 latency**, as Criterion does it
-//!    (`src/analysis/compare.rs`, `src/report.rs`): from the per-sample
-//!    values, a rank test (Mann–Whitney U) says whether the two sides differ
-//!    at all, and a bootstrap confidence interval of the relative change of
-//!    medians says by how much. A change is *improved* or *regressed* only
-//!    when the test is significant and the whole interval lies beyond the
-//!    noise threshold in one direction; anything else is *not significant*.
+//! 3. **Throughput and the client's CPU per record**, with the rounds as
+//!    the units ([`crate::stats::relative_change_rounds`]): Welch's
+//!    t-interval of the change of the mean log round medians, and its
+//!    p-value. A change is *improved* or *regressed* only when it is
+//!    significant and the whole interval lies beyond the noise threshold in
+//!    one direction (Criterion's rule); anything else is *not significant*.
+//!    A machine-bound cell is not compared on either. Latency is not judged:
+//!    the fixed-load phase is one run per cell, with no spread between
+//!    rounds to judge a change against.
 
 mod analysis;
 #[doc(hidden)]
@@ -59,7 +61,7 @@ pub use markdown::{render_markdown, render_pairs_markdown};
 pub use svg::render_svg;
 
 /// Version of the [`Comparison`] JSON. Bump it on any change a reader could trip on.
-pub const COMPARISON_VERSION: u32 = 1;
+pub const COMPARISON_VERSION: u32 = 2;
 
 /// File names [`write`] uses inside its directory.
 pub const MARKDOWN_FILE: &str = "compare.md";
@@ -206,9 +208,9 @@ pub struct CellComparison {
     pub new_message: Option<String>,
     /// Throughput in records/s (medians over samples); measured on both sides only.
     pub throughput: Option<MetricChange>,
-    /// p99 produce-to-ack latency in microseconds (medians of the samples'
-    /// p99s); measured on both sides only.
-    pub p99_latency: Option<MetricChange>,
+    /// The client's CPU time per record acknowledged, in microseconds (one
+    /// value per round); measured on both sides, not machine-bound, only.
+    pub client_cpu: Option<MetricChange>,
     /// Anomaly counts on each side; measured on both sides only.
     pub ordering: Option<OrderingChange>,
     /// Every reason this cell regressed; empty when it did not.
@@ -229,11 +231,12 @@ pub struct MetricChange {
     pub new_samples: usize,
     /// Relative change of medians: `new_median / base_median - 1` (−0.1 = −10%).
     pub change: f64,
-    /// Lower bound of the bootstrap confidence interval of `change`.
+    /// Lower bound of the confidence interval of `change` (Welch's, on the
+    /// log round medians).
     pub change_ci_low: f64,
-    /// Upper bound of the bootstrap confidence interval of `change`.
+    /// Upper bound of the confidence interval of `change`.
     pub change_ci_high: f64,
-    /// Two-sided p-value of the Mann–Whitney U test on the samples.
+    /// Two-sided p-value of Welch's test on the log round medians.
     pub p_value: f64,
     pub verdict: ChangeVerdict,
 }
@@ -270,8 +273,8 @@ pub enum Regression {
         ci_low: f64,
         ci_high: f64,
     },
-    /// p99 latency rose beyond the noise threshold.
-    P99Latency {
+    /// The client's CPU time per record rose beyond the noise threshold.
+    ClientCpu {
         change: f64,
         ci_low: f64,
         ci_high: f64,
@@ -313,7 +316,7 @@ impl Regression {
             } => (3, 0.0),
             Regression::NewAnomaly { .. } | Regression::StatusChanged { .. } => (2, 0.0),
             // log(1 + change) puts a halving and a doubling on one scale.
-            Regression::Throughput { change, .. } | Regression::P99Latency { change, .. } => {
+            Regression::Throughput { change, .. } | Regression::ClientCpu { change, .. } => {
                 (1, (1.0 + change).max(1e-9).ln().abs())
             }
         }
@@ -332,12 +335,12 @@ impl Regression {
                 pct(*ci_low),
                 pct(*ci_high)
             ),
-            Regression::P99Latency {
+            Regression::ClientCpu {
                 change,
                 ci_low,
                 ci_high,
             } => format!(
-                "p99 latency {} [{}, {}]",
+                "client CPU per record {} [{}, {}]",
                 pct(*change),
                 pct(*ci_low),
                 pct(*ci_high)
@@ -398,8 +401,8 @@ pub struct Summary {
     pub cells: VerdictCounts,
     /// Throughput verdicts, over cells measured on both sides.
     pub throughput: VerdictCounts,
-    /// p99 latency verdicts, over cells measured on both sides.
-    pub p99_latency: VerdictCounts,
+    /// Client CPU per record verdicts, over cells measured on both sides.
+    pub client_cpu: VerdictCounts,
     /// Cells with an ordering or status regression.
     pub ordering_regressions: usize,
 }

@@ -3,7 +3,7 @@
 //! A client upgrade is measured as pairs of runs in ABBA order (old, new,
 //! new, old): a drift of the cluster or the machine over time favours the new
 //! side in one pair and the old side in the other, so a change that is real
-//! shows in every pair. The rules: a throughput or p99 change counts when
+//! shows in every pair. The rules: a throughput or client CPU change counts when
 //! every pair agrees on it (pairs that disagree are *inconsistent*: drift or
 //! noise rather than the client); an ordering or status regression counts
 //! from any pair.
@@ -64,8 +64,8 @@ pub struct CombinedCell {
     /// Per pair, in pair order; `None` where the pair has no value.
     pub throughput: Vec<Option<MetricChange>>,
     pub throughput_agreement: Agreement,
-    pub p99_latency: Vec<Option<MetricChange>>,
-    pub p99_agreement: Agreement,
+    pub client_cpu: Vec<Option<MetricChange>>,
+    pub cpu_agreement: Agreement,
     /// Ordering and status regressions of any pair, described, without
     /// repeats.
     pub ordering: Vec<String>,
@@ -75,7 +75,7 @@ impl CombinedCell {
     pub fn regressed(&self) -> bool {
         !self.ordering.is_empty()
             || self.throughput_agreement == Agreement::Regressed
-            || self.p99_agreement == Agreement::Regressed
+            || self.cpu_agreement == Agreement::Regressed
     }
 }
 
@@ -94,7 +94,7 @@ pub struct Combined {
     /// The cells of the first pair, in its order.
     pub cells: Vec<CombinedCell>,
     pub throughput: AgreementCounts,
-    pub p99_latency: AgreementCounts,
+    pub client_cpu: AgreementCounts,
     /// Cells with an ordering or status regression in at least one pair.
     pub ordering_regressions: usize,
     /// Cells on one side only in any pair (not compared), without repeats.
@@ -138,7 +138,7 @@ fn combine_cell(id: &str, pairs: &[Comparison]) -> CombinedCell {
         (values, Agreement::of(&verdicts))
     };
     let (throughput, throughput_agreement) = metric(|c| &c.throughput);
-    let (p99_latency, p99_agreement) = metric(|c| &c.p99_latency);
+    let (client_cpu, cpu_agreement) = metric(|c| &c.client_cpu);
     let mut ordering: Vec<String> = found
         .iter()
         .flatten()
@@ -151,8 +151,8 @@ fn combine_cell(id: &str, pairs: &[Comparison]) -> CombinedCell {
         id: id.to_string(),
         throughput,
         throughput_agreement,
-        p99_latency,
-        p99_agreement,
+        client_cpu,
+        cpu_agreement,
         ordering,
     }
 }
@@ -177,7 +177,7 @@ pub fn combine(pairs: Vec<Comparison>) -> Combined {
     one_side_only.dedup();
     Combined {
         throughput: counts(&cells, |c| c.throughput_agreement),
-        p99_latency: counts(&cells, |c| c.p99_agreement),
+        client_cpu: counts(&cells, |c| c.cpu_agreement),
         ordering_regressions: cells.iter().filter(|c| !c.ordering.is_empty()).count(),
         cells,
         one_side_only,

@@ -77,9 +77,12 @@ fn draw_svg(c: &Comparison, out: &mut String) -> ChartResult {
     draw_panel(&throughput, c, "throughput (higher is better)", |cell| {
         cell.throughput.as_ref()
     })?;
-    draw_panel(&latency, c, "p99 latency (lower is better)", |cell| {
-        cell.p99_latency.as_ref()
-    })?;
+    draw_panel(
+        &latency,
+        c,
+        "client CPU per record (lower is better)",
+        |cell| cell.client_cpu.as_ref(),
+    )?;
     root.present()?;
     Ok(())
 }

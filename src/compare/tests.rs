@@ -143,7 +143,7 @@ fn identical_runs_show_no_change() {
     // 24 cells, 4 rejected on each side (idem=true, in-flight 10, two acks, two profiles).
     assert_eq!(c.summary.throughput.not_significant, 20);
     // Latency is not judged from windows taken at saturation.
-    assert_eq!(c.summary.p99_latency.not_significant, 0);
+    assert_eq!(c.summary.client_cpu.not_significant, 0);
     let m = find(&c, PLAIN).throughput.as_ref().unwrap();
     // Each side is resampled on its own, so the interval has the width
     // of the samples' spread even for identical data.
@@ -172,7 +172,7 @@ fn real_throughput_drop_is_regressed() {
         cell.regressions[..],
         [Regression::Throughput { .. }]
     ));
-    assert!(cell.p99_latency.is_none());
+    assert!(cell.client_cpu.is_none());
     assert_eq!(c.summary.cells.regressed, 1);
     assert_eq!(c.summary.throughput.regressed, 1);
     assert_eq!(c.summary.ordering_regressions, 0);
@@ -224,7 +224,7 @@ fn noise_sized_wobble_is_not_significant() {
         ChangeVerdict::Regressed
     );
     // Latency is not judged from the windows (taken at saturation).
-    assert!(cell.p99_latency.is_none());
+    assert!(cell.client_cpu.is_none());
 }
 
 #[test]

@@ -82,17 +82,6 @@ pub fn rate_compact(v: f64) -> String {
     format!("{}/s", compact(v))
 }
 
-/// Microseconds with their unit: `850 µs`, `12.3 ms`, `1.5 s`.
-pub fn duration_us(us: f64) -> String {
-    if us >= 1e6 {
-        format!("{} s", sig3(us / 1e6))
-    } else if us >= 1e3 {
-        format!("{} ms", sig3(us / 1e3))
-    } else {
-        format!("{} µs", sig3(us))
-    }
-}
-
 /// A percentage with one decimal: `12.3%`.
 pub fn pct(v: f64) -> String {
     format!("{v:.1}%")
