@@ -7,7 +7,7 @@ set -euo pipefail
 dir="${1:?usage: scripts/check-run.sh reports/<run-id>}"
 fail() { echo "check-run: $*" >&2; exit 1; }
 [ -d "$dir" ] || fail "$dir is not a directory"
-for f in REPORT.md results.json tradeoff.svg throughput.svg latency.svg violations.svg profiles.svg; do
+for f in REPORT.md results.json tradeoff.svg throughput.svg latency.svg violations.svg profiles.svg cpu.svg; do
     [ -s "$dir/$f" ] || fail "$dir/$f is missing or empty"
 done
 python3 - "$dir" <<'PY'

@@ -9,12 +9,13 @@ use kafka_order_bench::grid::Acks;
 use kafka_order_bench::report::{self, render};
 use kafka_order_bench::results::{Outcome, Results};
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "tradeoff.svg",
     "throughput.svg",
     "latency.svg",
     "violations.svg",
     "profiles.svg",
+    "cpu.svg",
     "REPORT.md",
 ];
 
@@ -410,14 +411,15 @@ fn renders_into_an_existing_run_directory_beside_the_results() {
     std::fs::copy(fixture_path(), &results).unwrap();
     let files = report::render_default(&results).unwrap();
     assert_eq!(files.dir, dir.path());
-    assert_eq!(files.files.len(), 6);
+    assert_eq!(files.files.len(), FILES.len());
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
     // No staging directory is left behind.
-    assert_eq!(names.len(), 7, "{names:?}");
+    // The rendered files and the results beside them.
+    assert_eq!(names.len(), FILES.len() + 1, "{names:?}");
     assert!(names.iter().all(|n| !n.starts_with(".report-")));
 }
 

@@ -46,6 +46,7 @@ fn writes_the_report_beside_the_results_by_default() {
         "latency.svg",
         "violations.svg",
         "profiles.svg",
+        "cpu.svg",
     ] {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
@@ -71,7 +72,7 @@ fn writes_into_out_dir_when_given() {
     );
     assert!(out_dir.join("REPORT.md").is_file());
     // Nothing but the report in it, no staging directory left beside it.
-    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 6);
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 7);
     assert_eq!(
         std::fs::read_dir(dir.path().join("nested"))
             .unwrap()

@@ -15,13 +15,13 @@ const LEGEND_W: i32 = 360;
 
 /// x of a `max.in.flight` value: its log10, nudged per series so error bars
 /// and markers of different series at the same value stay apart.
-fn x_of(in_flight: u32, acks: Acks, idem: bool) -> f64 {
+pub(super) fn x_of(in_flight: u32, acks: Acks, idem: bool) -> f64 {
     (in_flight as f64).log10() + (draw::series_index(acks, idem) as f64 - 2.5) * 0.012
 }
 
 /// The x axis of every panel: log10 of `max.in.flight`, a tick at each value
 /// of the run, padded at both ends.
-fn in_flight_axis(m: &Model) -> draw::Keyed {
+pub(super) fn in_flight_axis(m: &Model) -> draw::Keyed {
     let lo = *m.in_flights.first().unwrap_or(&1) as f64;
     let hi = *m.in_flights.last().unwrap_or(&1) as f64;
     let pad = ((hi.log10() - lo.log10()) * 0.06).max(0.08);
@@ -29,7 +29,7 @@ fn in_flight_axis(m: &Model) -> draw::Keyed {
     draw::Keyed::new(lo.log10() - pad..hi.log10() + pad, keys)
 }
 
-fn in_flight_label(x: &f64) -> String {
+pub(super) fn in_flight_label(x: &f64) -> String {
     format!("{}", 10f64.powf(*x).round() as u64)
 }
 
@@ -116,7 +116,7 @@ fn legend(root: &Area, m: &Model, extra: &[String]) -> Result<(), Box<dyn std::e
 }
 
 /// Draws one series' line and markers; `value` picks the y of a cell.
-fn draw_series_line<DB: DrawingBackend, YC>(
+pub(super) fn draw_series_line<DB: DrawingBackend, YC>(
     root: &Area,
     chart: &ChartContext<DB, Cartesian2d<draw::Keyed, YC>>,
     pts: &[(u32, f64, &Meas)],
@@ -144,7 +144,7 @@ where
 /// `panel_h` high: the header with `title`, the panels drawn by
 /// `draw_panels` (given their areas in row order), then the legend with
 /// `notes`.
-fn panels_and_legend(
+pub(super) fn panels_and_legend(
     m: &Model,
     file: &'static str,
     title: &str,
@@ -290,7 +290,7 @@ fn ceiling(m: &Model, condition: &str, in_flight: u32, acks: Acks) -> Option<f64
     cell.ceiling_records_per_sec(&w.fixed, &network)
 }
 
-fn series_points<'m>(
+pub(super) fn series_points<'m>(
     m: &'m Model,
     faults: &'m str,
     acks: Acks,

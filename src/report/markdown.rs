@@ -14,12 +14,13 @@ use super::profiles_chart::{profile_cells, violations_text};
 use super::{fmt, markup};
 
 /// The chart files REPORT.md embeds, with their alt text.
-pub const CHARTS: [(&str, &str); 5] = [
+pub const CHARTS: [(&str, &str); 6] = [
     ("tradeoff.svg", "Throughput against ordering violations"),
     ("throughput.svg", "Throughput against max.in.flight"),
     ("latency.svg", "Latency against max.in.flight"),
     ("violations.svg", "Violations per million by setting"),
     ("profiles.svg", "Industry profiles on the measurements"),
+    ("cpu.svg", "Client CPU per record against max.in.flight"),
 ];
 
 pub fn render(m: &Model) -> String {

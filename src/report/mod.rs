@@ -1,7 +1,7 @@
 //! The report stage: SVG charts and the Markdown summary of a run.
 //!
 //! [`render`] reads a [`Results`] and writes `tradeoff.svg`,
-//! `throughput.svg`, `latency.svg`, `violations.svg`, `profiles.svg` and
+//! `throughput.svg`, `latency.svg`, `violations.svg`, `profiles.svg`, `cpu.svg` and
 //! `REPORT.md` into a directory. Each file comes from an [`Exporter`]; all
 //! of them are rendered in memory first, so a failure leaves nothing behind,
 //! then written into a temporary directory and moved into place.
@@ -12,6 +12,7 @@
 
 mod caveats;
 mod conclusion;
+mod cpu_chart;
 mod depth;
 pub(crate) mod draw;
 pub(crate) mod fmt;
@@ -93,6 +94,7 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
         Box::new(FnExporter("latency.svg", lines::render_latency)),
         Box::new(FnExporter("violations.svg", heatmap::render)),
         Box::new(FnExporter("profiles.svg", profiles_chart::render)),
+        Box::new(FnExporter("cpu.svg", cpu_chart::render)),
         Box::new(FnExporter("REPORT.md", |m| {
             Ok(markdown::render(m).into_bytes())
         })),

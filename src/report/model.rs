@@ -167,6 +167,8 @@ pub struct Meas {
     /// The client's own CPU: microseconds per record and cores, over the
     /// rounds; `None` when not measured.
     pub client_cpu: Option<(f64, f64)>,
+    /// The client's CPU microseconds per record of each round.
+    pub client_cpu_rounds: Vec<f64>,
     /// librdkafka's broker wake-ups per second (median round).
     pub wakeups_per_sec: Option<f64>,
 }
@@ -225,6 +227,12 @@ impl Meas {
             qualified: qualification(&m.conditions),
             machine_bound,
             client_cpu: m.conditions.client_cpu_per_record(),
+            client_cpu_rounds: m
+                .conditions
+                .client_cpu
+                .iter()
+                .filter_map(|c| c.cpu_us_per_record)
+                .collect(),
             wakeups_per_sec: m.conditions.median_wakeups_per_sec(),
         }
     }
