@@ -145,6 +145,11 @@ fn write_summary(md: &mut String, c: &Comparison) {
         verdict_counts(&s.cells)
     );
     let _ = writeln!(md, "- Throughput: {}.", verdict_counts(&s.throughput));
+    let _ = writeln!(
+        md,
+        "- Client CPU per record: {}.",
+        verdict_counts(&s.client_cpu)
+    );
     md.push_str("- Latency: not judged (the windows measure it at saturation; the fixed-load phase runs once per cell).\n");
     let _ = writeln!(
         md,
@@ -164,10 +169,11 @@ fn write_summary(md: &mut String, c: &Comparison) {
     }
     let _ = writeln!(
         md,
-        "\nA change is *regressed* or *improved* when the Mann–Whitney U test on the per-sample values is significant at {:.0}% and the whole {:.0}% bootstrap interval of the relative change of medians lies beyond the ±{:.1}% noise threshold; otherwise it is *not significant*. A new anomaly kind under the same fault profile and seed, or a cell that stops being measured or changes its rejection status, is always a regression.\n",
+        "\nA change in throughput or client CPU per record is *regressed* or *improved* when its p-value is under {:.0}% and its whole {:.0}% interval lies beyond the ±{:.1}% noise threshold ({}; the rounds are the units); otherwise it is *not significant*. Machine-bound cells (no emulated round trip, or the cores saturated by others than the client) are not compared. A new anomaly kind under the same fault profile and seed, or a cell that stops being measured or changes its rejection status, is always a regression.\n",
         o.significance * 100.0,
         o.confidence * 100.0,
-        o.noise * 100.0
+        o.noise * 100.0,
+        crate::stats::RELATIVE_CHANGE_METHOD
     );
 }
 
