@@ -304,9 +304,8 @@ fn compare_measurements(
 /// in, one group per round.
 fn round_cpu(m: &Measurement) -> Vec<Vec<f64>> {
     m.conditions
-        .client_cpu
-        .iter()
-        .filter_map(|c| c.cpu_us_per_record)
+        .cpu_us_per_record_rounds()
+        .into_iter()
         .filter(|v| *v > 0.0)
         .map(|v| vec![v])
         .collect()

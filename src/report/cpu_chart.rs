@@ -11,24 +11,14 @@ use super::lines::{draw_series_line, in_flight_axis, in_flight_label, panels_and
 use super::model::{Meas, Model};
 use super::{fmt, ReportError};
 
-/// The conditions with a measured client CPU: the panels.
-fn conditions<'m>(m: &'m Model) -> Vec<&'m String> {
-    m.fault_profiles
-        .iter()
-        .filter(|f| m.measured_in(f).any(|(_, x)| x.client_cpu.is_some()))
-        .collect()
-}
-
 pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let panels = conditions(m);
-    let n = panels.len().max(1);
-    let cols = n.min(3);
-    let rows = n.div_ceil(cols);
+    // The conditions with a measured client CPU: the panels.
+    let panels = m.conditions_with(|x| x.client_cpu.is_some());
     panels_and_legend(
         m,
         "cpu.svg",
         "The client's CPU per record acknowledged vs max.in.flight, one panel per condition",
-        (rows, cols),
+        draw::grid(panels.len()),
         460,
         &[
             "Marker: CPU time (user + system) per record over all rounds; bar: the lowest and highest round.".into(),

@@ -362,3 +362,11 @@ pub fn dashed(
     }
     Ok(())
 }
+
+/// The panels' layout for `n` panels: at most three columns, as many rows
+/// as they need; `(rows, cols)`, at least one of each.
+pub fn grid(n: usize) -> (usize, usize) {
+    let n = n.max(1);
+    let cols = n.min(3);
+    (n.div_ceil(cols), cols)
+}

@@ -166,14 +166,11 @@ pub(super) fn panels_and_legend(
 }
 
 pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let n = m.fault_profiles.len().max(1);
-    let cols = n.min(3);
-    let rows = n.div_ceil(cols);
     panels_and_legend(
         m,
         "throughput.svg",
         "Throughput vs max.in.flight, one panel per fault profile and RTT, with the model ceiling",
-        (rows, cols),
+        draw::grid(m.fault_profiles.len()),
         500,
         &[
             format!("Marker and bar: {}.", crate::stats::THROUGHPUT_METHOD),
@@ -318,16 +315,9 @@ const QUANTILES: [(&str, Quantile); 3] = [
     ("p99.9", |f| f.p999_us),
 ];
 
-/// The conditions with a fixed-load phase: the rows of `latency.svg`.
-fn latency_rows<'m>(m: &'m Model) -> Vec<&'m String> {
-    m.fault_profiles
-        .iter()
-        .filter(|f| m.measured_in(f).any(|(_, x)| x.fixed_load.is_some()))
-        .collect()
-}
-
 pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let rows = latency_rows(m);
+    // The conditions with a fixed-load phase: the rows.
+    let rows = m.conditions_with(|x| x.fixed_load.is_some());
     panels_and_legend(
         m,
         "latency.svg",

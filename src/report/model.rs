@@ -227,12 +227,7 @@ impl Meas {
             qualified: qualification(&m.conditions),
             machine_bound,
             client_cpu: m.conditions.client_cpu_per_record(),
-            client_cpu_rounds: m
-                .conditions
-                .client_cpu
-                .iter()
-                .filter_map(|c| c.cpu_us_per_record)
-                .collect(),
+            client_cpu_rounds: m.conditions.cpu_us_per_record_rounds(),
             wakeups_per_sec: m.conditions.median_wakeups_per_sec(),
         }
     }
@@ -428,6 +423,15 @@ impl<'a> Model<'a> {
         faults: &'m str,
     ) -> impl Iterator<Item = (&'m CellView<'a>, &'m Meas)> + 'm {
         self.measured_in(faults).filter(|(_, m)| m.judged())
+    }
+
+    /// The conditions (fault profile and RTT) in which some measured cell
+    /// has what `has` asks for, in the model's order.
+    pub fn conditions_with(&self, has: impl Fn(&Meas) -> bool) -> Vec<&String> {
+        self.fault_profiles
+            .iter()
+            .filter(|f| self.measured_in(f).any(|(_, x)| has(x)))
+            .collect()
     }
 
     /// Measured cells of one fault profile.

@@ -82,9 +82,7 @@ impl XAxis {
 }
 
 pub fn render(m: &Model) -> Result<Vec<u8>, ReportError> {
-    let n = m.fault_profiles.len().max(1);
-    let cols = n.min(3);
-    let rows = n.div_ceil(cols);
+    let (rows, cols) = draw::grid(m.fault_profiles.len());
     let h = 130 + rows as u32 * 520;
     draw::svg("tradeoff.svg", (W, h), |root| draw_all(root, m, cols, rows))
 }

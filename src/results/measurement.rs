@@ -58,6 +58,15 @@ impl Conditions {
         !self.degraded.is_empty()
     }
 
+    /// The client's CPU microseconds per record of each round it was
+    /// measured in, in round order.
+    pub fn cpu_us_per_record_rounds(&self) -> Vec<f64> {
+        self.client_cpu
+            .iter()
+            .filter_map(|c| c.cpu_us_per_record)
+            .collect()
+    }
+
     /// Rounds during which something else loaded the machine beyond its cores.
     pub fn busy_rounds(&self) -> usize {
         self.load.iter().filter(|l| l.busy_beyond_cores).count()

@@ -66,9 +66,8 @@ impl ClusterWarmUp {
         if n < 2 * Self::SPAN {
             return false;
         }
-        let median = |xs: &[f64]| crate::stats::median(xs);
-        let last = median(&chunks[n - Self::SPAN..]);
-        let before = median(&chunks[n - 2 * Self::SPAN..n - Self::SPAN]);
+        let last = crate::stats::median(&chunks[n - Self::SPAN..]);
+        let before = crate::stats::median(&chunks[n - 2 * Self::SPAN..n - Self::SPAN]);
         last <= before * (1.0 + Self::RISE)
     }
 }

@@ -308,10 +308,8 @@ pub fn warm_up_cluster(
                 }
                 let samples = s.round(&chunk)?;
                 let rate = samples
-                    .iter()
-                    .map(|x| x.records as f64 / (x.elapsed_ns as f64 / 1e9))
-                    .next()
-                    .unwrap_or(0.0);
+                    .first()
+                    .map_or(0.0, crate::results::Sample::records_per_sec);
                 warm.chunks_records_per_sec.push(rate);
                 warm.settled = ClusterWarmUp::settled(&warm.chunks_records_per_sec);
                 progress.notice(&format!(
