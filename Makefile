@@ -21,9 +21,15 @@ smoke:
 
 # The network figures: in-flight 1, 2, 5, 10 at RTT 2 and 20 ms, with and
 # without idempotence, acks=all, librdkafka and the Java client.
-.PHONY: bench-network bench-failover
+.PHONY: bench-network bench-faults bench-failover
 bench-network:
 	$(CARGO) run --release -- run --workload workloads/network.toml
+
+# Faults across a round trip: a single refusal and three lasting faults
+# (refusal window, leader move, timeout after append) at RTT 20 ms, acks=all,
+# in-flight 1, 5, 10, idempotence off and on, librdkafka and the Java client.
+bench-faults:
+	$(CARGO) run --release -- run --workload workloads/faults.toml
 
 # Repeated leader failovers (one per round) over acks and in-flight.
 bench-failover:

@@ -263,14 +263,19 @@ impl Wire {
             );
         }
         let n = &workload.network;
-        // Counts per cell (`reject:25/cell`) are spread over the records
-        // this cell sends: a pure function of the workload and the cell.
+        // Counts per cell (`reject:25/cell`) are spread over the records of
+        // this cell's timed windows: a pure function of the workload and the
+        // cell, the same number of events in every round.
         let plan = FaultPlan::new(
             &cell.faults,
             workload.seed,
             workload.fixed.records_per_batch(),
         )
-        .with_cell(workload.records_per_cell(cell), workload.fixed.partitions);
+        .with_cell_spans(
+            workload.records_per_cell(cell),
+            workload.fixed.partitions,
+            workload.timed_spans(cell),
+        );
         let config = ProxyConfig {
             link: link(cell, n),
             ..ProxyConfig::default()

@@ -163,7 +163,8 @@ fn draw_text_column(area: &Area, caption: &str, texts: Vec<(String, RGBColor)>) 
 }
 
 /// A cell's line in the ordering and status column: its ordering and status
-/// regressions in red, else a change of status or `ok` in grey.
+/// regressions in red, else a change of status, "machine-bound, not
+/// compared" or `ok` in grey.
 fn ordering_and_status(cell: &CellComparison) -> (String, RGBColor) {
     let ordering: Vec<String> = cell
         .regressions
@@ -181,6 +182,8 @@ fn ordering_and_status(cell: &CellComparison) -> (String, RGBColor) {
         .collect();
     if !ordering.is_empty() {
         (ordering.join(", "), RED)
+    } else if cell.verdict == ChangeVerdict::MachineBound {
+        ("machine-bound, not compared".into(), GREY)
     } else if cell.base_status != Status::Measured || cell.new_status != Status::Measured {
         (
             format!(

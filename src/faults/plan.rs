@@ -131,12 +131,15 @@ pub struct FaultPlan {
 }
 
 /// A cell's records, as the count kinds need them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct CellSize {
     /// Records over all streams.
     records: u64,
     /// Streams (partitions), sent round-robin.
     streams: u32,
+    /// Where events may lie, as ranges of global record numbers (`g`), in
+    /// send order; `None`: the whole faultable range (rule 1 of counts).
+    spans: Option<Vec<Range<u64>>>,
 }
 
 /// The highest sequence seen per (topic, stream): the state the proxy keeps
@@ -227,6 +230,21 @@ impl FaultPlan {
         self.cell = Some(CellSize {
             records,
             streams: streams.max(1),
+            spans: None,
+        });
+        self
+    }
+
+    /// [`with_cell`](FaultPlan::with_cell), with the count kinds' events
+    /// placed only on the records of `spans` (global record numbers `g`, in
+    /// send order, e.g. a cell's timed windows): the strata are cut over
+    /// the spans laid end to end, so spans of equal length get the same
+    /// number of events whenever the count is a multiple of the spans.
+    pub fn with_cell_spans(mut self, records: u64, streams: u32, spans: Vec<Range<u64>>) -> FaultPlan {
+        self.cell = Some(CellSize {
+            records,
+            streams: streams.max(1),
+            spans: Some(spans),
         });
         self
     }
@@ -342,7 +360,7 @@ impl FaultPlan {
     /// The count kind whose event lies on record `seq` of `stream`, if any
     /// (the module's rules for counts).
     fn count_trigger(&self, stream: u32, seq: u64) -> Option<FaultKind> {
-        let (cell, Trigger::Records { records_per_batch }) = (self.cell?, self.trigger) else {
+        let (Some(cell), Trigger::Records { records_per_batch }) = (&self.cell, self.trigger) else {
             return None;
         };
         let streams = u64::from(cell.streams);
@@ -356,23 +374,39 @@ impl FaultPlan {
         if g < lo || g >= hi {
             return None;
         }
-        let len = hi - lo;
-        let start =
-            |k: u64, n: u64| lo + ((u128::from(k) * u128::from(len)) / u128::from(n)) as u64;
+        // The faultable records laid end to end: `v` is g's place among them.
+        let whole = [lo..hi];
+        let clipped = cell
+            .spans
+            .as_deref()
+            .unwrap_or(&whole)
+            .iter()
+            .map(|r| r.start.max(lo)..r.end.min(hi))
+            .filter(|r| r.start < r.end);
+        let mut v = None;
+        let mut len = 0;
+        for r in clipped {
+            if r.contains(&g) {
+                v = Some(len + (g - r.start));
+            }
+            len += r.end - r.start;
+        }
+        let v = v?;
+        let start = |k: u64, n: u64| ((u128::from(k) * u128::from(len)) / u128::from(n)) as u64;
         for (i, &(kind, events)) in self.counted.iter().enumerate() {
             let n = u64::from(events).min(len);
-            // The stratum holding g: the last k whose start is at most g.
-            let mut k = ((u128::from(g - lo) * u128::from(n)) / u128::from(len)) as u64;
-            while k + 1 < n && start(k + 1, n) <= g {
+            // The stratum holding v: the last k whose start is at most v.
+            let mut k = ((u128::from(v) * u128::from(n)) / u128::from(len)) as u64;
+            while k + 1 < n && start(k + 1, n) <= v {
                 k += 1;
             }
-            while k > 0 && start(k, n) > g {
+            while k > 0 && start(k, n) > v {
                 k -= 1;
             }
             let (from, to) = (start(k, n), start(k + 1, n));
             let room = (to - from).saturating_sub(stride).max(1);
             let h = splitmix64(splitmix64(self.seed ^ splitmix64(k)) ^ ((i as u64 + 1) << 32));
-            if from + h % room == g {
+            if from + h % room == v {
                 return Some(kind);
             }
         }
@@ -773,6 +807,25 @@ mod tests {
         let q: Vec<u64> = big.triggers(0, 0..40_000).iter().map(|(q, _)| *q).collect();
         assert_eq!(q.len(), 25);
         assert!(q[24] > 38_000 && q[0] < 160 + 1_600, "{q:?}");
+    }
+
+    #[test]
+    fn counts_over_spans_give_every_span_its_share_and_nothing_outside() {
+        // Five rounds of a cell: 1,000 warm-up records, then per round a
+        // 200-record warm-up window, two timed windows of 200, a 100 tail.
+        let rpb = 15;
+        let spans: Vec<Range<u64>> = (0..5).map(|r| 1_200 + r * 700..1_200 + r * 700 + 400).collect();
+        let records = 1_000 + 5 * 700;
+        let p = rplan("reject:25/cell", 42, rpb).with_cell_spans(records, 1, spans.clone());
+        let q: Vec<u64> = p.triggers(0, 0..records).iter().map(|(q, _)| *q).collect();
+        assert_eq!(q.len(), 25, "{q:?}");
+        for r in &spans {
+            assert_eq!(q.iter().filter(|g| r.contains(g)).count(), 5, "{r:?}: {q:?}");
+        }
+        // Without spans, the warm-up and the tails get events too.
+        let whole = cplan("reject:25/cell", 42, rpb, records, 1);
+        let w: Vec<u64> = whole.triggers(0, 0..records).iter().map(|(q, _)| *q).collect();
+        assert!(w.iter().any(|g| !spans.iter().any(|r| r.contains(g))), "{w:?}");
     }
 
     #[test]

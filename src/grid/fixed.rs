@@ -42,7 +42,8 @@ pub struct Fixed {
     /// Most records in a window (cells with no round trip to wait for).
     pub max_records_per_window: u64,
     /// Records sent once per cell before its first round, untimed, so
-    /// connections, metadata and producer-id set-up are paid before timing.
+    /// connections, metadata and producer-id set-up are paid before timing;
+    /// at least one round's worth ([`crate::grid::Workload::cell_warmup_records`]).
     pub warmup_records: u64,
     /// `linger.ms`.
     pub linger_ms: u32,
@@ -83,7 +84,7 @@ impl Default for Fixed {
             windows: 2,
             window_ms: 250,
             min_records_per_window: 200,
-            max_records_per_window: 3_000,
+            max_records_per_window: 8_000,
             warmup_records: 1_000,
             linger_ms: 5,
             batch_bytes: 16_384,
@@ -110,15 +111,15 @@ impl Fixed {
         (room / (self.record_bytes as u64 + RECORD_OVERHEAD_BYTES)).max(1)
     }
 
-    /// Records in one window of `cell`: `window_ms` at the pipelining
-    /// ceiling ([`Cell::pipelining_ceiling_records_per_sec`]), within the
-    /// workload's bounds.
+    /// Records in one window of `cell`: `window_ms` at the model ceiling
+    /// ([`Cell::ceiling_records_per_sec`]: with `acks=all`, at most a batch
+    /// per replication round trip), within the workload's bounds.
     /// A pure function of the workload and the cell, so a cell's record
     /// count (and with it its exposure to seeded faults) never depends on
     /// how fast this run happened to be.
     pub fn records_per_window(&self, cell: &Cell, network: &Network) -> u64 {
         let (lo, hi) = (self.min_records_per_window, self.max_records_per_window);
-        match cell.pipelining_ceiling_records_per_sec(self, network) {
+        match cell.ceiling_records_per_sec(self, network) {
             Some(rate) => ((rate * f64::from(self.window_ms) / 1e3) as u64).clamp(lo, hi),
             None => hi,
         }

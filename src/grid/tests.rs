@@ -94,6 +94,21 @@ fn windows_are_sized_by_the_model_ceiling_within_bounds() {
     assert!(f.tail_records(&mid, &n) >= 5 * 15);
 }
 
+#[test]
+fn timed_spans_are_the_windows_of_every_round_inside_the_cell() {
+    let w = Workload::default();
+    for cell in w.cells() {
+        let spans = w.timed_spans(&cell);
+        let per = w.fixed.records_per_window(&cell, &w.network);
+        assert_eq!(spans.len(), w.fixed.rounds as usize);
+        assert!(spans[0].start >= w.cell_warmup_records(&cell) + per, "{}", cell.id());
+        assert!(w.cell_warmup_records(&cell) >= w.fixed.warmup_records);
+        assert!(spans.iter().all(|r| r.end - r.start == u64::from(w.fixed.windows) * per));
+        assert!(spans.windows(2).all(|p| p[0].end < p[1].start));
+        assert!(spans.last().unwrap().end <= w.records_per_cell(&cell));
+    }
+}
+
 /// `acks=all` across emulated replication: in-flight hides the client's
 /// round trip, not the followers' (one batch per replication RTT);
 /// `acks=1`, and `acks=all` without emulated replication, pipeline.
@@ -224,18 +239,18 @@ fn refusal_windows_longer_than_a_cell_can_hold_are_refused() {
 
 #[test]
 fn more_events_per_cell_than_the_smallest_cell_has_batches_is_refused() {
-    // In-flight 1 at RTT 20 ms, 3 rounds of 3 windows: 1000 + 3 × 900
-    // records in batches of 15, the first ones left alone, 235 batches to fault.
+    // In-flight 1 at RTT 20 ms, 3 rounds of 3 timed windows of 200
+    // records (the smallest window) in batches of 15: 120 batches to fault.
     let toml = "faults = [\"reject:%N%/cell\"]\n[axes]\nmax_in_flight = [1, 5]\n\
                 [network]\nrtt_ms = [20.0]\nfault_rtt_ms = [20.0]\n\
                 [fixed]\nrounds = 3\nwindows = 3\n";
     assert_eq!(
-        invalid(&toml.replace("%N%", "236")),
-        "invalid workload: fault profile reject:236/cell: 236 events per cell, but cell \
-         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-236-per-cell has only 235 batches \
+        invalid(&toml.replace("%N%", "121")),
+        "invalid workload: fault profile reject:121/cell: 121 events per cell, but cell \
+         rtt=20ms,inflight=1,acks=1,idem=false,faults=reject-121-per-cell has only 120 batches \
          to fault"
     );
-    assert!(Workload::from_toml(&toml.replace("%N%", "235")).is_ok());
+    assert!(Workload::from_toml(&toml.replace("%N%", "120")).is_ok());
 }
 
 #[test]

@@ -243,14 +243,13 @@ impl Workload {
                 continue;
             }
             // The faultable batches of the smallest cell under the profile:
-            // past the warm-up (10 batches per stream), before the last batch.
+            // count events land on the timed windows only.
             let room = cells
                 .iter()
                 .filter(|c| &c.faults == profile)
                 .map(|c| {
-                    let records = self.records_per_cell(c);
-                    let skipped = (crate::faults::DEFAULT_WARMUP + 1) * rpb * streams;
-                    (records.saturating_sub(skipped) / rpb, c)
+                    let timed: u64 = self.timed_spans(c).iter().map(|r| r.end - r.start).sum();
+                    (timed / (rpb * streams), c)
                 })
                 .min_by_key(|(batches, _)| *batches);
             if let Some((batches, cell)) = room.filter(|(b, _)| events_asked > *b) {

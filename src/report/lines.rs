@@ -308,7 +308,8 @@ pub(super) fn series_points<'m>(
 /// to quote the quantile.
 type Quantile = fn(&FixedLoadView) -> Option<u64>;
 
-/// The quantiles of `latency.svg`, one column each.
+/// The quantiles of `latency.svg`, one column each (a quantile no cell has
+/// the records to quote is left out).
 const QUANTILES: [(&str, Quantile); 3] = [
     ("p50", |f| Some(f.p50_us)),
     ("p99", |f| f.p99_us),
@@ -318,11 +319,26 @@ const QUANTILES: [(&str, Quantile); 3] = [
 pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
     // The conditions with a fixed-load phase: the rows.
     let rows = m.conditions_with(|x| x.fixed_load.is_some());
+    // The columns: the quantiles some cell has enough records to quote.
+    let columns: Vec<(&str, Quantile)> = QUANTILES
+        .iter()
+        .copied()
+        .filter(|(_, q)| {
+            rows.iter().any(|faults| {
+                m.measured_in(faults)
+                    .any(|(_, x)| x.fixed_load.as_ref().and_then(q).is_some())
+            })
+        })
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
     panels_and_legend(
         m,
         "latency.svg",
-        "Produce-to-ack latency at a fixed load vs max.in.flight: p50, p99, p99.9",
-        (rows.len().max(1), QUANTILES.len()),
+        &format!(
+            "Produce-to-ack latency at a fixed load vs max.in.flight: {}",
+            names.join(", ")
+        ),
+        (rows.len().max(1), columns.len().max(1)),
         420,
         &[
             LATENCY_NOTE.into(),
@@ -335,13 +351,13 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
                 let values: Vec<f64> = m
                     .measured_in(faults)
                     .filter_map(|(_, x)| x.fixed_load.as_ref())
-                    .flat_map(|f| QUANTILES.iter().filter_map(|(_, q)| q(f)))
+                    .flat_map(|f| columns.iter().filter_map(|(_, q)| q(f)))
                     .map(|us| us.max(1) as f64 / 1000.0)
                     .collect();
                 let y_axis = draw::log_axis(&values);
-                for q in 0..QUANTILES.len() {
-                    let area = &panels[r * QUANTILES.len() + q];
-                    latency_panel(root, area, m, faults, q, &y_axis)?;
+                for (q, &quantile) in columns.iter().enumerate() {
+                    let area = &panels[r * columns.len() + q];
+                    latency_panel(root, area, m, faults, quantile, q == 0, &y_axis)?;
                 }
             }
             Ok(())
@@ -349,22 +365,21 @@ pub fn render_latency(m: &Model) -> Result<Vec<u8>, ReportError> {
     )
 }
 
-/// One panel of `latency.svg`: quantile `q` of [`QUANTILES`] at the fixed
-/// load under one condition; the first column names its quantile on the y
-/// axis.
+/// One panel of `latency.svg`: one quantile at the fixed load under one
+/// condition; the `first` column names its quantile on the y axis.
 fn latency_panel(
     root: &Area,
     area: &Area,
     m: &Model,
     faults: &str,
-    q: usize,
+    (qname, qf): (&str, Quantile),
+    first: bool,
     y_axis: &draw::Keyed,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (qname, qf) = QUANTILES[q];
     let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
         .caption(format!("{qname} · {faults}"), draw::bold(18.0))
         .x_label_area_size(50)
-        .y_label_area_size(if q == 0 { 80 } else { 45 })
+        .y_label_area_size(if first { 80 } else { 45 })
         .build_cartesian_2d(in_flight_axis(m), y_axis.clone())?;
     let yfmt = |y: &f64| fmt::sig3(10f64.powf(*y));
     let mut mesh = chart.configure_mesh();
@@ -375,7 +390,7 @@ fn latency_panel(
         .label_style(draw::font(15.0))
         .axis_desc_style(draw::font(16.0))
         .x_desc("max.in.flight (log)");
-    if q == 0 {
+    if first {
         mesh.y_desc(format!("{qname} latency (ms, log)"));
     } else {
         mesh.y_desc("ms");

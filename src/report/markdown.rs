@@ -56,6 +56,7 @@ pub fn render(m: &Model) -> String {
     conclusion(&mut s, m);
     qualified_section(&mut s, m);
     super::depth::depth_section(&mut s, m);
+    super::decision::decision_section(&mut s, m);
     super::caveats::mechanisms(&mut s, m);
     super::caveats::limits(&mut s, m);
 
@@ -217,7 +218,7 @@ fn machine_text(machine: &MachineMeta) -> String {
 /// settings and the fixed-load phase.
 fn workload_text(f: &Fixed) -> String {
     format!(
-        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records or a round's worth, whichever is more; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
         f.rounds,
         f.windows,
         fmt::int(f.min_records_per_window),

@@ -13,6 +13,7 @@
 mod caveats;
 mod conclusion;
 mod cpu_chart;
+mod decision;
 mod depth;
 pub(crate) mod draw;
 pub(crate) mod fmt;

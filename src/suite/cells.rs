@@ -107,7 +107,8 @@ fn open<'a>(
         };
         cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
         let mut path = path;
-        path.outside_rounds(|| session.warm_up(fixed.warmup_records))?;
+        let warmup = workload.cell_warmup_records(cell);
+        path.outside_rounds(|| session.warm_up(warmup))?;
         Ok(Slot::Live(Box::new(Live {
             cell: cell.clone(),
             topic: topic.clone(),
