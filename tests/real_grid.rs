@@ -61,8 +61,10 @@ fn quick_grid(cluster: &LocalCluster, out: &Path) {
                 );
                 let windowed = u64::from(f.rounds * f.windows) * spec.records_per_window;
                 assert_eq!(m.latency.count, windowed, "{}", c.id);
-                let sent =
-                    f.warmup_records + u64::from(f.rounds) * spec.records() + fixed_load.records;
+                // The cell's warm-up is at least one round's worth of records.
+                let warmup = workload.cell_warmup_records(&grid_cell);
+                assert!(warmup >= f.warmup_records && warmup >= spec.records());
+                let sent = warmup + u64::from(f.rounds) * spec.records() + fixed_load.records;
                 assert_eq!(m.delivery.sent, sent, "{}", c.id);
                 assert_eq!(m.delivery.acked, sent, "{}", c.id);
                 // No faults: nothing reorders, nothing is lost, and the cell

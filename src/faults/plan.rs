@@ -240,7 +240,12 @@ impl FaultPlan {
     /// send order, e.g. a cell's timed windows): the strata are cut over
     /// the spans laid end to end, so spans of equal length get the same
     /// number of events whenever the count is a multiple of the spans.
-    pub fn with_cell_spans(mut self, records: u64, streams: u32, spans: Vec<Range<u64>>) -> FaultPlan {
+    pub fn with_cell_spans(
+        mut self,
+        records: u64,
+        streams: u32,
+        spans: Vec<Range<u64>>,
+    ) -> FaultPlan {
         self.cell = Some(CellSize {
             records,
             streams: streams.max(1),
@@ -360,7 +365,8 @@ impl FaultPlan {
     /// The count kind whose event lies on record `seq` of `stream`, if any
     /// (the module's rules for counts).
     fn count_trigger(&self, stream: u32, seq: u64) -> Option<FaultKind> {
-        let (Some(cell), Trigger::Records { records_per_batch }) = (&self.cell, self.trigger) else {
+        let (Some(cell), Trigger::Records { records_per_batch }) = (&self.cell, self.trigger)
+        else {
             return None;
         };
         let streams = u64::from(cell.streams);
@@ -375,11 +381,12 @@ impl FaultPlan {
             return None;
         }
         // The faultable records laid end to end: `v` is g's place among them.
-        let whole = [lo..hi];
+        let whole = lo..hi;
+        let whole = std::slice::from_ref(&whole);
         let clipped = cell
             .spans
             .as_deref()
-            .unwrap_or(&whole)
+            .unwrap_or(whole)
             .iter()
             .map(|r| r.start.max(lo)..r.end.min(hi))
             .filter(|r| r.start < r.end);
@@ -814,18 +821,31 @@ mod tests {
         // Five rounds of a cell: 1,000 warm-up records, then per round a
         // 200-record warm-up window, two timed windows of 200, a 100 tail.
         let rpb = 15;
-        let spans: Vec<Range<u64>> = (0..5).map(|r| 1_200 + r * 700..1_200 + r * 700 + 400).collect();
+        let spans: Vec<Range<u64>> = (0..5)
+            .map(|r| 1_200 + r * 700..1_200 + r * 700 + 400)
+            .collect();
         let records = 1_000 + 5 * 700;
         let p = rplan("reject:25/cell", 42, rpb).with_cell_spans(records, 1, spans.clone());
         let q: Vec<u64> = p.triggers(0, 0..records).iter().map(|(q, _)| *q).collect();
         assert_eq!(q.len(), 25, "{q:?}");
         for r in &spans {
-            assert_eq!(q.iter().filter(|g| r.contains(g)).count(), 5, "{r:?}: {q:?}");
+            assert_eq!(
+                q.iter().filter(|g| r.contains(g)).count(),
+                5,
+                "{r:?}: {q:?}"
+            );
         }
         // Without spans, the warm-up and the tails get events too.
         let whole = cplan("reject:25/cell", 42, rpb, records, 1);
-        let w: Vec<u64> = whole.triggers(0, 0..records).iter().map(|(q, _)| *q).collect();
-        assert!(w.iter().any(|g| !spans.iter().any(|r| r.contains(g))), "{w:?}");
+        let w: Vec<u64> = whole
+            .triggers(0, 0..records)
+            .iter()
+            .map(|(q, _)| *q)
+            .collect();
+        assert!(
+            w.iter().any(|g| !spans.iter().any(|r| r.contains(g))),
+            "{w:?}"
+        );
     }
 
     #[test]

@@ -101,9 +101,15 @@ fn timed_spans_are_the_windows_of_every_round_inside_the_cell() {
         let spans = w.timed_spans(&cell);
         let per = w.fixed.records_per_window(&cell, &w.network);
         assert_eq!(spans.len(), w.fixed.rounds as usize);
-        assert!(spans[0].start >= w.cell_warmup_records(&cell) + per, "{}", cell.id());
+        assert!(
+            spans[0].start >= w.cell_warmup_records(&cell) + per,
+            "{}",
+            cell.id()
+        );
         assert!(w.cell_warmup_records(&cell) >= w.fixed.warmup_records);
-        assert!(spans.iter().all(|r| r.end - r.start == u64::from(w.fixed.windows) * per));
+        assert!(spans
+            .iter()
+            .all(|r| r.end - r.start == u64::from(w.fixed.windows) * per));
         assert!(spans.windows(2).all(|p| p[0].end < p[1].start));
         assert!(spans.last().unwrap().end <= w.records_per_cell(&cell));
     }
