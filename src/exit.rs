@@ -18,7 +18,7 @@ pub const INTERRUPTED: i32 = 130;
 /// SIGTERM (128 + 15).
 pub const TERMINATED: i32 = 143;
 
-/// `(code, meaning)` for documentation and `--help`.
+/// `(code, meaning)`: the exit codes `--help` lists ([`help_text`]).
 pub const TABLE: &[(i32, &str)] = &[
     (
         OK,
@@ -43,3 +43,12 @@ pub const TABLE: &[(i32, &str)] = &[
     ),
     (TERMINATED, "stopped by SIGTERM; finished cells are kept"),
 ];
+
+/// The exit codes as `--help` prints them under the commands.
+pub fn help_text() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for (code, meaning) in TABLE {
+        s.push_str(&format!("  {code:>3}  {meaning}\n"));
+    }
+    s
+}

@@ -146,3 +146,41 @@ fn network_emulation_of_a_tls_cluster_is_refused_before_any_work() {
     );
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn a_replication_rtt_asked_of_an_external_cluster_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("w.toml");
+    std::fs::write(
+        &workload,
+        "faults = [\"none\"]\n[network]\nrtt_ms = [20.0]\nreplication_rtt_ms = 1.0\n",
+    )
+    .unwrap();
+    let w = workload.to_str().unwrap();
+    for extra in [&["--bootstrap", "127.0.0.1:1"][..], &["--direct"][..]] {
+        let mut args = vec!["--workload", w];
+        args.extend_from_slice(extra);
+        let (code, err) = run(&args, &dir.path().join("out"));
+        assert_eq!(code, 2, "{err}");
+        assert_one_line_error(code, &err, "network.replication_rtt_ms 1: replication links are emulated only on the local cluster");
+        assert!(!dir.path().join("out").exists());
+    }
+}
+
+#[test]
+fn help_lists_the_exit_codes() {
+    let o = Command::new(env!("CARGO_BIN_EXE_kafka-order-bench"))
+        .arg("--help")
+        .output()
+        .expect("binary runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("Exit codes:"), "{out}");
+    for code in [0, 1, 2, 3, 130, 143] {
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+            "{code}: {out}"
+        );
+    }
+}

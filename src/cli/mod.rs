@@ -12,7 +12,12 @@ use clap::{Args, Parser, Subcommand};
 
 /// Kafka producer throughput and latency against message ordering, on a real cluster.
 #[derive(Debug, Parser)]
-#[command(name = "kafka-order-bench", version, about)]
+#[command(
+    name = "kafka-order-bench",
+    version,
+    about,
+    after_help = kafka_order_bench::exit::help_text()
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

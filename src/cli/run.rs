@@ -356,6 +356,13 @@ fn check_route(args: &RunArgs, workload: &Workload) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(r) = n.replication_rtt_ms {
+        if args.direct || args.connect.bootstrap.is_some() {
+            anyhow::bail!(
+                "network.replication_rtt_ms {r}: replication links are emulated only on the local cluster this suite starts (hint: drop --bootstrap and --direct, or unset replication_rtt_ms)"
+            );
+        }
+    }
     if args.direct {
         if shaped {
             anyhow::bail!(

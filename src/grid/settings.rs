@@ -18,8 +18,6 @@ pub enum Acks {
 }
 
 impl Acks {
-    pub const ALL_VALUES: [Acks; 3] = [Acks::Zero, Acks::One, Acks::All];
-
     /// The value librdkafka takes for `acks`.
     pub fn as_config(self) -> &'static str {
         match self {

@@ -38,11 +38,6 @@ impl AnomalyKind {
         AnomalyKind::Loss,
     ];
 
-    /// True for the kinds in [`AnomalyKind::VIOLATIONS`].
-    pub fn is_violation(self) -> bool {
-        AnomalyKind::VIOLATIONS.contains(&self)
-    }
-
     /// The kind's name in prose, singular: `log duplicate`.
     pub fn label(self) -> &'static str {
         match self {
