@@ -402,6 +402,7 @@ fn kafka_order_bench(
         windows: 1,
         records_per_window: records,
         tail: 0,
+        burst: 0,
     };
     let sample = session
         .round(&one_window)?

@@ -122,6 +122,7 @@ fn send_path(c: &mut Criterion) {
         windows: 1,
         records_per_window: RECORDS,
         tail: 0,
+        burst: 0,
     };
     group.bench_function("session", |b| {
         b.iter_custom(|iters| {

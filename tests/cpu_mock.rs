@@ -67,6 +67,7 @@ fn the_probe_charges_this_producers_threads_over_a_round() {
         windows: 1,
         records_per_window: records,
         tail: 0,
+        burst: 0,
     };
     let start = probe.start();
     let from = Instant::now();

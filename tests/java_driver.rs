@@ -92,9 +92,10 @@ fn the_java_driver_on_a_real_cluster() {
     assert!(session.adjusted().is_empty(), "{:?}", session.adjusted());
     let sent = session.sent_counter();
 
-    // Two rounds on one producer, then a fixed-rate phase.
-    let w1 = session.round(500, 4, 1_000, 200).unwrap();
-    let w2 = session.round(0, 2, 500, 0).unwrap();
+    // Two rounds on one producer (the second in bursts of 100), then a
+    // fixed-rate phase.
+    let w1 = session.round(500, 4, 1_000, 200, 0).unwrap();
+    let w2 = session.round(0, 2, 500, 0, 100).unwrap();
     for (w, per) in w1
         .iter()
         .map(|w| (w, 1_000))

@@ -107,7 +107,53 @@ fn one_window(records: u64) -> RoundSpec {
         windows: 1,
         records_per_window: records,
         tail: 0,
+        burst: 0,
     }
+}
+
+#[test]
+fn bursts_wait_for_every_record_before_the_next() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    use std::sync::Arc;
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic(TOPIC, 1, 1).unwrap();
+    mock.broker_round_trip_time(1, Duration::from_millis(5))
+        .unwrap();
+    let base = base(&mock);
+    let s = settings(5, Acks::All, false);
+    // The most records sent and not yet acknowledged seen during a round
+    // (read sent first: a sample never overstates it).
+    let most_unacked = |burst: u64| {
+        let mut session = session(&base, &s);
+        session.warm_up(50).unwrap();
+        let (sent, acked) = (session.sent_counter(), session.acked_counter());
+        let stop = Arc::new(AtomicBool::new(false));
+        let watcher = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut most = 0;
+                while !stop.load(Relaxed) {
+                    let s = sent.load(Relaxed);
+                    most = most.max(s.saturating_sub(acked.load(Relaxed)));
+                    std::thread::yield_now();
+                }
+                most
+            })
+        };
+        let spec = RoundSpec {
+            burst,
+            ..one_window(2_000)
+        };
+        session.round(&spec).unwrap();
+        stop.store(true, Relaxed);
+        let most = watcher.join().unwrap();
+        assert_eq!(session.finish().unwrap().delivery.acked, 2_050);
+        most
+    };
+    let bursts = most_unacked(100);
+    assert!(bursts <= 100, "{bursts} records unacknowledged at once");
+    let free = most_unacked(0);
+    assert!(free > 100, "without bursts the client runs ahead: {free}");
 }
 
 #[test]
@@ -123,6 +169,7 @@ fn without_faults_the_mock_cell_is_clean_and_fully_accounted() {
         windows: 3,
         records_per_window: 500,
         tail: 300,
+        burst: 0,
     };
     let windows = session.round(&spec).unwrap();
     assert_eq!(windows.len(), 3, "every window of the round closed");

@@ -161,7 +161,7 @@ struct JavaProducer {
 impl CellProducer for JavaProducer {
     fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
         self.session
-            .round(records, 0, 0, 0)
+            .round(records, 0, 0, 0, 0)
             .map(|_| ())
             .map_err(|e| driver_error(e.to_string()))
     }
@@ -174,6 +174,7 @@ impl CellProducer for JavaProducer {
                 spec.windows,
                 spec.records_per_window,
                 spec.tail,
+                spec.burst,
             )
             .map_err(|e| driver_error(e.to_string()))?;
         let round = self.rounds;

@@ -41,6 +41,10 @@ pub struct Fixed {
     pub min_records_per_window: u64,
     /// Most records in a window (cells with no round trip to wait for).
     pub max_records_per_window: u64,
+    /// Records per burst (0: none): every `burst_records` records of a round
+    /// the producer waits until all are acknowledged before sending more,
+    /// as the article's experiment sends 100 records and checks them.
+    pub burst_records: u64,
     /// Records sent once per cell before its first round, untimed, so
     /// connections, metadata and producer-id set-up are paid before timing;
     /// at least one round's worth ([`crate::grid::Workload::cell_warmup_records`]).
@@ -85,6 +89,7 @@ impl Default for Fixed {
             window_ms: 250,
             min_records_per_window: 200,
             max_records_per_window: 8_000,
+            burst_records: 0,
             warmup_records: 1_000,
             linger_ms: 5,
             batch_bytes: 16_384,
@@ -94,7 +99,7 @@ impl Default for Fixed {
             latency_rate_fraction: 0.5,
             latency_ms: 1_000,
             latency_min_records: 1_000,
-            min_events: 20,
+            min_events: crate::stats::DEFAULT_MIN_EVENTS,
             message_timeout_ms: 30_000,
         }
     }

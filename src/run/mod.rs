@@ -132,6 +132,10 @@ pub struct RoundSpec {
     pub records_per_window: u64,
     /// Records sent after the last window, untimed (the pipeline drains).
     pub tail: u64,
+    /// Records per burst: when not 0, every `burst` records the producer
+    /// waits until all are acknowledged before it sends more (the
+    /// article's experiment: bursts of 100 records); 0 sends without pause.
+    pub burst: u64,
 }
 
 impl RoundSpec {
@@ -145,6 +149,7 @@ impl RoundSpec {
             windows: f.windows,
             records_per_window: per,
             tail: f.tail_records(cell, n),
+            burst: f.burst_records,
         }
     }
 
@@ -338,10 +343,17 @@ impl Session {
         let now = self.clock().now_ns();
         self.tally().timing = Timing::Round(RoundClock::new(spec, now));
         let start = Instant::now();
-        for _ in 0..spec.records() {
+        let mut waited = Ok(());
+        for i in 0..spec.records() {
             self.send_one(None);
+            if spec.burst > 0 && (i + 1) % spec.burst == 0 {
+                waited = self.wait_delivered(start);
+                if waited.is_err() {
+                    break;
+                }
+            }
         }
-        let waited = self.wait_delivered(start);
+        let waited = waited.and_then(|()| self.wait_delivered(start));
         let Timing::Round(clock) = std::mem::replace(&mut self.tally().timing, Timing::Off) else {
             unreachable!("the round's timing is set above")
         };

@@ -301,6 +301,7 @@ pub fn warm_up_cluster(
                 windows: 1,
                 records_per_window: CLUSTER_WARMUP_CHUNK,
                 tail: 0,
+                burst: 0,
             };
             while !warm.settled && start.elapsed() < CLUSTER_WARMUP_LIMIT {
                 if crate::interrupt::requested().is_some() {

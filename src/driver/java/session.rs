@@ -156,15 +156,17 @@ impl JavaSession {
         Arc::clone(&self.process.acked)
     }
 
-    /// Sends `warmup + windows·per_window + tail` records without pause and
-    /// returns the windows (see `drivers/java/README.md` for how they are
-    /// delimited).
+    /// Sends `warmup + windows·per_window + tail` records, without pause or
+    /// (`burst` > 0) waiting for every record's acknowledgement after each
+    /// `burst` records, and returns the windows (see
+    /// `drivers/java/README.md` for how they are delimited).
     pub fn round(
         &mut self,
         warmup: u64,
         windows: u32,
         per_window: u64,
         tail: u64,
+        burst: u64,
     ) -> Result<Vec<JavaWindow>, DriverError> {
         let reply = self.process.call(
             "round",
@@ -174,6 +176,7 @@ impl JavaSession {
                 "windows": windows,
                 "records_per_window": per_window,
                 "tail_records": tail,
+                "burst_records": burst,
             }),
         )?;
         let r: RoundReply = parse("round", &reply, field("round", &reply, "round")?)?;

@@ -313,11 +313,17 @@ public final class Driver {
         int windows = Math.toIntExact(Json.getLong(req, "windows"));
         long perWindow = Json.getLong(req, "records_per_window");
         long tail = Json.getLong(req, "tail_records");
+        // Bursts (the article's experiment): every `burst` records, wait
+        // until all are acknowledged before sending more; 0 sends freely.
+        long burst = req.containsKey("burst_records") ? Json.getLong(req, "burst_records") : 0;
         RoundWindows rw = new RoundWindows(warmup, windows, perWindow, tail, clock.nowNs());
         phaseRunning = true;
         try {
             for (long i = 0; i < rw.total(); i++) {
                 sendOne(clock.nowNs(), rw);
+                if (burst > 0 && (i + 1) % burst == 0) {
+                    producer.flush();
+                }
             }
             if (!rw.await(completionTimeoutMs)) {
                 throw new IllegalStateException("round: " + rw.completedSoFar() + " of " + rw.total()
