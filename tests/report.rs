@@ -201,12 +201,14 @@ fn throughput_has_series_with_rejections_named() {
 }
 
 #[test]
-fn latency_has_three_quantiles_per_fault_profile() {
+fn latency_has_a_column_per_quotable_quantile_and_a_row_per_condition() {
     let (_d, out) = rendered(&fixture());
     let (_, texts) = svg_texts(&out.join("latency.svg"));
     // Latency at a fixed load only (the cells without faults): a row per
     // condition that had the phase, never the windows' saturation latency.
-    for q in ["p50", "p99", "p99.9"] {
+    // 5,000 records per cell quote p99 but not p99.9: no p99.9 column.
+    assert_eq!(count(&texts, "p99.9 · none"), 0);
+    for q in ["p50", "p99"] {
         assert_eq!(count(&texts, &format!("{q} · none")), 1, "{q}");
         assert_eq!(
             count(&texts, &format!("{q} · {}", common::FAULTS)),
@@ -216,6 +218,20 @@ fn latency_has_three_quantiles_per_fault_profile() {
     }
     assert!(!texts.iter().any(|(t, _)| t.contains("saturation")));
     assert!(has(&texts, "p50 latency (ms, log)"));
+    // One cell with 20,000 records quotes p99.9: the column comes back.
+    let mut r = fixture();
+    let cell = r
+        .cells
+        .iter_mut()
+        .find(|c| c.faults.is_none())
+        .expect("a cell without faults");
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!("measured")
+    };
+    m.fixed_load.as_mut().expect("fixed load").latency.count = 20_000;
+    let (_d2, out2) = rendered(&r);
+    let (_, texts2) = svg_texts(&out2.join("latency.svg"));
+    assert_eq!(count(&texts2, "p99.9 · none"), 1);
 }
 
 #[test]
@@ -534,5 +550,73 @@ fn ties_are_named_and_machine_bound_cells_are_not_ranked() {
     assert!(
         md.contains("Fastest: a tie, 2 settings whose 95% intervals overlap the fastest's: in-flight 5, acks=1, not idempotent"),
         "{md}"
+    );
+}
+
+/// `## What to set, from this run`, from the fixture: the idempotent
+/// evidence in fault events, the cost ratio where the intervals separate,
+/// "cannot tell" where they overlap, and a violation named as one.
+#[test]
+fn the_decision_section_answers_from_the_cells() {
+    let section = |r: &Results| {
+        let (_d, out) = rendered(r);
+        let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+        let start = md.find("## What to set, from this run").expect("section");
+        let end = md[start + 3..]
+            .find("\n## ")
+            .map_or(md.len(), |e| e + start + 3);
+        md[start..end].to_string()
+    };
+    let s = section(&fixture());
+    assert!(
+        s.contains("### librdkafka 2.10.0 · RTT 20ms (replication RTT 20ms)"),
+        "{s}"
+    );
+    // 19 lose-ack + 21 reject events, none violated: 3/40 = 7.5%, the exact
+    // one-sided 95% bound 1 - 0.05^(1/40) = 7.2%.
+    assert!(
+        s.contains(&format!(
+            "in-flight 5, acks=all, idempotent: `{}`: none in 40 events (< 7.2% per event).",
+            common::FAULTS
+        )),
+        "{s}"
+    );
+    // 118,000 × 0.97 = 114,460 against acks=all in-flight 10 at 131,000.
+    assert!(s.contains("(in-flight 5, acks=all, idempotent) against the fastest non-idempotent `acks=all` one (in-flight 10, acks=all, not idempotent): ×0.874 (114,460 vs 131,000 records/s)"), "{s}");
+    assert!(
+        s.contains("acks=1: in-flight 1 → 5: ×2.88 (141,600 vs 49,200 records/s)"),
+        "{s}"
+    );
+
+    // Overlapping intervals: no ratio, "cannot tell".
+    let mut r = fixture();
+    let plain = "rtt=20ms,inflight=10,acks=all,idem=false,faults=none";
+    let cell = r.cells.iter_mut().find(|c| c.id == plain).unwrap();
+    let Outcome::Measured(m) = &mut cell.outcome else {
+        panic!()
+    };
+    m.throughput.records_per_sec_ci_low = 100_000.0;
+    let s = section(&r);
+    assert!(
+        s.contains(
+            "no difference this run can tell (114,460 vs 131,000 records/s, intervals overlap)"
+        ),
+        "{s}"
+    );
+    assert!(!s.contains("×0.874"), "{s}");
+
+    // A reorder in the idempotent cell under faults is named as a violation.
+    let mut r = fixture();
+    m_reorder(
+        &mut r,
+        &format!(
+            "rtt=20ms,inflight=5,acks=all,idem=true,faults={}",
+            "reject-1pct+lose-ack-1pct"
+        ),
+    );
+    let s = section(&r);
+    assert!(
+        s.contains("**violated ordering** (1 reorders, 0 log duplicates, 0 losses)"),
+        "{s}"
     );
 }

@@ -543,3 +543,18 @@ fn comparison_json_round_trips() {
         .unwrap()["regressions"][0];
     assert_eq!(r["kind"], "throughput");
 }
+
+#[test]
+fn svg_says_machine_bound_cells_are_not_compared() {
+    let mut base = results("2.3.0");
+    let mut new = results("2.10.0");
+    for r in [&mut base, &mut new] {
+        let c = cell_mut(r, PLAIN);
+        c.network.rtt_us = 0;
+        c.network.replication_rtt_us = 0;
+    }
+    let c = compare(&base, &new, &CompareOptions::default());
+    assert_eq!(find(&c, PLAIN).verdict, ChangeVerdict::MachineBound);
+    let svg = render_svg(&c);
+    assert!(svg.contains("machine-bound, not compared"), "{svg}");
+}

@@ -181,6 +181,9 @@ fn fault_text(kind: &str) -> String {
     match kind {
         "reject" => "`reject` refuses one Produce request with a retriable error without forwarding it, and forwards the next: the most favourable case for a reorder (a lasting condition, such as an ISR shrink, would refuse the requests behind it too)".into(),
         "lose-ack" => "`lose-ack` forwards a Produce request, lets the broker append it, and answers the client with a retriable error: the client sends the records again".into(),
+        "refuse-window" => "`refuse-window` refuses every Produce request (retries included) with NOT_ENOUGH_REPLICAS for its span, as an ISR shrink does: the requests behind the first refused one are refused too".into(),
+        "leader-move" => "`leader-move` answers every Produce request with NOT_LEADER_OR_FOLLOWER for its span and serves metadata that moves the leader: the client refreshes metadata and sends its retries to the new leader".into(),
+        "timeout-after-append" => "`timeout-after-append` forwards a Produce request, lets the broker append it, holds the answer for its span and then answers REQUEST_TIMED_OUT: an ambiguous failure whose records are in the log".into(),
         "delay" => "`delay` holds one Produce request before forwarding it".into(),
         "reset" => "`reset` closes the client's connection instead of forwarding a Produce request".into(),
         "failover" => "`failover` kills the partition leader's broker (SIGKILL) and restarts it once the partition is in sync".into(),
@@ -234,10 +237,22 @@ pub(super) fn mechanisms(s: &mut String, m: &Model) {
             );
         }
     }
+    let lasting = m.cells.iter().any(|c| {
+        c.measured().is_some_and(|x| {
+            x.faults_by_kind
+                .iter()
+                .any(|(k, _)| k == "refuse-window" || k == "leader-move")
+        })
+    });
+    if lasting {
+        let _ = writeln!(s, "- {LASTING}");
+    }
     if idempotent_clean {
         let _ = writeln!(s, "- {IDEMPOTENT}");
     }
 }
+
+const LASTING: &str = "**Lasting refusals** (`refuse-window`, `leader-move`) refuse every request that reaches the broker during their span, not one: the requests behind the first refused one come back refused with it, so whether order survives depends on how the client re-queues several failed batches (and, for a leader move, on when it learns the new leader), not only on how many were in flight. What each client did per event is in *What to set, from this run*.";
 
 const LIBRDKAFKA_REORDER: &str = "**Reorders with librdkafka, not idempotent, at any in-flight.** librdkafka builds the next ProduceRequest while one is in flight (`queue.buffering.backpressure.threshold`, default 1; `rd_kafka_broker_outbufs_space` in `src/rdkafka_broker.c`), and a refused batch goes back into the partition's queue (`rd_kafka_toppar_retry_msgq`, `src/rdkafka_partition.c`) behind a request already built: the next batch is written first. Only the idempotent producer waits for in-flight requests to drain and re-sorts the retried records by sequence (`src/rdkafka_request.c`, librdkafka 2.12.1).";
 

@@ -13,7 +13,7 @@ use crate::grid::{Acks, ProducerSettings};
 
 use super::conclusion::Judged;
 use super::fmt;
-use super::model::{setting_text, Judgement, Meas, Model};
+use super::model::{setting_text, CellView, Judgement, Meas, Model};
 
 pub(super) fn decision_section(s: &mut String, m: &Model) {
     let min_events = m.results.run.workload.fixed.min_events;
@@ -79,11 +79,7 @@ fn separate(a: &Meas, b: &Meas) -> bool {
 /// `×1.93 (700 vs 363 records/s)` when the intervals separate, else
 /// `no difference this run can tell (700 vs 690 records/s, intervals overlap)`.
 fn ratio_text(to: &Meas, from: &Meas) -> String {
-    let figures = format!(
-        "{} vs {} records/s",
-        fmt::rate(to.rps),
-        fmt::rate(from.rps)
-    );
+    let figures = format!("{} vs {} records/s", fmt::rate(to.rps), fmt::rate(from.rps));
     if separate(to, from) {
         format!("×{} ({figures})", fmt::sig3(to.rps / from.rps))
     } else {
@@ -104,7 +100,10 @@ fn fastest<'m, 'a>(
 }
 
 /// The no-fault cell of exactly `settings`.
-fn no_fault<'m, 'a>(cells: &[Judged<'m, 'a>], settings: ProducerSettings) -> Option<Judged<'m, 'a>> {
+fn no_fault<'m, 'a>(
+    cells: &[Judged<'m, 'a>],
+    settings: ProducerSettings,
+) -> Option<Judged<'m, 'a>> {
     cells
         .iter()
         .find(|(c, _)| c.result.faults.is_none() && c.settings == settings)
@@ -135,7 +134,9 @@ fn order_critical(s: &mut String, cells: &[Judged], min_events: u64) {
     }
     idem.sort_by_key(|x| x.max_in_flight);
     if idem.is_empty() {
-        s.push_str("- **Order-critical stream (idempotence on)**: no idempotent cell measured here.\n");
+        s.push_str(
+            "- **Order-critical stream (idempotence on)**: no idempotent cell measured here.\n",
+        );
         return;
     }
     s.push_str("- **Order-critical stream (idempotence on)**:\n");
@@ -216,49 +217,16 @@ fn without_idempotence(s: &mut String, cells: &[Judged]) {
         let parts: Vec<String> = plain
             .iter()
             .filter_map(|(c, _)| {
-                let outcomes = &c.result.measurement()?.verdict.event_outcomes;
-                if outcomes.is_empty() {
-                    return None;
-                }
-                let n = outcomes.len() as u64;
-                let count = |f: &dyn Fn(&crate::verify::EventOutcome) -> bool| {
-                    outcomes.iter().filter(|e| f(e)).count() as u64
-                };
-                let reordered = count(&|e| e.reorders > 0);
-                let duplicated = count(&|e| e.log_duplicates > 0);
-                let lost = count(&|e| e.losses > 0);
-                let mut depth: Vec<f64> = outcomes
-                    .iter()
-                    .filter_map(|e| e.depth.as_ref())
-                    .map(|d| d.requests_overtaking as f64)
-                    .collect();
-                depth.sort_by(f64::total_cmp);
-                let mut text = format!(
-                    "in-flight {}{}: {} of {} events reordered",
+                Some(format!(
+                    "in-flight {}{}: {}",
                     c.settings.max_in_flight,
                     if c.settings.acks == Acks::All {
                         String::new()
                     } else {
                         format!(" (acks={})", c.settings.acks)
                     },
-                    fmt::int(reordered),
-                    fmt::int(n)
-                );
-                if let Some(max) = depth.last() {
-                    let _ = write!(
-                        text,
-                        ", overtaken by {} requests (median; at most {})",
-                        fmt::sig3(crate::stats::median(&depth)),
-                        fmt::sig3(*max)
-                    );
-                }
-                if duplicated > 0 {
-                    let _ = write!(text, ", {} left log duplicates", fmt::int(duplicated));
-                }
-                if lost > 0 {
-                    let _ = write!(text, ", {} lost records", fmt::int(lost));
-                }
-                Some(text)
+                    event_summary(c)?
+                ))
             })
             .collect();
         if !parts.is_empty() {
@@ -270,6 +238,105 @@ fn without_idempotence(s: &mut String, cells: &[Judged]) {
     }
     s.push_str("- **Without idempotence**, per fault event:\n");
     for l in lines {
+        let _ = writeln!(s, "{l}");
+    }
+}
+
+/// What a cell's fault events did: `12 of 20 events reordered, overtaken
+/// by 4 requests (median; at most 9), 3 left log duplicates`; `None`
+/// without fault events.
+fn event_summary(c: &CellView) -> Option<String> {
+    let outcomes = &c.result.measurement()?.verdict.event_outcomes;
+    if outcomes.is_empty() {
+        return None;
+    }
+    let n = outcomes.len() as u64;
+    let count = |f: &dyn Fn(&crate::verify::EventOutcome) -> bool| {
+        outcomes.iter().filter(|e| f(e)).count() as u64
+    };
+    let reordered = count(&|e| e.reorders > 0);
+    let duplicated = count(&|e| e.log_duplicates > 0);
+    let lost = count(&|e| e.losses > 0);
+    let mut depth: Vec<f64> = outcomes
+        .iter()
+        .filter_map(|e| e.depth.as_ref())
+        .map(|d| d.requests_overtaking as f64)
+        .collect();
+    depth.sort_by(f64::total_cmp);
+    let mut text = format!(
+        "{} of {} events reordered",
+        fmt::int(reordered),
+        fmt::int(n)
+    );
+    if let Some(max) = depth.last() {
+        let median = crate::stats::median(&depth);
+        let _ = write!(
+            text,
+            ", overtaken by {} request{} (median; at most {})",
+            fmt::sig3(median),
+            if median == 1.0 { "" } else { "s" },
+            fmt::sig3(*max)
+        );
+    }
+    if duplicated > 0 {
+        let _ = write!(text, ", {} left log duplicates", fmt::int(duplicated));
+    }
+    if lost > 0 {
+        let _ = write!(text, ", {} lost records", fmt::int(lost));
+    }
+    Some(text)
+}
+
+/// `## The article's experiment`, for a run in bursts (`burst_records`):
+/// per client and setting, what the fault events did to each burst.
+pub(super) fn article_section(s: &mut String, m: &Model) {
+    let burst = m.results.run.workload.fixed.burst_records;
+    if burst == 0 {
+        return;
+    }
+    let mut lines = Vec::new();
+    for c in &m.cells {
+        let Some(x) = c.measured() else {
+            continue;
+        };
+        let what = match event_summary(c) {
+            Some(events) => events,
+            None if c.result.faults.is_none() => format!(
+                "no faults: {} reorders, {} log duplicates, {} losses",
+                fmt::int(x.reorders),
+                fmt::int(x.duplicates),
+                fmt::int(x.losses)
+            ),
+            None => continue,
+        };
+        lines.push(format!(
+            "- {} · `{}` · {}: {what}; {} records/s (95% CI {}–{}).",
+            c.result.client,
+            c.result.faults,
+            setting_text(&c.settings),
+            fmt::rate(x.rps),
+            fmt::rate(x.ci_low),
+            fmt::rate(x.ci_high)
+        ));
+    }
+    let rejected: Vec<String> = m
+        .cells
+        .iter()
+        .filter_map(|c| match &c.state {
+            super::model::State::Rejected { message, .. } => Some(format!(
+                "- {} · {}: refused by the client: \"{message}\".",
+                c.result.client,
+                setting_text(&c.settings)
+            )),
+            _ => None,
+        })
+        .collect();
+    let _ = write!(
+        s,
+        "\n## The article's experiment\n\nThe producer sends bursts of {} records to one partition (what one key gives with the default partitioner) and waits until every record of a burst is acknowledged before it sends the next, with retries on. A fault event refuses (or loses the answer to) one request of a burst; the requests of the same burst already sent or built behind it can overtake it, the next burst cannot. Per cell, what the fault events did:\n\n",
+        fmt::int(burst)
+    );
+    for l in lines.iter().chain(rejected.iter()) {
         let _ = writeln!(s, "{l}");
     }
 }
@@ -327,7 +394,12 @@ fn in_flight_steps(cells: &[Judged], acks: Acks, idempotence: bool) -> Vec<Strin
                 )
             };
             let ((_, from), (_, to)) = (at(w[0])?, at(w[1])?);
-            Some(format!("in-flight {} → {}: {}", w[0], w[1], ratio_text(to, from)))
+            Some(format!(
+                "in-flight {} → {}: {}",
+                w[0],
+                w[1],
+                ratio_text(to, from)
+            ))
         })
         .collect()
 }

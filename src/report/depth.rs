@@ -31,10 +31,14 @@ pub(super) fn depth_section(s: &mut String, m: &Model) {
         let records: Vec<u64> = depths.iter().map(|d| d.records_overtaking).collect();
         let requests: Vec<u64> = depths.iter().map(|d| d.requests_overtaking).collect();
         let max_disp = depths.iter().map(|d| d.displacement.max).max().unwrap_or(0);
+        let x = &meas.throughput;
         rows.push(format!(
-            "| `{}` | {} | {} of {} | {} ({}) | {} ({}) | {} |",
+            "| `{}` | {} | {} ({}–{}) | {} of {} | {} ({}) | {} ({}) | {} |",
             c.faults,
             c.setting_text(),
+            fmt::rate(x.records_per_sec),
+            fmt::rate(x.records_per_sec_ci_low),
+            fmt::rate(x.records_per_sec_ci_high),
             depths.len(),
             fmt::int(meas.verdict.event_outcomes.len() as u64),
             fmt::sig3(median(records.clone())),
@@ -47,7 +51,7 @@ pub(super) fn depth_section(s: &mut String, m: &Model) {
     if rows.is_empty() {
         return;
     }
-    s.push_str("\n## How deep the disorder goes\n\nPer fault event that reordered: the records read before a record of the failed request that were sent after it (*records overtaking*), the same in Produce requests (records overtaking ÷ the records the failed request carried, rounded up: exact for full batches), and the largest displacement in sequence numbers. Medians over the events, maxima in brackets.\n\n| condition | setting | events that reordered | records overtaking | requests overtaking | max displacement |\n|---|---|---:|---:|---:|---:|\n");
+    s.push_str("\n## How deep the disorder goes\n\nPer fault event that reordered: the records read before a record of the failed request that were sent after it (*records overtaking*), the same in Produce requests (records overtaking ÷ the records the failed request carried, rounded up: exact for full batches), and the largest displacement in sequence numbers. Medians over the events, maxima in brackets; the cell's throughput beside them, what that depth came with.\n\n| condition | setting | records/s (95% CI) | events that reordered | records overtaking | requests overtaking | max displacement |\n|---|---|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let _ = writeln!(s, "{r}");
     }

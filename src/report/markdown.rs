@@ -57,6 +57,7 @@ pub fn render(m: &Model) -> String {
     qualified_section(&mut s, m);
     super::depth::depth_section(&mut s, m);
     super::decision::decision_section(&mut s, m);
+    super::decision::article_section(&mut s, m);
     super::caveats::mechanisms(&mut s, m);
     super::caveats::limits(&mut s, m);
 
@@ -218,12 +219,20 @@ fn machine_text(machine: &MachineMeta) -> String {
 /// settings and the fixed-load phase.
 fn workload_text(f: &Fixed) -> String {
     format!(
-        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling) after {} warm-up records or a round's worth, whichever is more; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling){} after {} warm-up records or a round's worth, whichever is more; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
         f.rounds,
         f.windows,
         fmt::int(f.min_records_per_window),
         fmt::int(f.max_records_per_window),
         f.window_ms,
+        if f.burst_records > 0 {
+            format!(
+                ", sent in bursts of {} records, each acknowledged before the next",
+                fmt::int(f.burst_records)
+            )
+        } else {
+            String::new()
+        },
         fmt::int(f.warmup_records),
         fmt::int(f.record_bytes as u64),
         f.linger_ms,
