@@ -3,7 +3,7 @@
 
 CARGO ?= cargo
 
-.PHONY: bench quick smoke run test lint cluster-up cluster-down
+.PHONY: bench quick smoke run test test-fast lint cluster-up cluster-down
 
 # Criterion over the default grid (workloads/default.toml): starts the local
 # cluster, runs every cell, checks it, writes reports/<run-id>/ with the report.
@@ -21,7 +21,7 @@ smoke:
 
 # The network figures: in-flight 1, 2, 5, 10 at RTT 2 and 20 ms, with and
 # without idempotence, acks=all, librdkafka and the Java client.
-.PHONY: bench-network bench-faults bench-failover
+.PHONY: bench-network bench-faults bench-article bench-topology bench-profiles bench-failover
 bench-network:
 	$(CARGO) run --release -- run --workload workloads/network.toml
 
@@ -30,6 +30,21 @@ bench-network:
 # in-flight 1, 5, 10, idempotence off and on, librdkafka and the Java client.
 bench-faults:
 	$(CARGO) run --release -- run --workload workloads/faults.toml
+
+# The article's experiment: bursts of 100 records, acks=all, retries on,
+# in-flight 5 and 10, with and without a refused request, both clients.
+bench-article:
+	$(CARGO) run --release -- run --workload workloads/article.toml
+
+# A client across regions from a cluster within one region: client RTT
+# 20 ms, replication RTT 2 ms, acks=all, in-flight 1 to 10, both clients.
+bench-topology:
+	$(CARGO) run --release -- run --workload workloads/topology.toml
+
+# The seed article's industry profiles at both ends of their ranges:
+# in-flight 1 to 100, acks=all, RTT 20 ms, with and without refusals.
+bench-profiles:
+	$(CARGO) run --release -- run --workload workloads/profiles.toml
 
 # Repeated leader failovers (one per round) over acks and in-flight.
 bench-failover:
@@ -51,6 +66,15 @@ test:
 	cd drivers/java && mvn -q -B test
 	$(CARGO) test --release --no-fail-fast
 	$(CARGO) bench --no-run
+
+# The development loop: unit tests, mock-cluster, proxy, report and CLI
+# tests; no Apache Kafka broker and no JVM. `make test` runs these too.
+FAST_TESTS := cli_harden cli_mock_run cli_run compare_cli compose \
+	cpu_attribution cpu_mock faults_mock mock_cell mock_reorder netem proxy \
+	report report_cli schema_current schema_v1 shipped_files suite_mock \
+	verify_keys_mock verify_mock
+test-fast:
+	$(CARGO) test --release --lib $(addprefix --test ,$(FAST_TESTS))
 
 lint:
 	$(CARGO) fmt --all -- --check
