@@ -620,3 +620,53 @@ fn the_decision_section_answers_from_the_cells() {
         "{s}"
     );
 }
+
+/// `## The article's experiment` (a run in bursts): per cell what the fault
+/// events did, each refusal once, and whether in-flight 5 or below kept
+/// order, computed from the events.
+#[test]
+fn the_article_section_says_whether_five_or_below_kept_order() {
+    use kafka_order_bench::verify::EventOutcome;
+    let faults = "reject-1pct+lose-ack-1pct";
+    let with_events = |plain_reordered: u64| {
+        let mut r = fixture();
+        r.run.workload.fixed.burst_records = 100;
+        for (idem, reordered) in [(false, plain_reordered), (true, 0)] {
+            let id = format!("rtt=20ms,inflight=5,acks=all,idem={idem},faults={faults}");
+            let cell = r.cells.iter_mut().find(|c| c.id == id).unwrap();
+            let Outcome::Measured(m) = &mut cell.outcome else {
+                panic!()
+            };
+            m.verdict.event_outcomes = (0..20)
+                .map(|i| EventOutcome {
+                    id: i,
+                    kind: "reject".into(),
+                    records: 15,
+                    reorders: if i < reordered { 15 } else { 0 },
+                    ..EventOutcome::default()
+                })
+                .collect();
+        }
+        let (_d, out) = rendered(&r);
+        std::fs::read_to_string(out.join("REPORT.md")).unwrap()
+    };
+    let md = with_events(16);
+    assert!(md.contains("## The article's experiment"), "{md}");
+    assert!(md.contains("bursts of 100 records"), "{md}");
+    assert!(md.contains(&format!("- librdkafka · `{}` · in-flight 5, acks=all, not idempotent: 16 of 20 events reordered;", common::FAULTS)), "{md}");
+    assert!(md.contains("- **librdkafka**: without idempotence, in-flight 5: 16 of 20 events reordered: in-flight 5 or below did not keep order when a request was refused. With idempotence, in-flight 5: none in 20 events (< 13.9% per event)."), "{md}");
+    // Refused under both profiles, said once.
+    let refusal = format!(
+        "in-flight 10, acks=all, idempotent: refused by the client: \"{}\"",
+        common::REJECT_IN_FLIGHT
+    );
+    assert_eq!(md.matches(&refusal).count(), 1, "{md}");
+
+    let md = with_events(0);
+    assert!(md.contains("in-flight 5: 0 of 20 events reordered: no reorder at in-flight 5 or below in these events."), "{md}");
+
+    // Not a run in bursts: no such section.
+    let (_d, out) = rendered(&fixture());
+    let md = std::fs::read_to_string(out.join("REPORT.md")).unwrap();
+    assert!(!md.contains("## The article's experiment"));
+}

@@ -319,18 +319,20 @@ pub(super) fn article_section(s: &mut String, m: &Model) {
             fmt::rate(x.ci_high)
         ));
     }
-    let rejected: Vec<String> = m
-        .cells
-        .iter()
-        .filter_map(|c| match &c.state {
-            super::model::State::Rejected { message, .. } => Some(format!(
+    // One line per refused setting, whatever the fault profiles.
+    let mut rejected: Vec<String> = Vec::new();
+    for c in &m.cells {
+        if let super::model::State::Rejected { message, .. } = &c.state {
+            let line = format!(
                 "- {} · {}: refused by the client: \"{message}\".",
                 c.result.client,
                 setting_text(&c.settings)
-            )),
-            _ => None,
-        })
-        .collect();
+            );
+            if !rejected.contains(&line) {
+                rejected.push(line);
+            }
+        }
+    }
     let _ = write!(
         s,
         "\n## The article's experiment\n\nThe producer sends bursts of {} records to one partition (what one key gives with the default partitioner) and waits until every record of a burst is acknowledged before it sends the next, with retries on. A fault event refuses (or loses the answer to) one request of a burst; the requests of the same burst already sent or built behind it can overtake it, the next burst cannot. Per cell, what the fault events did:\n\n",
@@ -339,6 +341,114 @@ pub(super) fn article_section(s: &mut String, m: &Model) {
     for l in lines.iter().chain(rejected.iter()) {
         let _ = writeln!(s, "{l}");
     }
+    let shows = article_shows(m);
+    if !shows.is_empty() {
+        s.push_str(
+            "\nWhat it shows, per client (fault events of every fault profile together):\n\n",
+        );
+        for l in shows {
+            let _ = writeln!(s, "{l}");
+        }
+    }
+}
+
+/// The article's claim against the run, per client: whether a
+/// non-idempotent setting at in-flight 5 or below kept order through the
+/// fault events (the article says it does), and what idempotence did.
+fn article_shows(m: &Model) -> Vec<String> {
+    let min_events = m.results.run.workload.fixed.min_events;
+    let mut clients: Vec<String> = Vec::new();
+    for c in &m.cells {
+        let client = c.result.client.to_string();
+        if !clients.contains(&client) {
+            clients.push(client);
+        }
+    }
+    let mut out = Vec::new();
+    for client in &clients {
+        // (events, events that reordered) per (in-flight, idempotence).
+        let mut tally: Vec<((u32, bool), (u64, u64))> = Vec::new();
+        for c in m
+            .cells
+            .iter()
+            .filter(|c| c.result.client.to_string() == *client)
+        {
+            let Some(outcomes) = c.result.measurement().map(|x| &x.verdict.event_outcomes) else {
+                continue;
+            };
+            if outcomes.is_empty() {
+                continue;
+            }
+            let key = (c.settings.max_in_flight, c.settings.idempotence);
+            let reordered = outcomes.iter().filter(|e| e.reorders > 0).count() as u64;
+            match tally.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, (n, r))) => {
+                    *n += outcomes.len() as u64;
+                    *r += reordered;
+                }
+                None => tally.push((key, (outcomes.len() as u64, reordered))),
+            }
+        }
+        tally.sort_by_key(|(k, _)| *k);
+        let share = |idem: bool| -> Vec<String> {
+            tally
+                .iter()
+                .filter(|((_, i), _)| *i == idem)
+                .map(|((f, _), (n, r))| {
+                    format!(
+                        "in-flight {f}: {} of {} events reordered",
+                        fmt::int(*r),
+                        fmt::int(*n)
+                    )
+                })
+                .collect()
+        };
+        let plain = share(false);
+        if plain.is_empty() {
+            continue;
+        }
+        let low_reordered = tally
+            .iter()
+            .any(|((f, i), (_, r))| !*i && *f <= 5 && *r > 0);
+        let verdict = if low_reordered {
+            "in-flight 5 or below did not keep order when a request was refused"
+        } else {
+            "no reorder at in-flight 5 or below in these events"
+        };
+        let idem: Vec<String> = tally
+            .iter()
+            .filter(|((_, i), _)| *i)
+            .map(|((f, _), (n, r))| {
+                if *r > 0 {
+                    format!(
+                        "in-flight {f}: {} of {} events reordered",
+                        fmt::int(*r),
+                        fmt::int(*n)
+                    )
+                } else if *n >= min_events.max(1) {
+                    format!(
+                        "in-flight {f}: none in {} events (< {} per event)",
+                        fmt::int(*n),
+                        fmt::pct(crate::stats::upper_bound_per_event(*n, 0.95) * 100.0)
+                    )
+                } else {
+                    format!(
+                        "in-flight {f}: none in {} events, too few to judge",
+                        fmt::int(*n)
+                    )
+                }
+            })
+            .collect();
+        let mut line = format!(
+            "- **{client}**: without idempotence, {}: {verdict}.",
+            plain.join("; ")
+        );
+        if !idem.is_empty() {
+            let _ = write!(line, " With idempotence, {}.", idem.join("; "));
+        }
+        out.push(line);
+    }
+    out
 }
 
 /// Without faults: what each step of in-flight buys, per `acks`, without

@@ -402,7 +402,7 @@ pub(super) fn evidence_text(x: &Meas, min_events: u64) -> String {
 fn profile_table(s: &mut String, m: &Model) {
     let _ = writeln!(
         s,
-        "Settings the seed article attributes to companies (`data/profiles.toml`), looked up in this run{}.\n",
+        "Settings the seed article attributes to companies (`data/profiles.toml`), looked up in this run{}. A range of max.in.flight spans the measured cells inside it. ★: a covered cell is on its fault profile's frontier (tradeoff.svg: no other setting measured under it is at least as fast with at most as many violations, on point estimates). \"10 rejected\": the client refused that in-flight with this idempotence.\n",
         if m.profiles.iter().any(|p| p.acks.is_none()) {
             "; acks=all where the article gives none"
         } else {
@@ -419,12 +419,12 @@ fn profile_table(s: &mut String, m: &Model) {
                 if v.is_empty() {
                     return "–".into();
                 }
-                let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let lo = f(v.iter().copied().fold(f64::INFINITY, f64::min));
+                let hi = f(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
                 if lo == hi {
-                    f(lo)
+                    lo
                 } else {
-                    format!("{}–{}", f(lo), f(hi))
+                    format!("{lo}–{hi}")
                 }
             };
             let _ = writeln!(
