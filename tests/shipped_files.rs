@@ -91,3 +91,66 @@ fn every_toml_file_parses() {
         .collect();
     assert!(bad.is_empty(), "not valid TOML:\n{}", bad.join("\n"));
 }
+
+/// Every workload the README and the Makefile name loads as a workload and
+/// passes validation, not only as TOML: a misspelt field in a study's file
+/// would otherwise surface minutes into `make bench-…`.
+#[test]
+fn every_workload_file_loads_and_validates() {
+    let files: Vec<PathBuf> = shipped(&["toml"])
+        .into_iter()
+        .filter(|f| f.parent().is_some_and(|p| p.ends_with("workloads")))
+        .collect();
+    assert!(files.len() >= 5, "{files:?}");
+    for f in &files {
+        kafka_order_bench::grid::Workload::from_file(f)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+}
+
+/// Every relative link in the README names a file the repository holds
+/// (tracked by git where git is there: an untracked report directory
+/// exists here and nowhere else).
+#[test]
+fn every_readme_link_is_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let tracked: Option<Vec<String>> = std::process::Command::new("git")
+        .args(["ls-files"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        });
+    let mut links = Vec::new();
+    for piece in readme.split("](").skip(1) {
+        let Some(end) = piece.find(')') else { continue };
+        let link = piece[..end].split('#').next().unwrap();
+        if link.is_empty() || link.contains("://") {
+            continue;
+        }
+        links.push(link.trim_start_matches("./").to_string());
+    }
+    assert!(
+        links.iter().any(|l| l == "reports/example/REPORT.md"),
+        "{links:?}"
+    );
+    let missing: Vec<&String> = links
+        .iter()
+        .filter(|l| match &tracked {
+            Some(files) => !files
+                .iter()
+                .any(|f| f == *l || f.starts_with(&format!("{l}/"))),
+            None => !root.join(l).exists(),
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README links to files not in the repository: {missing:?}"
+    );
+}
