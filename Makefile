@@ -21,7 +21,7 @@ smoke:
 
 # The network figures: in-flight 1, 2, 5, 10 at RTT 2 and 20 ms, with and
 # without idempotence, acks=all, librdkafka and the Java client.
-.PHONY: bench-network bench-faults bench-article bench-topology bench-profiles bench-failover
+.PHONY: bench-network bench-faults bench-article bench-topology bench-profiles bench-partitions bench-failover
 bench-network:
 	$(CARGO) run --release -- run --workload workloads/network.toml
 
@@ -45,6 +45,11 @@ bench-topology:
 # in-flight 1 to 100, acks=all, RTT 20 ms, with and without refusals.
 bench-profiles:
 	$(CARGO) run --release -- run --workload workloads/profiles.toml
+
+# Many partitions: the same cells at 1, 8 and 32 partitions per topic, both
+# clients, acks=all, RTT 20 ms (three runs, three reports).
+bench-partitions:
+	for p in 1 8 32; do $(CARGO) run --release -- run --workload workloads/partitions.toml --partitions $$p || exit 1; done
 
 # Repeated leader failovers (one per round) over acks and in-flight.
 bench-failover:

@@ -93,16 +93,24 @@ impl Cell {
     /// socket server mutes the connection meanwhile), and an `acks=all`
     /// answer waits for a follower's fetch: more requests in flight hide
     /// the client's round trip, not the followers'. Measured here: `acks=all`
-    /// at RTT 20 ms flat at ~670 records/s from in-flight 5 to 100.
+    /// at RTT 20 ms flat at ~700 records/s from in-flight 3 to 100.
+    ///
+    /// That is one partition's bound. With `fixed.partitions` partitions
+    /// the ceiling is that many times it: every partition its own
+    /// pipeline, which a client reaches only if it packs every ready
+    /// partition of a broker into one request (the Java producer does;
+    /// librdkafka writes one partition per request, so the per-connection
+    /// limit holds it below). An upper bound, not a prediction.
     pub fn ceiling_records_per_sec(&self, fixed: &Fixed, network: &Network) -> Option<f64> {
         let pipelined = self.pipelining_ceiling_records_per_sec(fixed, network)?;
         let replication_us = network
             .replication_rtt_us(self.rtt_us)
             .filter(|&r| r > 0 && self.settings.acks == Acks::All);
-        Some(match replication_us {
+        let per_partition = match replication_us {
             Some(r) => pipelined.min(fixed.records_per_batch() as f64 * 1e6 / r as f64),
             None => pipelined,
-        })
+        };
+        Some(per_partition * f64::from(fixed.partitions.max(1)))
     }
 }
 

@@ -153,6 +153,19 @@ fn acks_all_is_capped_at_a_batch_per_replication_round_trip() {
         cell(5, Acks::All).ceiling_records_per_sec(&f, &direct),
         Some(3_750.0)
     );
+    // Eight partitions: eight pipelines at most, and windows sized from it.
+    let eight = Fixed {
+        partitions: 8,
+        ..f.clone()
+    };
+    assert_eq!(
+        cell(1, Acks::All).ceiling_records_per_sec(&eight, &n),
+        Some(8.0 * 375.0)
+    );
+    assert_eq!(
+        eight.records_per_window(&cell(1, Acks::All), &n),
+        (8.0 * 375.0 * f64::from(f.window_ms) / 1e3) as u64
+    );
 }
 
 #[test]

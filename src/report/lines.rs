@@ -174,7 +174,10 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
         500,
         &[
             format!("Marker and bar: {}.", crate::stats::THROUGHPUT_METHOD),
-            "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
+            match m.results.run.workload.fixed.partitions {
+                1 => "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
+                p => format!("Dashed: the model ceiling, {p} partitions × max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top: an upper bound that only a client packing every partition of a broker into one request can reach."),
+            },
             "Hollow marker: no fault reached the cell.".into(),
         ],
         |root, panels| {
@@ -205,9 +208,20 @@ fn throughput_panel(
         .fold(0.0, f64::max)
         .max(1.0)
         * 1.08;
+    // A run of several clients prefixes the condition with the client.
+    let title = m
+        .cells
+        .iter()
+        .find(|c| c.faults == faults)
+        .and_then(|c| {
+            let client = c.result.client.to_string();
+            let rest = faults.strip_prefix(&format!("{client} · "))?;
+            Some(format!("{client} · faults: {rest}"))
+        })
+        .unwrap_or_else(|| format!("faults: {faults}"));
     let chart = draw::throughput_chart(
         area,
-        format!("faults: {faults}"),
+        title,
         in_flight_axis(m),
         &in_flight_label,
         "max.in.flight (log scale)",
