@@ -13,7 +13,8 @@ def load(p):
             out[c['id']] = (o['status'], None, None); continue
         v = o['verdict']
         viol = v['reorders']['count'] + v['log_duplicates']['count'] + v['losses']['count']
-        ev = len(v.get('events') or []) or sum(o['exposure']['faults_injected'].values())
+        # verdict.events: per fault kind, events injected and followed by a violation.
+        ev = sum(e['injected'] for e in (v.get('events') or {}).values()) or sum(o['exposure']['faults_injected'].values())
         inj = sum(o['exposure']['faults_injected'].values())
         if viol > 0:
             j = 'violations'

@@ -54,7 +54,7 @@ fn panel(
         .collect();
     let y_axis = draw::log_axis(&values);
     let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
-        .caption(faults, draw::bold(18.0))
+        .caption(faults, draw::caption_fitting(area, faults, 18.0))
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d(in_flight_axis(m), y_axis)?;

@@ -55,6 +55,21 @@ pub fn bold(size: f64) -> TextStyle<'static> {
     TextStyle::from((FAMILY, size, FontStyle::Bold).into_font()).color(&INK)
 }
 
+/// A bold caption of at most `size` px that fits `text` across `area`
+/// (measured with the backend's own text metrics), down to 11 px: a long
+/// condition name shrinks rather than runs into the next panel.
+pub fn caption_fitting(area: &Area, text: &str, size: f64) -> TextStyle<'static> {
+    let width = f64::from(area.dim_in_pixel().0) - 8.0;
+    let mut s = size;
+    while s > 11.0 {
+        match area.estimate_text_size(text, &bold(s)) {
+            Ok((w, _)) if f64::from(w) > width => s -= 1.0,
+            _ => break,
+        }
+    }
+    bold(s)
+}
+
 pub fn anchored<'s>(style: TextStyle<'s>, h: HPos, v: VPos) -> TextStyle<'s> {
     style.pos(Pos::new(h, v))
 }
@@ -314,8 +329,9 @@ pub fn throughput_chart<'b>(
     x_desc: &str,
     y_max: f64,
 ) -> Result<ThroughputChart<'b>, Box<dyn std::error::Error>> {
+    let style = caption_fitting(area, &caption, 20.0);
     let mut chart = ChartBuilder::on(&area.margin(5, 5, 10, 20))
-        .caption(caption, bold(20.0))
+        .caption(caption, style)
         .x_label_area_size(55)
         .y_label_area_size(90)
         .build_cartesian_2d(x, 0.0..y_max)?;

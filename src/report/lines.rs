@@ -390,8 +390,10 @@ fn latency_panel(
     first: bool,
     y_axis: &draw::Keyed,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let caption = format!("{qname} · {faults}");
+    let style = draw::caption_fitting(area, &caption, 18.0);
     let mut chart = ChartBuilder::on(&area.margin(5, 5, 5, 10))
-        .caption(format!("{qname} · {faults}"), draw::bold(18.0))
+        .caption(caption, style)
         .x_label_area_size(50)
         .y_label_area_size(if first { 80 } else { 45 })
         .build_cartesian_2d(in_flight_axis(m), y_axis.clone())?;

@@ -259,7 +259,7 @@ where
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let mut chart = ChartBuilder::on(&area.margin(0, 0, 10, 20))
-        .caption(caption, draw::bold(18.0))
+        .caption(caption, draw::caption_fitting(area, caption, 18.0))
         .x_label_area_size(40)
         .build_cartesian_2d(x, 0.0..units)?;
     chart
