@@ -249,17 +249,28 @@ fn emulated_links_on_a_real_cluster() {
     drop(p1);
 
     // acks=all across a 20 ms replication link: the client RTT, then a
-    // follower's fetch response and its next fetch across the link.
-    assert!(cluster.set_replication_link(Link::rtt(RTT)));
+    // follower's fetch response and its next fetch across the link. Its
+    // own time without the link, measured the same way just before, is
+    // the base the link adds one replication RTT to (a base from acks=1
+    // left out the follower's work, and a busy 2-core machine pushed the
+    // best of 7 to 65.8 and 66.6 ms against a bound of 3 RTT + base).
     let all = producer(&cluster, &proxy.bootstrap(), &[("acks", "all")]);
+    burst(&all, &name, 1);
+    let all_base = best(&singles(&all, &name, TRIES));
+    assert!(cluster.set_replication_link(Link::rtt(RTT)));
     burst(&all, &name, 1);
     let lat = singles(&all, &name, TRIES);
     eprintln!(
-        "acks=all, client RTT 20 ms + replication RTT 20 ms: {:?} ms",
-        show(&lat)
+        "acks=all, client RTT 20 ms + replication RTT 20 ms: {:?} ms (without the replication link, best {:.1} ms)",
+        show(&lat),
+        ms(all_base)
     );
     assert!(lat.iter().all(|d| *d >= RTT * 2), "{lat:?}");
-    assert!(best(&lat) < RTT * 3 + base, "best {:?}", best(&lat));
+    assert!(
+        best(&lat) < all_base + RTT * 2,
+        "best {:?}, without the replication link {all_base:?}",
+        best(&lat)
+    );
 
     // The delay lines outlive a broker: kill and restart a follower; it
     // catches up through its line and acks=all still pays the link.
