@@ -303,6 +303,12 @@ fn emulated_links_on_a_real_cluster() {
 /// slowed by the 20 ms links. The phase once ran on whatever replication
 /// link the last round's last cell had left: one of the two bounds failed
 /// whatever the shuffled order.
+///
+/// A 20 ms replication link left on puts *every* `acks=all` record at 20 ms
+/// or more (the follower's fetch and its next fetch cross it before the
+/// high watermark moves), so the RTT-0 bound is on the cell's fast records
+/// (its 10th percentile), not its p50: on this 2-core machine a busy
+/// moment once pushed an RTT-0 p50 to 28.2 ms with the link off.
 #[test]
 fn fixed_load_runs_on_the_cells_own_links() {
     use kafka_order_bench::grid::{Acks, Workload};
@@ -329,7 +335,8 @@ fn fixed_load_runs_on_the_cells_own_links() {
     w.validate().unwrap();
     let out = tempfile::tempdir().unwrap();
     let (results, _) = suite::run_workload(cluster, &w, out.path(), &mut Quiet).unwrap();
-    let p50_ms = |rtt_ms: u64| {
+    // (p10, p50) of the cell's fixed-load latency, in ms.
+    let latency_ms = |rtt_ms: u64| {
         let c = results
             .cells
             .iter()
@@ -340,17 +347,21 @@ fn fixed_load_runs_on_the_cells_own_links() {
             .unwrap_or_else(|| panic!("{}: {:?}", c.id, c.outcome));
         assert_eq!(c.network.replication_rtt_us, rtt_ms * 1000, "{}", c.id);
         let f = m.fixed_load.as_ref().expect("a fixed-load phase");
-        f.latency.p50_us as f64 / 1000.0
+        let h = f.latency.histogram().expect("a readable histogram");
+        let ms = |us: u64| us as f64 / 1000.0;
+        (ms(h.value_at_quantile(0.10)), ms(f.latency.p50_us))
     };
-    let (far, near) = (p50_ms(20), p50_ms(0));
-    eprintln!("fixed-load p50, acks=all: RTT 20 ms {far:.1} ms, RTT 0 {near:.1} ms");
+    let ((_, far), (near_p10, near)) = (latency_ms(20), latency_ms(0));
+    eprintln!(
+        "fixed-load, acks=all: RTT 20 ms p50 {far:.1} ms; RTT 0 p10 {near_p10:.1} ms, p50 {near:.1} ms"
+    );
     assert!(
         far >= 40.0,
         "RTT 20 ms, acks=all: p50 {far:.1} ms < client + replication RTT"
     );
     assert!(
-        near < 20.0,
-        "RTT 0: p50 {near:.1} ms: a 20 ms replication link was left on"
+        near_p10 < 20.0,
+        "RTT 0: p10 {near_p10:.1} ms (p50 {near:.1} ms): a 20 ms replication link was left on"
     );
 }
 
