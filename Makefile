@@ -77,13 +77,14 @@ test:
 FAST_TESTS := cli_harden cli_mock_run cli_run compare_cli compose \
 	cpu_attribution cpu_mock faults_mock mock_cell mock_reorder netem proxy \
 	report report_cli schema_current schema_v1 shipped_files suite_mock \
-	verify_keys_mock verify_mock
+	verify_keys_mock verify_mock layering
 test-fast:
 	$(CARGO) test --release --lib $(addprefix --test ,$(FAST_TESTS))
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --release
 
 # librdkafka before and after an upgrade: the suite built twice (OLD_RDKAFKA /
 # OLD_RDKAFKA_SYS, default the 2.3.0 bundle, against Cargo.lock's), the quick

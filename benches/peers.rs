@@ -3,7 +3,7 @@
 //! On one cluster, for a few representative cells, runs librdkafka's own
 //! `rdkafka_performance`, Apache Kafka's `kafka-producer-perf-test`
 //! (`org.apache.kafka.tools.ProducerPerformance`) and kafka-order-bench's own
-//! send path ([`run::Session`]), alternating them (A B C A B C …), each on a
+//! send path ([`librdkafka::Session`]), alternating them (A B C A B C …), each on a
 //! fresh topic (1 partition, RF 3, `min.insync.replicas=2`) with the same
 //! records, record size, `linger.ms`, `batch.size` and delivery settings.
 //! Then reads one topic back with the checker (`verify::read_topic`) and with
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context};
 use kafka_order_bench::cluster::{self, Cluster};
 use kafka_order_bench::grid::{Acks, Fixed, ProducerSettings};
-use kafka_order_bench::run::{Created, Session};
+use kafka_order_bench::librdkafka::{Created, Session};
 use kafka_order_bench::{suite, verify};
 
 /// Record value size, bytes.
@@ -397,7 +397,7 @@ fn kafka_order_bench(
     };
     // As the CLI does: connection, metadata and producer id are not timed.
     session.warm_up(fixed.warmup_records)?;
-    let one_window = kafka_order_bench::run::RoundSpec {
+    let one_window = kafka_order_bench::librdkafka::RoundSpec {
         warmup: 0,
         windows: 1,
         records_per_window: records,
@@ -683,7 +683,7 @@ fn header(env: &Env, load: &str) -> String {
     let _ = writeln!(
         s,
         "- Clients: librdkafka {} (kafka-order-bench and rdkafka_performance, same static library), Apache Kafka Java client 4.1.1 (kafka-producer-perf-test)",
-        kafka_order_bench::run::librdkafka_version()
+        kafka_order_bench::librdkafka::librdkafka_version()
     );
     let _ = writeln!(s, "- Machine: {cpu}, {cores} cores; the brokers share it");
     let _ = writeln!(s, "- Load before: `{load}`\n");

@@ -28,7 +28,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::ClientContext;
 
 use kafka_order_bench::grid::{Acks, Fixed, ProducerSettings};
-use kafka_order_bench::run::{producer_config, Created, Session};
+use kafka_order_bench::librdkafka::{producer_config, Created, Session};
 
 const TOPIC: &str = "kob-send-path";
 /// Records per timed batch.
@@ -117,13 +117,14 @@ fn send_path(c: &mut Criterion) {
         Created::Rejected(m) => panic!("rejected: {m}"),
     };
     session.warm_up(10_000).expect("warm-up");
-    const ONE_WINDOW: kafka_order_bench::run::RoundSpec = kafka_order_bench::run::RoundSpec {
-        warmup: 0,
-        windows: 1,
-        records_per_window: RECORDS,
-        tail: 0,
-        burst: 0,
-    };
+    const ONE_WINDOW: kafka_order_bench::librdkafka::RoundSpec =
+        kafka_order_bench::librdkafka::RoundSpec {
+            warmup: 0,
+            windows: 1,
+            records_per_window: RECORDS,
+            tail: 0,
+            burst: 0,
+        };
     group.bench_function("session", |b| {
         b.iter_custom(|iters| {
             (0..iters)

@@ -138,7 +138,8 @@ fn main() {
 /// The second Ctrl-C or SIGTERM: no broker left behind, and the first
 /// signal's exit status.
 fn quit_now(first: kafka_order_bench::interrupt::Signal) {
-    kafka_order_bench::interrupt::kill_local_clusters(first);
+    let nodes = kafka_order_bench::cluster::kill_all_local();
+    eprintln!("{}", first.stopped_notice(nodes));
     std::process::exit(first.exit_code());
 }
 

@@ -1,4 +1,4 @@
-//! The hand-off from [`run`](crate::run) (and the Java
+//! The hand-off from [`librdkafka`](crate::librdkafka) (and the Java
 //! [`driver`](crate::driver)) to [`verify`](crate::verify): what the client
 //! reported about each record it was given, per stream. The producer fills
 //! it from its delivery callbacks; the checker judges losses, gaps and

@@ -5,8 +5,8 @@
 //! (the suite between and inside cells, the local cluster while it starts)
 //! and stop within a few seconds, keeping what is finished. A second signal
 //! runs the front end's action, which stops at once: it kills every local
-//! broker of this process ([`kill_local_clusters`]) and exits with the
-//! first signal's code.
+//! broker of this process (`cluster::kill_all_local`, a front end's call:
+//! this module knows no cluster) and exits with the first signal's code.
 //!
 //! Library code never installs a handler and never exits; it only asks
 //! [`requested`].
@@ -52,6 +52,15 @@ impl Signal {
             Signal::Interrupt => "interrupted",
             Signal::Terminate => "terminated",
             Signal::Hangup => "hung up",
+        }
+    }
+
+    /// What the user is told when a second signal has stopped `nodes`
+    /// local Kafka nodes at once.
+    pub fn stopped_notice(self, nodes: usize) -> String {
+        match nodes {
+            0 => self.word().to_string(),
+            n => format!("{}: stopped {n} Kafka node(s)", self.word()),
         }
     }
 
@@ -126,18 +135,6 @@ fn watch(read_fd: libc::c_int, on_second: fn(Signal)) {
     }
 }
 
-/// What a second signal does before the front end exits: kills every local
-/// broker this process started ([`crate::cluster::kill_all_local`]) and
-/// says so.
-pub fn kill_local_clusters(first: Signal) {
-    let n = crate::cluster::kill_all_local();
-    if n > 0 {
-        eprintln!("{}: stopped {n} Kafka node(s)", first.word());
-    } else {
-        eprintln!("{}", first.word());
-    }
-}
-
 /// The first stop request received, if any. Cheap: poll it in loops.
 pub fn requested() -> Option<Signal> {
     Signal::from_raw(FIRST.load(Ordering::SeqCst))
@@ -158,6 +155,11 @@ mod tests {
         assert_eq!(Signal::Terminate.exit_code(), 143);
         assert_eq!(Signal::Hangup.exit_code(), 129);
         assert_eq!(Signal::from_raw(libc::SIGTERM), Some(Signal::Terminate));
+        assert_eq!(Signal::Interrupt.stopped_notice(0), "interrupted");
+        assert_eq!(
+            Signal::Terminate.stopped_notice(3),
+            "terminated: stopped 3 Kafka node(s)"
+        );
         assert_eq!(Signal::from_raw(0), None);
         assert!(Signal::Terminate.first_notice().contains("SIGTERM"));
         assert!(!Signal::Terminate.first_notice().contains("Ctrl-C"));

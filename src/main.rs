@@ -5,7 +5,7 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::Parser;
-use kafka_order_bench::{exit, interrupt, redact};
+use kafka_order_bench::{cluster, exit, interrupt, redact};
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
@@ -33,7 +33,8 @@ fn main() -> ExitCode {
 /// The second Ctrl-C or SIGTERM: no broker left behind, and the first
 /// signal's exit status.
 fn quit_now(first: interrupt::Signal) {
-    interrupt::kill_local_clusters(first);
+    let nodes = cluster::kill_all_local();
+    eprintln!("{}", first.stopped_notice(nodes));
     std::process::exit(first.exit_code());
 }
 

@@ -504,6 +504,24 @@ fn erfc(x: f64) -> f64 {
     }
 }
 
+/// The workload shape (rounds per cell, timed windows per round) at which
+/// this module's tests check interval coverage and false changes: the
+/// default workload's (`grid::Fixed::default`), which a grid test holds
+/// equal, so a change of the defaults reruns these checks at the new ones.
+#[cfg(test)]
+pub(crate) struct CheckedAt {
+    pub rounds: u32,
+    pub windows: u32,
+}
+
+#[cfg(test)]
+impl CheckedAt {
+    pub const DEFAULT: CheckedAt = CheckedAt {
+        rounds: 5,
+        windows: 2,
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,7 +641,7 @@ mod tests {
     /// this test.
     #[test]
     fn rounds_t_interval_covers_at_the_default_rounds() {
-        let f = crate::grid::Fixed::default();
+        let f = CheckedAt::DEFAULT;
         for (i, &spread) in SPREADS.iter().enumerate() {
             for rounds in [f.rounds, 3, 5, 8] {
                 let c = coverage(rounds, f.windows, spread, 17 + i as u64, |g| {
@@ -724,7 +742,7 @@ mod tests {
     /// 0.3 and 0.5; this method 1.1%, 2.1% and 3.3%.
     #[test]
     fn relative_change_rounds_rarely_calls_noise_a_change() {
-        let f = crate::grid::Fixed::default();
+        let f = CheckedAt::DEFAULT;
         for (i, &spread) in SPREADS.iter().enumerate() {
             let rate = false_change_rate(f.rounds, f.windows, spread, 41 + i as u64, |a, b| {
                 relative_change_rounds(a, b, 0.95).map(|c| (c.low, c.high, c.p_value))

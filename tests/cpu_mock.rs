@@ -12,7 +12,7 @@ use rdkafka::mocking::MockCluster;
 
 use kafka_order_bench::cpu::ClientProbe;
 use kafka_order_bench::grid::{Acks, Fixed, ProducerSettings};
-use kafka_order_bench::run::{Created, RoundSpec, Session};
+use kafka_order_bench::librdkafka::{Created, RoundSpec, Session};
 
 const TOPIC: &str = "kob-cpu-mock";
 

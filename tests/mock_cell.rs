@@ -13,7 +13,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 use kafka_order_bench::grid::{Acks, Fixed, ProducerSettings};
-use kafka_order_bench::run::{Created, RoundSpec, Session};
+use kafka_order_bench::librdkafka::{Created, RoundSpec, Session};
 use kafka_order_bench::verify::{self, Checker};
 
 const TOPIC: &str = "kob-mock";

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
-use kafka_order_bench::faults::netem::{Link, Schedule, TcpDelay};
+use kafka_order_bench::netem::{Link, Schedule, TcpDelay};
 use proptest::prelude::*;
 use tokio::time::Instant;
 

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use kafka_order_bench::cluster::{
     create_topic, delete_topic, topic_name, Cluster, LocalCluster, LocalOptions,
 };
-use kafka_order_bench::faults::{FaultPlan, Link, Proxy, ProxyConfig};
+use kafka_order_bench::faults::{FaultPlan, Proxy, ProxyConfig};
+use kafka_order_bench::netem::Link;
 use rdkafka::client::ClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::message::DeliveryResult;

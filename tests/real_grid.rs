@@ -50,7 +50,8 @@ fn quick_grid(cluster: &LocalCluster, out: &Path) {
                 assert!(m.throughput.records_per_sec <= m.throughput.records_per_sec_ci_high);
                 let f = &workload.fixed;
                 let grid_cell = c.cell().unwrap();
-                let spec = kafka_order_bench::run::RoundSpec::for_cell(&grid_cell, &workload);
+                let spec =
+                    kafka_order_bench::librdkafka::RoundSpec::for_cell(&grid_cell, &workload);
                 assert_eq!(m.samples.len(), (f.rounds * f.windows) as usize, "{}", c.id);
                 // Latency at a fixed load, for every measured cell here (no faults).
                 let fixed_load = m.fixed_load.as_ref().expect("fixed-load latency");

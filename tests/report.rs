@@ -467,7 +467,7 @@ fn a_cell_measured_on_a_degraded_cluster_is_flagged_and_left_out_of_the_conclusi
     };
     m.conditions
         .degraded
-        .push(kafka_order_bench::cluster::health::Degradation {
+        .push(kafka_order_bench::results::Degradation {
             broker: 2,
             address: Some("127.0.0.1:40123".into()),
             from_ms: 1_500,

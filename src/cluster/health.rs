@@ -21,6 +21,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, Producer};
 
 use super::Cluster;
+use crate::results::Degradation;
 
 /// How often [`Watch`] samples.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
@@ -215,31 +216,6 @@ fn accepts(addr: &str) -> bool {
         return true; // cannot tell: trust the metadata
     };
     TcpStream::connect_timeout(&sa, CONNECT_TIMEOUT).is_ok()
-}
-
-/// A stretch of time during which a broker was down, relative to
-/// [`Watch::start`].
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Degradation {
-    pub broker: i32,
-    /// `host:port`, when known.
-    pub address: Option<String>,
-    /// First sample that saw it down, ms after the watch started.
-    pub from_ms: u64,
-    /// First sample that saw it up again (or the watch's end), ms.
-    pub to_ms: u64,
-}
-
-impl fmt::Display for Degradation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} from {:.1} s to {:.1} s",
-            broker_down(self.broker, self.address.as_ref()).replace(" is down", " was down"),
-            self.from_ms as f64 / 1000.0,
-            self.to_ms as f64 / 1000.0
-        )
-    }
 }
 
 #[derive(Default)]

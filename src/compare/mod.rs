@@ -1,12 +1,12 @@
 //! Baseline comparison: two runs side by side, with a regression verdict.
 //!
 //! A stage after the results, like the report: [`compare`] (in `analysis`,
-//! the statistics and the rules) is pure, two [`Results`] in, one
+//! the statistics and the rules) is pure, two [`Results`](crate::results::Results) in, one
 //! [`Comparison`] (a plain serde struct) out. [`pairs`] combines several
 //! comparisons of the same two sides (before/after a client upgrade, run in
 //! ABBA order) into one verdict. Presentation is apart: [`render_markdown`]
 //! and [`render_svg`] draw a comparison with the report's number formatting,
-//! markup and drawing helpers, and [`write`] puts `compare.md`, `compare.svg`
+//! markup and drawing helpers, and [`write()`] puts `compare.md`, `compare.svg`
 //! and `compare.json` in a directory.
 //!
 //! The rules, in the order they are applied:
@@ -63,7 +63,7 @@ pub use svg::render_svg;
 /// Version of the [`Comparison`] JSON. Bump it on any change a reader could trip on.
 pub const COMPARISON_VERSION: u32 = 2;
 
-/// File names [`write`] uses inside its directory.
+/// File names [`write()`] uses inside its directory.
 pub const MARKDOWN_FILE: &str = "compare.md";
 pub const SVG_FILE: &str = "compare.svg";
 pub const JSON_FILE: &str = "compare.json";
@@ -436,7 +436,7 @@ impl Comparison {
     }
 }
 
-/// The files [`write`] wrote.
+/// The files [`write()`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub markdown: PathBuf,
@@ -460,7 +460,7 @@ pub fn write(c: &Comparison, dir: &Path) -> Result<Written, ResultsError> {
 }
 
 /// File names [`write_pairs`] uses inside its directory, beside one
-/// `pair-<k>` directory of [`write`]'s files per pair.
+/// `pair-<k>` directory of [`write()`]'s files per pair.
 pub const PAIRS_MARKDOWN_FILE: &str = "pairs.md";
 pub const PAIRS_JSON_FILE: &str = "pairs.json";
 

@@ -4,7 +4,7 @@
 //! a warm-up, rounds of steady-state windows, a fixed-rate phase, then the
 //! totals. Two clients implement it:
 //!
-//! - [`crate::run::Session`]: librdkafka in-process;
+//! - [`crate::librdkafka::Session`]: librdkafka in process;
 //! - [`java`]: the Apache Kafka Java client, built from `drivers/java/` with
 //!   Maven once per client version and driven as a subprocess over JSON lines.
 
@@ -21,17 +21,17 @@ pub use java::{DriverError, JavaClient, JavaDriver, JavaSession};
 
 use crate::cpu::ClientProbe;
 use crate::grid::{Cell, Client, Fixed};
+use crate::librdkafka::{Created, FixedRate, ProducerError, RoundSpec, Session, SessionTotals};
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
-use crate::run::{CellRun, Created, FixedRun, RoundSpec, RunError, Session};
 
 /// One cell's producer, as the suite drives it.
 pub trait CellProducer {
     /// Sends `records` untimed records and waits for their delivery.
-    fn warm_up(&mut self, records: u64) -> Result<(), RunError>;
+    fn warm_up(&mut self, records: u64) -> Result<(), ProducerError>;
     /// One round; returns its timed windows.
-    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError>;
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError>;
     /// Latency at a fixed rate.
-    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError>;
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError>;
     /// Every window so far.
     fn samples(&self) -> &[Sample];
     /// Records handed to the client so far.
@@ -39,7 +39,7 @@ pub trait CellProducer {
     /// Records acknowledged so far.
     fn acked_counter(&self) -> Arc<AtomicU64>;
     /// The totals; the producer is closed.
-    fn finish(self: Box<Self>) -> Result<CellRun, RunError>;
+    fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError>;
     /// How to read the client's CPU time around a round ([`crate::cpu`]);
     /// ask from the thread that calls [`CellProducer::round`].
     fn cpu_probe(&self) -> ClientProbe;
@@ -86,7 +86,7 @@ impl Clients {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
-    ) -> Result<Opened, RunError> {
+    ) -> Result<Opened, ProducerError> {
         match &cell.client {
             Client::Librdkafka => Ok(
                 match Session::create(base, &cell.settings, fixed, topic, run_tag)? {
@@ -116,18 +116,18 @@ impl Clients {
     }
 }
 
-fn driver_error(message: String) -> RunError {
-    RunError::Driver { message }
+fn driver_error(message: String) -> ProducerError {
+    ProducerError::Driver { message }
 }
 
 impl CellProducer for Session {
-    fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+    fn warm_up(&mut self, records: u64) -> Result<(), ProducerError> {
         Session::warm_up(self, records)
     }
-    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
         Session::round(self, spec)
     }
-    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
         Session::fixed_rate(self, rate, records)
     }
     fn samples(&self) -> &[Sample] {
@@ -139,7 +139,7 @@ impl CellProducer for Session {
     fn acked_counter(&self) -> Arc<AtomicU64> {
         Session::acked_counter(self)
     }
-    fn finish(self: Box<Self>) -> Result<CellRun, RunError> {
+    fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError> {
         Session::finish(*self)
     }
     fn cpu_probe(&self) -> ClientProbe {
@@ -159,14 +159,14 @@ struct JavaProducer {
 }
 
 impl CellProducer for JavaProducer {
-    fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+    fn warm_up(&mut self, records: u64) -> Result<(), ProducerError> {
         self.session
             .round(records, 0, 0, 0, 0)
             .map(|_| ())
             .map_err(|e| driver_error(e.to_string()))
     }
 
-    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+    fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
         let windows = self
             .session
             .round(
@@ -196,12 +196,12 @@ impl CellProducer for JavaProducer {
         Ok(out)
     }
 
-    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+    fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
         let r = self
             .session
             .fixed_rate(rate as f64, records)
             .map_err(|e| driver_error(e.to_string()))?;
-        Ok(FixedRun {
+        Ok(FixedRate {
             rate_per_sec: rate,
             records: r.records,
             elapsed_ns: r.elapsed_ns,
@@ -228,7 +228,7 @@ impl CellProducer for JavaProducer {
         ClientProbe::Process(self.session.pid())
     }
 
-    fn finish(self: Box<Self>) -> Result<CellRun, RunError> {
+    fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError> {
         let JavaProducer {
             session,
             samples,
@@ -261,7 +261,7 @@ impl CellProducer for JavaProducer {
         };
         let mut effective_all = effective;
         effective_all.extend(done.effective);
-        Ok(CellRun {
+        Ok(SessionTotals {
             samples,
             latency: Latency::from_histogram(&total),
             delivery,

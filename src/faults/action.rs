@@ -49,7 +49,7 @@ pub enum FaultAction {
     LoseAck { mode: LoseAckMode },
     /// Hold the request for `ms` milliseconds, then forward it: a *stalled
     /// request*, which holds the requests behind it on its connection too.
-    /// Network latency is [`super::netem::Link`](crate::faults::netem::Link), which does not.
+    /// Network latency is [`Link`](crate::netem::Link), which does not.
     Delay { ms: u32 },
     /// Close the connection (both sides) instead of forwarding.
     Reset,

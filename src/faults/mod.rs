@@ -1,4 +1,6 @@
-//! Faults: seeded fault plans, the Kafka-aware fault proxy and leader failover.
+//! Faults: seeded fault plans, the events they inject and the Kafka-aware
+//! fault proxy. (Leader failover drives the cluster, so it is a shaper of
+//! the cell's path: [`crate::path::failover`].)
 //!
 //! A [`FaultProfile`] names what to inject and how often. Its text form is what
 //! users type (`reject:1%`, `lose-ack:0.5%`, `delay:1%:300ms`, `reset:0.1%`,
@@ -23,26 +25,21 @@
 //!   errors, and the guarded decoding of Produce requests.
 //! - [`Proxy`] (`proxy.rs`): the Kafka-protocol-aware proxy that applies a
 //!   plan between a client and a real cluster.
-//! - [`netem`]: emulated links ([`Link`]): per-direction delay lines with
-//!   jitter and bandwidth, used by the proxy and by [`TcpDelay`], the plain
-//!   TCP forwarder in front of a local cluster's replication listeners.
-//! - [`failover`]: kills the partition leader of a local cluster mid-cell
-//!   and restarts it.
+//!
+//! The proxy carries the cell's client link too, from
+//! [`netem`](crate::netem), which is not a fault.
 //! - [`mock`]: the same plans on librdkafka's mock cluster, a test fixture
 //!   whose numbers never reach a report.
 
 mod action;
 pub mod events;
-pub mod failover;
 pub mod frame;
 pub mod mock;
-pub mod netem;
 pub mod plan;
 mod profile;
 pub mod proxy;
 
 pub use events::{FaultEvent, RecordSpan};
-pub use netem::{Link, TcpDelay, TcpDelayError};
 pub use plan::{
     FaultAction, FaultPlan, LoseAckMode, Trigger, TriggerState, DEFAULT_WARMUP,
     NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND, NOT_LEADER_OR_FOLLOWER,

@@ -131,7 +131,7 @@ impl Workload {
     }
 
     /// Records one round of `cell` sends: a warm-up window, the timed
-    /// windows, the tail ([`crate::run::RoundSpec::for_cell`]).
+    /// windows, the tail ([`crate::librdkafka::RoundSpec::for_cell`]).
     fn round_records(&self, cell: &Cell) -> u64 {
         let (f, n) = (&self.fixed, &self.network);
         f.records_per_window(cell, n) * (u64::from(f.windows) + 1) + f.tail_records(cell, n)

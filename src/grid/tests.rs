@@ -348,3 +348,17 @@ fn a_bad_replication_rtt_is_refused() {
     let err = invalid("[network]\nreplication_rtt_ms = \"1ms\"\n");
     assert!(err.contains("invalid type") && !err.contains('\n'), "{err}");
 }
+
+/// `stats` checks its intervals' coverage and its comparison's false
+/// changes at the default rounds and windows; it cannot name the grid
+/// (it is listed below it), so this holds the two equal.
+#[test]
+fn stats_checks_its_intervals_at_the_default_rounds_and_windows() {
+    let f = Fixed::default();
+    let checked = crate::stats::CheckedAt::DEFAULT;
+    assert_eq!(
+        (f.rounds, f.windows),
+        (checked.rounds, checked.windows),
+        "new default rounds or windows: set stats::CheckedAt::DEFAULT to them and rerun its tests"
+    );
+}

@@ -9,7 +9,7 @@ use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
 
 use super::{fmt, markup};
 
-use super::markdown::{b, kinds_text, plural, rate_ci};
+use super::text::{b, kinds_text, plural, rate_ci};
 
 /// A measured cell with its figures.
 pub(super) type Judged<'m, 'a> = (&'m CellView<'a>, &'m Meas);

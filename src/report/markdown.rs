@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use crate::grid::{Fixed, ProducerSettings};
+use crate::grid::Fixed;
 use crate::results::MachineMeta;
-use crate::verify::AnomalyKind;
 
 use super::conclusion::conclusion;
-use super::model::{setting_text, CellView, Judgement, Meas, Model, State};
+use super::model::{CellView, Judgement, Meas, Model, State};
 use super::network::network_section;
 use super::profiles_chart::{profile_cells, violations_text};
+use super::text::{fixed_load_cells, plural};
 use super::{fmt, markup};
 
 /// The chart files REPORT.md embeds, with their alt text.
@@ -89,44 +89,6 @@ pub fn render(m: &Model) -> String {
          - **Rejected**: the client refused the configuration when the producer was created; its message is quoted.\n",
     );
     s
-}
-
-pub(super) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// `in-flight 5, acks=all, idempotent` in bold.
-pub(super) fn b(s: &ProducerSettings) -> String {
-    format!("**{}**", setting_text(s))
-}
-
-pub(super) fn rate_ci(x: &Meas) -> String {
-    format!(
-        "{} records/s (95% CI {}–{})",
-        fmt::rate(x.rps),
-        fmt::rate(x.ci_low),
-        fmt::rate(x.ci_high)
-    )
-}
-
-pub(super) fn kinds_text(x: &Meas) -> String {
-    let mut parts = Vec::new();
-    for kind in AnomalyKind::VIOLATIONS {
-        let n = x.count(kind);
-        if n > 0 {
-            parts.push(format!(
-                "{} {} ({}/M)",
-                fmt::int(n),
-                kind.plural(),
-                fmt::sig3(x.per_million(n))
-            ));
-        }
-    }
-    parts.join(", ")
 }
 
 fn environment(s: &mut String, m: &Model) {
@@ -359,18 +321,6 @@ pub(super) fn cpu_text(x: &Meas) -> String {
                 .map(|w| format!("; {}/s", fmt::int(w.round() as u64)))
                 .unwrap_or_default();
             format!("{} ({:.2}{wakeups})", fmt::sig3(us), cores)
-        }
-    }
-}
-
-/// The fixed-load p50, p99 and p99.9 cells of a table: `–` without the
-/// phase, "n too small" where too few records lie above a quantile.
-pub(super) fn fixed_load_cells(x: &Meas) -> [String; 3] {
-    match &x.fixed_load {
-        None => ["–".into(), "–".into(), "–".into()],
-        Some(f) => {
-            let q = |v: Option<u64>| v.map_or_else(|| "n too small".to_string(), fmt::ms);
-            [fmt::ms(f.p50_us), q(f.p99_us), q(f.p999_us)]
         }
     }
 }

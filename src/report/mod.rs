@@ -25,6 +25,7 @@ mod model;
 mod network;
 pub mod profiles;
 mod profiles_chart;
+mod text;
 mod tradeoff;
 
 use std::path::{Path, PathBuf};

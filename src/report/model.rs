@@ -416,7 +416,7 @@ impl<'a> Model<'a> {
     }
 
     /// Measured cells of one fault profile whose figures are neither
-    /// qualified nor machine-bound ([`Meas::judged`]): what conclusions,
+    /// qualified nor machine-bound (`Meas::judged`): what conclusions,
     /// rankings and frontiers are drawn from.
     pub fn judged_in<'m>(
         &'m self,
@@ -445,7 +445,7 @@ impl<'a> Model<'a> {
             .filter_map(|c| c.measured().map(|m| (c, m)))
     }
 
-    /// The frontier of one fault profile: judged cells ([`Meas::judged`])
+    /// The frontier of one fault profile: judged cells (`Meas::judged`)
     /// that no other beats on both throughput (higher) and violations per
     /// million (lower), ordered by violations, then throughput descending.
     pub fn frontier<'m>(&'m self, faults: &'m str) -> Vec<&'m CellView<'a>> {

@@ -150,7 +150,7 @@ fn fixed_load_table(s: &mut String, m: &Model) {
         .filter_map(|c| c.measured().map(|x| (c, x)))
         .filter_map(|(c, x)| {
             let f = x.fixed_load.as_ref()?;
-            let [p50, p99, p999] = super::markdown::fixed_load_cells(x);
+            let [p50, p99, p999] = super::text::fixed_load_cells(x);
             Some(format!(
                 "| {} | {} | {} | {} | {p50} | {p99} | {p999} |",
                 c.faults,

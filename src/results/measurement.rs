@@ -42,7 +42,7 @@ pub struct Measurement {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Conditions {
     /// Brokers seen down during the cell's rounds, not caused by its faults.
-    pub degraded: Vec<crate::cluster::health::Degradation>,
+    pub degraded: Vec<super::Degradation>,
     /// The machine's load over each of the cell's rounds.
     pub load: Vec<crate::machine::Load>,
     /// The producing client's own CPU over each of the cell's rounds
@@ -320,7 +320,7 @@ pub struct Exposure {
     /// Each leader failover and what followed it (time to a new leader,
     /// until the producer resumed, the records in its window).
     #[serde(default)]
-    pub failovers: Vec<crate::faults::failover::FailoverOutcome>,
+    pub failovers: Vec<super::FailoverOutcome>,
 }
 
 impl Exposure {

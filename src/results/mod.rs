@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 mod cell;
 mod file;
 mod measurement;
+mod observed;
 mod run;
 mod time;
 pub mod upgrade;
@@ -25,6 +26,7 @@ pub use measurement::{
     zero_events_upper_bound, ClientCounters, Conditions, CriterionEstimate, DeliveryCounts,
     Exposure, FixedLoad, Latency, Measurement, Sample, Throughput, THROUGHPUT_ESTIMATOR,
 };
+pub use observed::{Degradation, FailoverOutcome};
 pub use run::{ClusterKind, ClusterMeta, ClusterWarmUp, Driver, MachineMeta, RunMeta};
 pub use time::{compact_utc, rfc3339_utc};
 

@@ -7,17 +7,18 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::cluster::health::{Degradation, Watch};
+use crate::cluster::health::Watch;
 use crate::cluster::{self, Cluster};
 use crate::driver::{CellProducer, Clients, Opened};
 use crate::grid::{Cell, Workload};
+use crate::librdkafka::RoundSpec;
 use crate::path::{CellPath, Route};
 use crate::progress::Work;
+use crate::results::Degradation;
 use crate::results::{
     CellNetwork, CellResult, Conditions, FixedLoad, Latency, Measurement, Outcome, RunMeta,
     Throughput,
 };
-use crate::run::RoundSpec;
 use crate::schedule::Schedule;
 use crate::verify::{self, Checker};
 

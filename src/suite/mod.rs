@@ -37,13 +37,13 @@ use rdkafka::error::KafkaError;
 use crate::cluster::{self, Cluster, ClusterError};
 use crate::driver::{Clients, DriverError};
 use crate::grid::{Cell, Client, Workload};
+use crate::librdkafka::{Created, ProducerError, Session};
 use crate::path::Route;
 use crate::progress::Work;
 pub use crate::progress::{Progress, Quiet};
 use crate::results::{
     ClusterKind, ClusterMeta, ClusterWarmUp, Driver, MachineMeta, Results, ResultsError, RunMeta,
 };
-use crate::run::{Created, RunError, Session};
 use crate::verify::VerifyError;
 
 /// Records sent to a throwaway topic before the first cell of a run, before
@@ -71,7 +71,7 @@ pub enum SuiteError {
         source: Box<SuiteError>,
     },
     #[error(transparent)]
-    Producer(#[from] RunError),
+    Producer(#[from] ProducerError),
     #[error("{message}")]
     Path { message: String },
     #[error("reading the high watermarks of {topic}")]
@@ -181,7 +181,7 @@ pub fn run_meta(cluster: &dyn Cluster, workload: &Workload, driver: Driver) -> R
         started_at: crate::results::rfc3339_utc(now),
         tool_version: env!("CARGO_PKG_VERSION").into(),
         git_revision: option_env!("KOB_GIT_REVISION").map(str::to_string),
-        librdkafka_version: crate::run::librdkafka_version(),
+        librdkafka_version: crate::librdkafka::librdkafka_version(),
         rdkafka_crate_version: RDKAFKA_CRATE_VERSION.into(),
         cluster: ClusterMeta {
             kind: cluster.kind(),
@@ -296,7 +296,7 @@ pub fn warm_up_cluster(
             meta.run_tag,
         )? {
             s.warm_up(records)?;
-            let chunk = crate::run::RoundSpec {
+            let chunk = crate::librdkafka::RoundSpec {
                 warmup: 0,
                 windows: 1,
                 records_per_window: CLUSTER_WARMUP_CHUNK,

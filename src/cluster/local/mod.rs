@@ -23,7 +23,7 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::BaseProducer;
 
-use crate::faults::TcpDelay;
+use crate::netem::TcpDelay;
 use crate::results::ClusterKind;
 
 use super::dist::{Java, KafkaDist};

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::MutexGuard;
 
 use crate::cluster::ClusterError;
-use crate::faults::{Link, TcpDelay};
+use crate::netem::{Link, TcpDelay};
 
 use super::LocalCluster;
 

@@ -20,8 +20,8 @@ use crate::faults::frame::{
     self, decode_produce, produce_error_response, produce_records, produce_shape, read_frame,
     request_body, request_meta, response_correlation_id, FrameError, RequestMeta,
 };
-use crate::faults::netem::{delay_line, DelayRx, DelayTx, LinkCell};
 use crate::faults::plan::{FaultAction, LoseAckMode, NOT_LEADER_OR_FOLLOWER};
+use crate::netem::{delay_line, DelayRx, DelayTx, LinkCell};
 
 /// How a connection ended.
 enum End {

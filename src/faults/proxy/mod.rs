@@ -19,7 +19,7 @@
 //! client↔broker network: requests are delayed by half the round trip
 //! between the client and the proxy's logic, responses by the other half
 //! between the logic and the client, each through a delay line (see
-//! [`super::netem`]) that keeps pipelining and order. An answer the proxy
+//! [`crate::netem`]) that keeps pipelining and order. An answer the proxy
 //! makes up (a `reject`) therefore pays the whole round trip too, as it
 //! would coming from a broker. With the default link the pumps read and
 //! write the sockets directly, with no extra task.
@@ -91,9 +91,9 @@ use tokio::sync::oneshot;
 
 use super::events::FaultEvent;
 use super::frame::{PartitionRecords, DEFAULT_MAX_FRAME_BYTES};
-use super::netem::Link;
 use super::plan::{FaultAction, FaultPlan, TriggerState};
 use super::profile::{FaultKind, FaultName};
+use crate::netem::Link;
 
 mod conn;
 mod discover;

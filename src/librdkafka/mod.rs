@@ -1,4 +1,5 @@
-//! The runner: produce one cell's records and measure what the client saw.
+//! One cell's librdkafka producer, in process: produce the cell's records
+//! and measure what the client saw.
 //!
 //! A [`Session`] owns one producer for one cell. Every record goes through one
 //! ordered send path (`rd_kafka_produce` on the session's thread, delivery
@@ -40,7 +41,7 @@ mod recorder;
 
 /// Errors that stop a cell (as opposed to delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub enum ProducerError {
     /// A producer driver outside this process failed (the Java client).
     #[error("{message}")]
     Driver { message: String },
@@ -160,7 +161,7 @@ impl RoundSpec {
 }
 
 /// The latency of a fixed-rate phase.
-pub struct FixedRun {
+pub struct FixedRate {
     pub rate_per_sec: u64,
     pub records: u64,
     pub elapsed_ns: u64,
@@ -204,7 +205,7 @@ pub struct Session {
 }
 
 /// Everything a finished session measured.
-pub struct CellRun {
+pub struct SessionTotals {
     /// Timed windows of every round.
     pub samples: Vec<Sample>,
     /// Latency over every window (at saturation: the client's own queue included).
@@ -227,7 +228,7 @@ impl Session {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
-    ) -> Result<Created, RunError> {
+    ) -> Result<Created, ProducerError> {
         let clock = Clock::new();
         let recorder = Recorder {
             clock,
@@ -248,13 +249,13 @@ impl Session {
             Ok(p) => p,
             Err(KafkaError::ClientCreation(message)) => return Ok(Created::Rejected(message)),
             Err(source) => {
-                return Err(RunError::Producer {
+                return Err(ProducerError::Producer {
                     topic: topic.into(),
                     source,
                 })
             }
         };
-        let rkt = TopicHandle::new(&producer, topic).map_err(|source| RunError::Producer {
+        let rkt = TopicHandle::new(&producer, topic).map_err(|source| ProducerError::Producer {
             topic: topic.into(),
             source,
         })?;
@@ -305,7 +306,7 @@ impl Session {
 
     /// Sends `records` untimed records and waits for their delivery, so that
     /// connection, metadata and producer-id set-up are paid before timing.
-    pub fn warm_up(&mut self, records: u64) -> Result<(), RunError> {
+    pub fn warm_up(&mut self, records: u64) -> Result<(), ProducerError> {
         self.tally().timing = Timing::Off;
         let start = Instant::now();
         for _ in 0..records {
@@ -339,7 +340,7 @@ impl Session {
     /// Runs one round (see the module documentation) as fast as the client
     /// takes records, and returns its timed windows. Windows the round did
     /// not complete (records failed before a boundary) are left out.
-    pub fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, RunError> {
+    pub fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
         let now = self.clock().now_ns();
         self.tally().timing = Timing::Round(RoundClock::new(spec, now));
         let start = Instant::now();
@@ -383,7 +384,7 @@ impl Session {
     /// start + i/rate, and its latency counts from then, however late
     /// `send()` got to it (coordinated omission corrected); how late it was
     /// is recorded apart.
-    pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRun, RunError> {
+    pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
         // From an empty queue: nothing sent earlier waits ahead of the phase.
         self.wait_delivered(Instant::now())?;
         self.tally().timing = Timing::Fixed(new_histogram());
@@ -406,7 +407,7 @@ impl Session {
             unreachable!("the phase's timing is set above")
         };
         waited?;
-        Ok(FixedRun {
+        Ok(FixedRate {
             rate_per_sec: rate,
             records,
             elapsed_ns: elapsed.as_nanos() as u64,
@@ -433,7 +434,7 @@ impl Session {
 
     /// Waits for a statistics snapshot taken after the last delivery, reads
     /// the effective configuration and returns everything measured.
-    pub fn finish(self) -> Result<CellRun, RunError> {
+    pub fn finish(self) -> Result<SessionTotals, ProducerError> {
         // Snapshots queued while the session idled are served by this poll;
         // one that arrived after the last delivery holds the final counts.
         let fresh = || {
@@ -476,7 +477,7 @@ impl Session {
             .map(|(&p, &o)| (p, o + 1))
             .collect();
         drop(t);
-        Ok(CellRun {
+        Ok(SessionTotals {
             samples: self.samples.clone(),
             latency,
             delivery,
@@ -562,7 +563,7 @@ impl Session {
     /// Polls until every record handed to the client has a delivery report.
     /// Short polls, not `flush()`: `flush` polls in 100 ms steps and would
     /// quantise every window's end.
-    fn wait_delivered(&mut self, since: Instant) -> Result<(), RunError> {
+    fn wait_delivered(&mut self, since: Instant) -> Result<(), ProducerError> {
         // Each record gets its report within message.timeout.ms; allow that
         // plus a margin before calling the cell stalled.
         let limit = self.message_timeout + Duration::from_secs(30);
@@ -576,7 +577,7 @@ impl Session {
             if since.elapsed() > limit {
                 let sent: u64 = self.next_seq.iter().sum();
                 let t = self.tally();
-                return Err(RunError::Stalled {
+                return Err(ProducerError::Stalled {
                     topic: self.topic.clone(),
                     sent,
                     delivered: t.counts.acked + t.counts.failed,

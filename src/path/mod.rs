@@ -17,17 +17,18 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+pub mod failover;
+
 use crate::cluster::{Cluster, LocalCluster};
-use crate::faults::failover::{
-    with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule,
-};
-use crate::faults::{FaultEvent, FaultName, FaultPlan, Link, Proxy, ProxyConfig};
+use crate::faults::{FaultEvent, FaultName, FaultPlan, Proxy, ProxyConfig};
 use crate::grid::{Cell, Workload};
+use crate::librdkafka::{ProducerError, RoundSpec};
+use crate::netem::Link;
 use crate::results::{CellNetwork, Exposure, Sample};
-use crate::run::{RoundSpec, RunError};
+use failover::{with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule};
 
 /// The result of one round's sending.
-pub type RoundResult = Result<Vec<Sample>, RunError>;
+pub type RoundResult = Result<Vec<Sample>, ProducerError>;
 
 /// Live counts of a cell's records, for shapers that act at a planned record.
 #[derive(Debug, Clone)]

@@ -25,7 +25,7 @@
 //! [`TcpDelay`] is a plain TCP forwarder (no Kafka parsing) through a link
 //! that can change at run time; the local cluster puts one in front of each
 //! broker's replication listener. The Kafka-aware proxy uses the same lines
-//! for client traffic (see [`super::proxy::ProxyConfig::link`]).
+//! for client traffic (see [`crate::faults::ProxyConfig::link`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -36,12 +36,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::events::{FaultEvent, RecordSpan};
-use super::profile::FaultName;
-use super::splitmix64;
 use crate::cluster::{Cluster, LocalCluster};
+use crate::faults::{splitmix64, FaultEvent};
+pub use crate::results::FailoverOutcome;
 
 /// Kills per cell by default.
 pub const DEFAULT_KILLS: u32 = 5;
@@ -128,57 +125,6 @@ impl FailoverSchedule {
             kill_after,
             restart_after: self.restart_after,
         })
-    }
-}
-
-/// What one kill did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FailoverOutcome {
-    /// The node killed.
-    pub node: i32,
-    /// Records sent (the session's counter) at the kill.
-    pub sent_at_kill: u64,
-    /// Milliseconds from the kill until the partition had another leader;
-    /// `None` if it had none within the patience.
-    pub new_leader_ms: Option<u64>,
-    /// Milliseconds from the kill until the acknowledged counter moved
-    /// again (the producer resumed); `None` if it did not.
-    pub resumed_ms: Option<u64>,
-    /// Milliseconds waited before the kill for a full ISR.
-    pub in_sync_wait_ms: u64,
-    /// Sent-record counts the failover covers: from the count
-    /// [`WINDOW_LOOKBACK`] before the kill to the count when the producer
-    /// resumed (or the restart, if it never did).
-    pub window_first_sent: u64,
-    pub window_last_sent: u64,
-    /// Milliseconds since the controller started, at the kill.
-    pub at_ms: u64,
-}
-
-impl FailoverOutcome {
-    /// The failover as a fault event touching its window on every stream:
-    /// sent-record counts are spread round robin over `streams` streams
-    /// (stream `s` gets sequences `count / streams`, rounded out by one), so
-    /// the window is given per stream.
-    pub fn event(&self, id: u64, streams: u32) -> FaultEvent {
-        let streams = streams.max(1);
-        let n = u64::from(streams);
-        let records = (0..streams)
-            .map(|stream| RecordSpan {
-                stream,
-                first_seq: (self.window_first_sent / n).saturating_sub(1),
-                last_seq: self.window_last_sent / n + 1,
-            })
-            .collect();
-        FaultEvent {
-            id,
-            kind: FaultName::Failover.as_str().into(),
-            request_index: None,
-            at_ms: self.at_ms,
-            records,
-            span_ms: None,
-            requests: 0,
-        }
     }
 }
 
