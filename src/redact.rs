@@ -13,11 +13,84 @@
 //! - the value of any property whose *key* the message names in quotes: that
 //!   is how librdkafka reports a property it refuses (`No such configuration
 //!   property: "sasl.pasword"`), and a refused key may be a misspelled secret.
+//!
+//! What reaches a results file is narrower still: a client's configuration
+//! is recorded through an allowlist per client ([`recorded_config`]), the
+//! keys that shape ordering, batching and retries, so no credential passed
+//! with `-X`, however spelled, is ever written.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
 /// What a removed value is replaced with.
 pub const MASK: &str = "[redacted]";
+
+/// The librdkafka configuration keys a results file records.
+pub const RECORDED_LIBRDKAFKA_KEYS: &[&str] = &[
+    "max.in.flight.requests.per.connection",
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "retries",
+    "message.send.max.retries",
+    "retry.backoff.ms",
+    "retry.backoff.max.ms",
+    "linger.ms",
+    "queue.buffering.max.ms",
+    "batch.size",
+    "batch.num.messages",
+    "compression.codec",
+    "compression.type",
+    "message.timeout.ms",
+    "request.timeout.ms",
+    "socket.timeout.ms",
+    "enable.gapless.guarantee",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "max.in.flight",
+    "security.protocol",
+    "partitioner",
+    "socket.nagle.disable",
+];
+
+/// The Java client's `ProducerConfig` keys a results file records: the
+/// same concerns as [`RECORDED_LIBRDKAFKA_KEYS`], in the Java client's names.
+pub const RECORDED_JAVA_KEYS: &[&str] = &[
+    "max.in.flight.requests.per.connection",
+    "enable.idempotence",
+    "acks",
+    "retries",
+    "retry.backoff.ms",
+    "retry.backoff.max.ms",
+    "delivery.timeout.ms",
+    "request.timeout.ms",
+    "linger.ms",
+    "batch.size",
+    "buffer.memory",
+    "max.block.ms",
+    "max.request.size",
+    "compression.type",
+    "partitioner.class",
+    "partitioner.ignore.keys",
+    "partitioner.adaptive.partitioning.enable",
+    "metadata.max.age.ms",
+    "send.buffer.bytes",
+    "receive.buffer.bytes",
+    "security.protocol",
+];
+
+/// The part of a client's configuration a results file may hold: the keys
+/// of `allowed` ([`RECORDED_LIBRDKAFKA_KEYS`] or [`RECORDED_JAVA_KEYS`]),
+/// never a secret-looking one even if listed.
+pub fn recorded_config(
+    config: BTreeMap<String, String>,
+    allowed: &[&str],
+) -> BTreeMap<String, String> {
+    config
+        .into_iter()
+        .filter(|(k, _)| allowed.contains(&k.as_str()) && !is_secret_key(k))
+        .collect()
+}
 
 /// True for keys whose values are credentials: `*password*`, `*secret*`,
 /// `*token*`, `*credential*`, `sasl.jaas.config`, `sasl.oauthbearer.*`,
@@ -138,6 +211,29 @@ pub fn display_properties(properties: &[(String, String)]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_config_keeps_only_listed_keys_and_never_a_secret() {
+        let config: BTreeMap<String, String> = [
+            ("acks", "-1"),
+            ("linger.ms", "5"),
+            ("bootstrap.servers", "broker.internal:9092"),
+            ("sasl.jaas.config", "x required password=\"p\";"),
+            ("ssl.truststore.password", "p"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let kept = recorded_config(config.clone(), RECORDED_JAVA_KEYS);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["acks", "linger.ms"]);
+        // A secret-looking key is dropped even when a list names it.
+        let kept = recorded_config(config, &["acks", "ssl.truststore.password"]);
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["acks"]);
+        // Neither list names a secret.
+        for k in RECORDED_LIBRDKAFKA_KEYS.iter().chain(RECORDED_JAVA_KEYS) {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
 
     fn props(p: &[(&str, &str)]) -> Vec<(String, String)> {
         p.iter()

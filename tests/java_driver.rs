@@ -89,6 +89,13 @@ fn the_java_driver_on_a_real_cluster() {
     assert_eq!(eff["acks"], "-1");
     assert_eq!(eff["max.in.flight.requests.per.connection"], "5");
     assert_eq!(eff["batch.size"], "16384");
+    // Recorded through the allowlist, as librdkafka's configuration is.
+    assert!(
+        eff.keys()
+            .all(|k| kafka_order_bench::redact::RECORDED_JAVA_KEYS.contains(&k.as_str())),
+        "{eff:?}"
+    );
+    assert!(!eff.contains_key("bootstrap.servers"));
     assert!(session.adjusted().is_empty(), "{:?}", session.adjusted());
     let sent = session.sent_counter();
 

@@ -34,6 +34,7 @@ use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
 use crate::delivery::Deliveries;
+use crate::redact;
 use crate::ffi::librdkafka::{self, TopicHandle};
 use recorder::{error_name, new_histogram, Clock, Recorder, RoundClock, Tally, Timing};
 
@@ -92,35 +93,6 @@ pub fn producer_config(
     c
 }
 
-/// The configuration keys recorded as a cell's effective configuration:
-/// what shapes ordering, batching and retries. A whitelist, so that no
-/// credential passed with `-X` ever reaches a results file.
-pub const EFFECTIVE_KEYS: &[&str] = &[
-    "max.in.flight.requests.per.connection",
-    "enable.idempotence",
-    "acks",
-    "request.required.acks",
-    "retries",
-    "message.send.max.retries",
-    "retry.backoff.ms",
-    "retry.backoff.max.ms",
-    "linger.ms",
-    "queue.buffering.max.ms",
-    "batch.size",
-    "batch.num.messages",
-    "compression.codec",
-    "compression.type",
-    "message.timeout.ms",
-    "request.timeout.ms",
-    "socket.timeout.ms",
-    "enable.gapless.guarantee",
-    "queue.buffering.max.messages",
-    "queue.buffering.max.kbytes",
-    "max.in.flight",
-    "security.protocol",
-    "partitioner",
-    "socket.nagle.disable",
-];
 
 /// One round of a cell: how many records, and how they are timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,7 +424,7 @@ impl Session {
         }
         // What librdkafka runs with, after its defaults and its own
         // derivations (e.g. idempotence forcing `acks=all`).
-        let effective = librdkafka::effective_config(&self.producer, EFFECTIVE_KEYS);
+        let effective = librdkafka::effective_config(&self.producer, redact::RECORDED_LIBRDKAFKA_KEYS);
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
         let sent: u64 = self.next_seq.iter().sum();

@@ -17,6 +17,7 @@ use crate::driver::java::protocol::{
 };
 use crate::driver::java::{DriverError, JavaClient};
 use crate::grid::{Fixed, ProducerSettings};
+use crate::redact::{self, RECORDED_JAVA_KEYS};
 
 /// How creating the producer ended.
 pub enum JavaCreated {
@@ -67,7 +68,8 @@ pub struct JavaFinish {
     /// The client's producer-metrics (e.g. `record-retry-total`); a metric
     /// with no value (NaN) is left out.
     pub metrics: BTreeMap<String, f64>,
-    /// `ProducerConfig` values after the client's adjustments, secrets left out.
+    /// `ProducerConfig` values after the client's adjustments, the keys of
+    /// [`RECORDED_JAVA_KEYS`] only.
     pub effective: BTreeMap<String, String>,
     /// Per partition, one past the highest acknowledged offset.
     pub acked_end_offsets: BTreeMap<i32, i64>,
@@ -119,8 +121,12 @@ impl JavaSession {
             process,
             record_bytes: fixed.record_bytes as u64,
             client_version: created.client_version,
-            effective: created.effective,
-            adjusted: created.adjusted,
+            effective: redact::recorded_config(created.effective, RECORDED_JAVA_KEYS),
+            adjusted: created
+                .adjusted
+                .into_iter()
+                .filter(|a| !redact::is_secret_key(&a.key))
+                .collect(),
         })))
     }
 
@@ -261,7 +267,7 @@ impl JavaSession {
                 .into_iter()
                 .filter_map(|(k, v)| v.map(|v| (k, v)))
                 .collect(),
-            effective: r.effective,
+            effective: redact::recorded_config(r.effective, RECORDED_JAVA_KEYS),
             acked_end_offsets,
         })
     }
