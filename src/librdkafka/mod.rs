@@ -34,8 +34,8 @@ use crate::record::Stamp;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
 use crate::delivery::Deliveries;
-use crate::redact;
 use crate::ffi::librdkafka::{self, TopicHandle};
+use crate::redact;
 use recorder::{error_name, new_histogram, Clock, Recorder, RoundClock, Tally, Timing};
 
 mod recorder;
@@ -92,7 +92,6 @@ pub fn producer_config(
     .set("statistics.interval.ms", "1000");
     c
 }
-
 
 /// One round of a cell: how many records, and how they are timed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -424,7 +423,8 @@ impl Session {
         }
         // What librdkafka runs with, after its defaults and its own
         // derivations (e.g. idempotence forcing `acks=all`).
-        let effective = librdkafka::effective_config(&self.producer, redact::RECORDED_LIBRDKAFKA_KEYS);
+        let effective =
+            librdkafka::effective_config(&self.producer, redact::RECORDED_LIBRDKAFKA_KEYS);
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
         let sent: u64 = self.next_seq.iter().sum();
