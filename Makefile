@@ -77,7 +77,7 @@ test:
 FAST_TESTS := cli_harden cli_mock_run cli_run compare_cli compose \
 	cpu_attribution cpu_mock faults_mock mock_cell mock_reorder netem proxy \
 	report report_cli schema_current schema_v1 shipped_files suite_mock \
-	verify_keys_mock verify_mock layering
+	verify_keys_mock verify_mock layering error_convention
 test-fast:
 	$(CARGO) test --release --lib $(addprefix --test ,$(FAST_TESTS))
 

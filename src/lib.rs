@@ -14,6 +14,7 @@
 //!
 //! - `ffi`: every `unsafe` call (librdkafka and libc) behind safe
 //!   functions; the rest of the crate denies `unsafe`.
+//! - [`error`]: the error convention and the one printer of causes.
 //! - [`exit`]: every exit status.
 //! - [`redact`]: keeps secrets out of every message.
 //! - [`interrupt`]: the one signal handler; long operations poll it.
@@ -71,6 +72,7 @@ pub mod compare;
 pub mod cpu;
 pub mod delivery;
 pub mod driver;
+pub mod error;
 pub mod exit;
 pub mod faults;
 #[allow(unsafe_code)]

@@ -264,10 +264,10 @@ impl<T> DelayRx<T> {
 /// Why a [`TcpDelay`] could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum TcpDelayError {
-    #[error("binding a delay line listener on 127.0.0.1:0: {source}")]
-    Bind { source: std::io::Error },
-    #[error("starting the delay line runtime: {source}")]
-    Runtime { source: std::io::Error },
+    #[error("binding a delay line listener on 127.0.0.1:0: {cause}")]
+    Bind { cause: std::io::Error },
+    #[error("starting the delay line runtime: {cause}")]
+    Runtime { cause: std::io::Error },
 }
 
 /// A plain TCP forwarder through an emulated [`Link`], in both directions:
@@ -301,14 +301,14 @@ impl TcpDelay {
     pub fn start(target: SocketAddr, link: Link) -> Result<TcpDelay, TcpDelayError> {
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", 0))
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
-            .map_err(|source| TcpDelayError::Bind { source })?;
+            .map_err(|source| TcpDelayError::Bind { cause: source })?;
         let addr = std_listener
             .local_addr()
-            .map_err(|source| TcpDelayError::Bind { source })?;
+            .map_err(|source| TcpDelayError::Bind { cause: source })?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| TcpDelayError::Runtime { source })?;
+            .map_err(|source| TcpDelayError::Runtime { cause: source })?;
         let cell = LinkCell::new(link);
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread_cell = cell.clone();
@@ -327,7 +327,7 @@ impl TcpDelay {
                 });
                 rt.shutdown_timeout(Duration::from_secs(1));
             })
-            .map_err(|source| TcpDelayError::Runtime { source })?;
+            .map_err(|source| TcpDelayError::Runtime { cause: source })?;
         Ok(TcpDelay {
             addr,
             target,

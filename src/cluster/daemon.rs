@@ -79,7 +79,7 @@ pub fn read_state(cache: &Path) -> Result<Option<ClusterState>, ClusterError> {
             return Err(ClusterError::Io {
                 action: "read",
                 path,
-                source,
+                cause: source,
             })
         }
     };
@@ -105,7 +105,7 @@ fn write_state(cache: &Path, state: &ClusterState) -> Result<(), ClusterError> {
         .map_err(|source| ClusterError::Io {
             action: "write",
             path,
-            source,
+            cause: source,
         })
 }
 
@@ -343,7 +343,7 @@ fn remove_dir(dir: &Path) -> Result<(), ClusterError> {
         Err(source) => Err(ClusterError::Io {
             action: "remove",
             path: dir.to_path_buf(),
-            source,
+            cause: source,
         }),
     }
 }
@@ -355,7 +355,7 @@ fn lock(cache: &Path) -> Result<Lock, ClusterError> {
     std::fs::create_dir_all(cache).map_err(|source| ClusterError::Io {
         action: "create",
         path: cache.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let path = cache.join("cluster.lock");
     let file = File::options()
@@ -366,13 +366,13 @@ fn lock(cache: &Path) -> Result<Lock, ClusterError> {
         .map_err(|source| ClusterError::Io {
             action: "open",
             path: path.clone(),
-            source,
+            cause: source,
         })?;
     if let Err(source) = crate::ffi::os::lock_exclusive(&file) {
         return Err(ClusterError::Io {
             action: "lock",
             path,
-            source,
+            cause: source,
         });
     }
     Ok(Lock(file))

@@ -144,7 +144,7 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
     std::fs::create_dir_all(cache).map_err(|source| ClusterError::Io {
         action: "create",
         path: cache.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let tmp = tempfile::Builder::new()
         .prefix(".fetch-")
@@ -152,7 +152,7 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
         .map_err(|source| ClusterError::Io {
             action: "create a directory in",
             path: cache.to_path_buf(),
-            source,
+            cause: source,
         })?;
     let staged = tmp.path().join("kafka");
     let pom = tmp.path().join("pom.xml");
@@ -164,7 +164,7 @@ fn fetch_with_maven(cache: &Path, home: &Path, version: &str) -> Result<(), Clus
     let log_file = std::fs::File::create(&log).map_err(|source| ClusterError::Io {
         action: "create",
         path: log.clone(),
-        source,
+        cause: source,
     })?;
     eprintln!(
         "fetching Apache Kafka {version} jars with mvn into {} (once)…",
@@ -203,7 +203,7 @@ fn copy_dependencies(
             ClusterError::Io {
                 action: "open",
                 path: log.to_path_buf(),
-                source,
+                cause: source,
             }
         })?))
         .stderr(Stdio::from(log_file))
@@ -211,7 +211,7 @@ fn copy_dependencies(
         .map_err(|source| ClusterError::Io {
             action: "run",
             path: mvn.to_path_buf(),
-            source,
+            cause: source,
         })
 }
 
@@ -224,7 +224,7 @@ fn move_into_place(staged: &Path, home: &Path) -> Result<(), ClusterError> {
         Err(source) => Err(ClusterError::Io {
             action: "move the fetched jars to",
             path: home.to_path_buf(),
-            source,
+            cause: source,
         }),
     }
 }
@@ -253,7 +253,7 @@ pub fn find_java() -> Result<Java, ClusterError> {
         .map_err(|source| ClusterError::Io {
             action: "run",
             path: path.clone(),
-            source,
+            cause: source,
         })?;
     let text =
         String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);

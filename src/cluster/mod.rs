@@ -103,11 +103,11 @@ pub enum ClusterError {
     MavenFailed { version: String, detail: String },
     #[error("KAFKA_HOME={path} is not an unpacked Kafka distribution: {reason} (hint: unset KAFKA_HOME to use the jars fetched with mvn)")]
     BadKafkaHome { path: PathBuf, reason: String },
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("invalid local cluster options: {0}")]
     InvalidOptions(String),
@@ -342,7 +342,7 @@ pub(crate) fn create_dir_and_write(
         .map_err(|source| ClusterError::Io {
             action: "write",
             path: named.to_path_buf(),
-            source,
+            cause: source,
         })
 }
 

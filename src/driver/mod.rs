@@ -21,7 +21,7 @@ pub use java::{DriverError, JavaClient, JavaDriver, JavaSession};
 
 use crate::cpu::ClientProbe;
 use crate::grid::{Cell, Client, Fixed};
-use crate::librdkafka::{Created, FixedRate, ProducerError, RoundSpec, Session, SessionTotals};
+use crate::librdkafka::{Created, FixedRate, RoundSpec, Session, SessionError, SessionTotals};
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
 /// One cell's producer, as the suite drives it.
@@ -98,11 +98,11 @@ impl Clients {
                 let client = self
                     .java
                     .get(v)
-                    .ok_or_else(|| driver_error(format!("Java client {v} was not prepared")))?;
+                    .ok_or_else(|| ProducerError::JavaNotPrepared {
+                        version: v.to_string(),
+                    })?;
                 let base = java::base_from_rdkafka(base);
-                match JavaSession::create(client, &base, &cell.settings, fixed, topic, run_tag)
-                    .map_err(|e| driver_error(e.to_string()))?
-                {
+                match JavaSession::create(client, &base, &cell.settings, fixed, topic, run_tag)? {
                     java::JavaCreated::Session(s) => Ok(Opened::Producer(Box::new(JavaProducer {
                         session: *s,
                         samples: Vec::new(),
@@ -116,19 +116,27 @@ impl Clients {
     }
 }
 
-fn driver_error(message: String) -> ProducerError {
-    ProducerError::Driver { message }
+/// Errors that stop a cell's producer, whichever client it is (as opposed
+/// to delivery failures, which are data).
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    #[error(transparent)]
+    Librdkafka(#[from] SessionError),
+    #[error(transparent)]
+    Java(#[from] DriverError),
+    #[error("Java client {version} was not prepared")]
+    JavaNotPrepared { version: String },
 }
 
 impl CellProducer for Session {
     fn warm_up(&mut self, records: u64) -> Result<(), ProducerError> {
-        Session::warm_up(self, records)
+        Ok(Session::warm_up(self, records)?)
     }
     fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
-        Session::round(self, spec)
+        Ok(Session::round(self, spec)?)
     }
     fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
-        Session::fixed_rate(self, rate, records)
+        Ok(Session::fixed_rate(self, rate, records)?)
     }
     fn samples(&self) -> &[Sample] {
         Session::samples(self)
@@ -140,7 +148,7 @@ impl CellProducer for Session {
         Session::acked_counter(self)
     }
     fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError> {
-        Session::finish(*self)
+        Ok(Session::finish(*self)?)
     }
     fn cpu_probe(&self) -> ClientProbe {
         Session::cpu_probe(self)
@@ -163,20 +171,17 @@ impl CellProducer for JavaProducer {
         self.session
             .round(records, 0, 0, 0, 0)
             .map(|_| ())
-            .map_err(|e| driver_error(e.to_string()))
+            .map_err(ProducerError::from)
     }
 
     fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
-        let windows = self
-            .session
-            .round(
-                spec.warmup,
-                spec.windows,
-                spec.records_per_window,
-                spec.tail,
-                spec.burst,
-            )
-            .map_err(|e| driver_error(e.to_string()))?;
+        let windows = self.session.round(
+            spec.warmup,
+            spec.windows,
+            spec.records_per_window,
+            spec.tail,
+            spec.burst,
+        )?;
         let round = self.rounds;
         self.rounds += 1;
         let mut out = Vec::with_capacity(windows.len());
@@ -197,10 +202,7 @@ impl CellProducer for JavaProducer {
     }
 
     fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
-        let r = self
-            .session
-            .fixed_rate(rate as f64, records)
-            .map_err(|e| driver_error(e.to_string()))?;
+        let r = self.session.fixed_rate(rate as f64, records)?;
         Ok(FixedRate {
             rate_per_sec: rate,
             records: r.records,
@@ -236,7 +238,7 @@ impl CellProducer for JavaProducer {
             ..
         } = *self;
         let effective = session.effective().clone();
-        let done = session.finish().map_err(|e| driver_error(e.to_string()))?;
+        let done = session.finish()?;
         let mut total = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
         for h in &latency {
             // A Java histogram with other bounds is skipped rather than

@@ -28,11 +28,8 @@ pub use workload::{Axes, Workload};
 /// Errors in a workload: a file that cannot be read, or a value out of range.
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
-    #[error("cannot read workload file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read workload file {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
     #[error("workload file {path}: {message}")]
     Parse { path: String, message: String },
     #[error("invalid workload: {0}")]

@@ -129,7 +129,7 @@ impl Workload {
     pub fn from_file(path: &Path) -> Result<Workload, GridError> {
         let text = std::fs::read_to_string(path).map_err(|source| GridError::Read {
             path: path.display().to_string(),
-            source,
+            cause: source,
         })?;
         Self::from_toml(&text).map_err(|e| match e {
             GridError::Parse { message, .. } => GridError::Parse {

@@ -40,14 +40,12 @@ use recorder::{error_name, new_histogram, Clock, Recorder, RoundClock, Tally, Ti
 
 mod recorder;
 
-/// Errors that stop a cell (as opposed to delivery failures, which are data).
+/// Errors that stop a librdkafka session, and so its cell (as opposed to
+/// delivery failures, which are data).
 #[derive(Debug, thiserror::Error)]
-pub enum ProducerError {
-    /// A producer driver outside this process failed (the Java client).
-    #[error("{message}")]
-    Driver { message: String },
-    #[error("producer for topic {topic}: {source}")]
-    Producer { topic: String, source: KafkaError },
+pub enum SessionError {
+    #[error("producer for topic {topic}: {cause}")]
+    Producer { topic: String, cause: KafkaError },
     #[error("topic {topic}: {delivered} of {sent} records still undelivered after {waited_ms} ms (hint: is the cluster reachable? raise message_timeout_ms for slow clusters)")]
     Stalled {
         topic: String,
@@ -199,7 +197,7 @@ impl Session {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
-    ) -> Result<Created, ProducerError> {
+    ) -> Result<Created, SessionError> {
         let clock = Clock::new();
         let recorder = Recorder {
             clock,
@@ -220,15 +218,15 @@ impl Session {
             Ok(p) => p,
             Err(KafkaError::ClientCreation(message)) => return Ok(Created::Rejected(message)),
             Err(source) => {
-                return Err(ProducerError::Producer {
+                return Err(SessionError::Producer {
                     topic: topic.into(),
-                    source,
+                    cause: source,
                 })
             }
         };
-        let rkt = TopicHandle::new(&producer, topic).map_err(|source| ProducerError::Producer {
+        let rkt = TopicHandle::new(&producer, topic).map_err(|source| SessionError::Producer {
             topic: topic.into(),
-            source,
+            cause: source,
         })?;
         let mut payload = vec![0u8; fixed.record_bytes];
         // Incompressible-looking padding so compression settings measure
@@ -277,7 +275,7 @@ impl Session {
 
     /// Sends `records` untimed records and waits for their delivery, so that
     /// connection, metadata and producer-id set-up are paid before timing.
-    pub fn warm_up(&mut self, records: u64) -> Result<(), ProducerError> {
+    pub fn warm_up(&mut self, records: u64) -> Result<(), SessionError> {
         self.tally().timing = Timing::Off;
         let start = Instant::now();
         for _ in 0..records {
@@ -311,7 +309,7 @@ impl Session {
     /// Runs one round (see the module documentation) as fast as the client
     /// takes records, and returns its timed windows. Windows the round did
     /// not complete (records failed before a boundary) are left out.
-    pub fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, ProducerError> {
+    pub fn round(&mut self, spec: &RoundSpec) -> Result<Vec<Sample>, SessionError> {
         let now = self.clock().now_ns();
         self.tally().timing = Timing::Round(RoundClock::new(spec, now));
         let start = Instant::now();
@@ -355,7 +353,7 @@ impl Session {
     /// start + i/rate, and its latency counts from then, however late
     /// `send()` got to it (coordinated omission corrected); how late it was
     /// is recorded apart.
-    pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError> {
+    pub fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, SessionError> {
         // From an empty queue: nothing sent earlier waits ahead of the phase.
         self.wait_delivered(Instant::now())?;
         self.tally().timing = Timing::Fixed(new_histogram());
@@ -405,7 +403,7 @@ impl Session {
 
     /// Waits for a statistics snapshot taken after the last delivery, reads
     /// the effective configuration and returns everything measured.
-    pub fn finish(self) -> Result<SessionTotals, ProducerError> {
+    pub fn finish(self) -> Result<SessionTotals, SessionError> {
         // Snapshots queued while the session idled are served by this poll;
         // one that arrived after the last delivery holds the final counts.
         let fresh = || {
@@ -535,7 +533,7 @@ impl Session {
     /// Polls until every record handed to the client has a delivery report.
     /// Short polls, not `flush()`: `flush` polls in 100 ms steps and would
     /// quantise every window's end.
-    fn wait_delivered(&mut self, since: Instant) -> Result<(), ProducerError> {
+    fn wait_delivered(&mut self, since: Instant) -> Result<(), SessionError> {
         // Each record gets its report within message.timeout.ms; allow that
         // plus a margin before calling the cell stalled.
         let limit = self.message_timeout + Duration::from_secs(30);
@@ -549,7 +547,7 @@ impl Session {
             if since.elapsed() > limit {
                 let sent: u64 = self.next_seq.iter().sum();
                 let t = self.tally();
-                return Err(ProducerError::Stalled {
+                return Err(SessionError::Stalled {
                     topic: self.topic.clone(),
                     sent,
                     delivered: t.counts.acked + t.counts.failed,

@@ -20,9 +20,10 @@ use std::time::Duration;
 pub mod failover;
 
 use crate::cluster::{Cluster, LocalCluster};
-use crate::faults::{FaultEvent, FaultName, FaultPlan, Proxy, ProxyConfig};
+use crate::driver::ProducerError;
+use crate::faults::{FaultEvent, FaultName, FaultPlan, Proxy, ProxyConfig, ProxyError};
 use crate::grid::{Cell, Workload};
-use crate::librdkafka::{ProducerError, RoundSpec};
+use crate::librdkafka::RoundSpec;
 use crate::netem::Link;
 use crate::results::{CellNetwork, Exposure, Sample};
 use failover::{with_failovers, Counters, FailoverPlan, FailoverReport, FailoverSchedule};
@@ -74,6 +75,33 @@ pub trait Shaper {
     }
 }
 
+/// Why a cell's path cannot be built on this cluster: the cell fails with
+/// it, before its producer starts.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error("fault profile {profile} needs the proxy (hint: drop --direct)")]
+    FaultsNeedProxy { profile: String },
+    #[error("an emulated RTT needs the proxy (hint: drop --direct, or use --rtt 0)")]
+    RttNeedsProxy,
+    #[error(
+        "the proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
+         (hint: use the local cluster, or --direct with only the none/failover profiles and --rtt 0)"
+    )]
+    ProxyNeedsPlaintext,
+    #[error(
+        "network.replication_rtt_ms {rtt_ms} needs the local cluster's emulated replication \
+         links (hint: run without --bootstrap, and without --direct)"
+    )]
+    ReplicationNeedsLocal { rtt_ms: f64 },
+    #[error(
+        "the failover fault needs a cluster this process starts and can kill nodes of \
+         (hint: run without --bootstrap and stop any `cluster up` cluster)"
+    )]
+    FailoverNeedsLocal,
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+}
+
 /// The path of one cell: the bootstrap its producer uses, and its shapers.
 pub struct CellPath<'a> {
     bootstrap: String,
@@ -100,21 +128,18 @@ impl<'a> CellPath<'a> {
         topic: &str,
         workload: &Workload,
         route: Route,
-    ) -> anyhow::Result<CellPath<'a>> {
+    ) -> Result<CellPath<'a>, PathError> {
         let mut shapers: Vec<Box<dyn Shaper + 'a>> = Vec::new();
         let mut network = CellNetwork::default();
         let bootstrap = match route {
             Route::Direct => {
                 if cell.faults.needs_proxy() {
-                    anyhow::bail!(
-                        "fault profile {} needs the proxy (hint: drop --direct)",
-                        cell.faults
-                    );
+                    return Err(PathError::FaultsNeedProxy {
+                        profile: cell.faults.to_string(),
+                    });
                 }
                 if cell.rtt_us > 0 {
-                    anyhow::bail!(
-                        "an emulated RTT needs the proxy (hint: drop --direct, or use --rtt 0)"
-                    );
+                    return Err(PathError::RttNeedsProxy);
                 }
                 cluster.bootstrap()
             }
@@ -131,10 +156,7 @@ impl<'a> CellPath<'a> {
         // cell, RTT 0 included: cells of other RTTs run in between.
         if let Some(r) = workload.network.replication_rtt_ms {
             if cluster.local().and_then(|l| l.replication_link()).is_none() {
-                anyhow::bail!(
-                    "network.replication_rtt_ms {r} needs the local cluster's emulated replication \
-                     links (hint: run without --bootstrap, and without --direct)"
-                );
+                return Err(PathError::ReplicationNeedsLocal { rtt_ms: r });
             }
         }
         if workload.network.replication && route == Route::Proxy {
@@ -154,12 +176,7 @@ impl<'a> CellPath<'a> {
             }
         }
         if cell.faults.needs_failover() {
-            let local = cluster.local().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the failover fault needs a cluster this process starts and can kill nodes of \
-                     (hint: run without --bootstrap and stop any `cluster up` cluster)"
-                )
-            })?;
+            let local = cluster.local().ok_or(PathError::FailoverNeedsLocal)?;
             let spec = RoundSpec::for_cell(cell, workload);
             shapers.push(Box::new(Failover::new(local, topic, spec, workload)));
         }
@@ -252,16 +269,13 @@ struct Wire {
 }
 
 impl Wire {
-    fn start(cluster: &dyn Cluster, cell: &Cell, workload: &Workload) -> anyhow::Result<Wire> {
+    fn start(cluster: &dyn Cluster, cell: &Cell, workload: &Workload) -> Result<Wire, PathError> {
         let tls = cluster
             .client_config()
             .get("security.protocol")
             .is_some_and(|p| !p.eq_ignore_ascii_case("plaintext"));
         if tls {
-            anyhow::bail!(
-                "the proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
-                 (hint: use the local cluster, or --direct with only the none/failover profiles and --rtt 0)"
-            );
+            return Err(PathError::ProxyNeedsPlaintext);
         }
         let n = &workload.network;
         // Counts per cell (`reject:25/cell`) are spread over the records of

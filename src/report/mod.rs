@@ -40,10 +40,10 @@ pub use model::Model;
 pub enum ReportError {
     #[error(transparent)]
     Results(#[from] ResultsError),
-    #[error("cannot write report into {path}: {source}")]
+    #[error("cannot write report into {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("cannot draw {chart}: {message}")]
     Draw {
@@ -138,7 +138,7 @@ pub fn render_with(
 fn write_files(out_dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<ReportFiles, ReportError> {
     let werr = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| ReportError::Write { path, source }
+        move |cause| ReportError::Write { path, cause }
     };
     let existed = out_dir.is_dir();
     let staging_parent = if existed {

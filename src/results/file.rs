@@ -10,15 +10,15 @@ use crate::results::{upgrade, Results, SCHEMA_VERSION};
 /// Errors reading or writing a results file.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
-    #[error("cannot read {path}: {source} (hint: pass the results.json of a run, e.g. reports/<run-id>/results.json)")]
+    #[error("cannot read {path}: {cause} (hint: pass the results.json of a run, e.g. reports/<run-id>/results.json)")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{path} is not a kafka-order-bench results file: {message}")]
     Parse { path: PathBuf, message: String },
@@ -35,7 +35,7 @@ impl Results {
     pub fn load(path: &Path) -> Result<Results, ResultsError> {
         let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
             path: path.to_path_buf(),
-            source,
+            cause: source,
         })?;
         let mut value: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| ResultsError::Parse {
@@ -81,7 +81,7 @@ impl Results {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ResultsError> {
     let err = |source| ResultsError::Write {
         path: path.to_path_buf(),
-        source,
+        cause: source,
     };
     let dir = path
         .parent()

@@ -22,7 +22,7 @@ use crate::results::{
 use crate::schedule::Schedule;
 use crate::verify::{self, Checker};
 
-use super::{chain, interrupted, settled_end_offsets, topic_name, Progress, SuiteError};
+use super::{failed_outcome, interrupted, settled_end_offsets, topic_name, Progress, SuiteError};
 
 /// A cell that is being measured.
 pub(super) struct Live<'a> {
@@ -87,11 +87,7 @@ fn open<'a>(
     let workload = &meta.workload;
     let fixed = &workload.fixed;
     let opened = (|| -> Result<Slot<'a>, SuiteError> {
-        let path = CellPath::open(cluster, cell, &topic, workload, route).map_err(|e| {
-            SuiteError::Path {
-                message: format!("{e:#}"),
-            }
-        })?;
+        let path = CellPath::open(cluster, cell, &topic, workload, route)?;
         let mut base = cluster.client_config();
         base.set("bootstrap.servers", path.bootstrap());
         // The producer's configuration is checked before the topic exists:
@@ -127,7 +123,7 @@ fn open<'a>(
         Slot::Done(CellResult::new(
             cell,
             CellNetwork::requested(cell),
-            Outcome::Failed { message: chain(&e) },
+            failed_outcome(&e),
         ))
     })
 }
@@ -419,7 +415,7 @@ fn check(cluster: &dyn Cluster, meta: &RunMeta, l: Live<'_>, conditions: Conditi
             conditions,
         })))
     })()
-    .unwrap_or_else(|e| Outcome::Failed { message: chain(&e) });
+    .unwrap_or_else(|e| failed_outcome(&e));
     drop(path);
     // The topic has served its purpose once checked; the suite only ever
     // deletes topics it created (the prefix guards that).

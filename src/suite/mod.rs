@@ -35,10 +35,11 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 
 use crate::cluster::{self, Cluster, ClusterError};
+use crate::driver::ProducerError;
 use crate::driver::{Clients, DriverError};
 use crate::grid::{Cell, Client, Workload};
-use crate::librdkafka::{Created, ProducerError, Session};
-use crate::path::Route;
+use crate::librdkafka::{Created, Session, SessionError};
+use crate::path::{PathError, Route};
 use crate::progress::Work;
 pub use crate::progress::{Progress, Quiet};
 use crate::results::{
@@ -72,8 +73,8 @@ pub enum SuiteError {
     },
     #[error(transparent)]
     Producer(#[from] ProducerError),
-    #[error("{message}")]
-    Path { message: String },
+    #[error(transparent)]
+    Path(#[from] PathError),
     #[error("reading the high watermarks of {topic}")]
     Watermarks { topic: String, source: KafkaError },
     #[error(transparent)]
@@ -82,16 +83,18 @@ pub enum SuiteError {
     Save(#[from] ResultsError),
 }
 
-/// An error and its causes, `: `-separated, as a cell's failure message.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
+impl From<SessionError> for SuiteError {
+    fn from(e: SessionError) -> SuiteError {
+        SuiteError::Producer(e.into())
     }
-    out
+}
+
+/// A cell's failure as `results.json` records it: the error and each of
+/// its causes once ([`crate::error::chain`]), secrets scrubbed.
+fn failed_outcome(e: &SuiteError) -> crate::results::Outcome {
+    crate::results::Outcome::Failed {
+        message: crate::redact::scrub(&crate::error::chain(e)),
+    }
 }
 
 /// True once the user asked the run to stop.
@@ -434,5 +437,47 @@ pub fn check_clients(cluster_kind: ClusterKind, workload: &Workload) -> Result<(
             client: c.to_string(),
         }),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{CellNetwork, CellResult};
+
+    /// A cell that fails saves its error and each cause once: the message a
+    /// user reads in `results.json` once read "…: E: E" (a level quoted its
+    /// cause and exposed it as its source too).
+    #[test]
+    fn a_saved_cell_failure_holds_each_cause_once() {
+        let cause = "Local: Invalid argument or configuration";
+        let producer = SessionError::Producer {
+            topic: "kob-t".into(),
+            cause: KafkaError::ClientConfig(
+                rdkafka::types::RDKafkaConfRes::RD_KAFKA_CONF_INVALID,
+                cause.into(),
+                "linger.ms".into(),
+                "x".into(),
+            ),
+        };
+        let e = SuiteError::WarmUp {
+            topic: "kob-warm".into(),
+            source: Box::new(SuiteError::from(producer)),
+        };
+        let cell = Workload::quick().cells().remove(0);
+        let saved = CellResult::new(&cell, CellNetwork::requested(&cell), failed_outcome(&e));
+        let json = serde_json::to_string(&saved).unwrap();
+        let message = match &saved.outcome {
+            crate::results::Outcome::Failed { message } => message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            message.starts_with(
+                "warming up the cluster on topic kob-warm: producer for topic kob-t: "
+            ),
+            "{message}"
+        );
+        assert_eq!(message.matches("linger.ms").count(), 1, "{message}");
+        assert_eq!(json.matches("linger.ms").count(), 1, "{json}");
     }
 }

@@ -26,14 +26,14 @@ use super::verdict::Verdict;
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     /// The client configuration was refused (e.g. a bad `-X` property).
-    #[error("cannot create a consumer: {source} (hint: check the -X properties)")]
-    Config { source: Box<KafkaError> },
+    #[error("cannot create a consumer: {cause} (hint: check the -X properties)")]
+    Config { cause: Box<KafkaError> },
     /// No broker answered the metadata request.
-    #[error("cannot reach the cluster at {bootstrap:?} to read topic {topic:?}: {source} (hint: check --bootstrap and the -X security properties)")]
+    #[error("cannot reach the cluster at {bootstrap:?} to read topic {topic:?}: {cause} (hint: check --bootstrap and the -X security properties)")]
     Unreachable {
         bootstrap: String,
         topic: String,
-        source: Box<KafkaError>,
+        cause: Box<KafkaError>,
     },
     /// The cluster answered but has no such topic.
     #[error("topic {topic:?} does not exist on the cluster at {bootstrap:?}")]
@@ -232,7 +232,7 @@ fn consumer(config: &ClientConfig, readers: usize) -> Result<BaseConsumer, Verif
     }
     config
         .create()
-        .map_err(|e| VerifyError::Config { source: e.into() })
+        .map_err(|e| VerifyError::Config { cause: e.into() })
 }
 
 /// One partition to read: (partition, first offset, end offset).
@@ -261,7 +261,7 @@ fn plan(
         .map_err(|e| VerifyError::Unreachable {
             bootstrap: bootstrap.to_string(),
             topic: topic.to_string(),
-            source: e.into(),
+            cause: e.into(),
         })?;
     let unknown = || VerifyError::UnknownTopic {
         topic: topic.to_string(),

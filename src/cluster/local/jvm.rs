@@ -44,7 +44,7 @@ pub(super) fn kafka_command(
     let err = log_file.try_clone().map_err(|source| ClusterError::Io {
         action: "open",
         path: log.to_path_buf(),
-        source,
+        cause: source,
     })?;
     let mut cmd = Command::new(&java.path);
     cmd.args(jvm_flags)
@@ -69,7 +69,7 @@ impl LocalCluster {
             .map_err(|source| ClusterError::Io {
                 action: "open",
                 path: node.log.clone(),
-                source,
+                cause: source,
             })?;
         let node_dir = node.config.parent().unwrap_or(Path::new("."));
         let mut jvm_flags = vec![
@@ -91,7 +91,7 @@ impl LocalCluster {
         spawned.map_err(|source| ClusterError::Io {
             action: "start the JVM of node",
             path: node.config.clone(),
-            source,
+            cause: source,
         })
     }
 }

@@ -40,7 +40,7 @@ impl LocalCluster {
         let ports = free_ports(3 * n).map_err(|source| ClusterError::Io {
             action: "find free ports on",
             path: "127.0.0.1".into(),
-            source,
+            cause: source,
         })?;
         // Started before the brokers, so each one's advertised replication
         // address is listening by the time a follower fetches from it.

@@ -20,7 +20,7 @@ pub(super) fn start_delay_lines(listener_ports: &[u16]) -> Result<Vec<TcpDelay>,
             TcpDelay::start(target, Link::default()).map_err(|e| ClusterError::Io {
                 action: "start the replication delay line for",
                 path: target.to_string().into(),
-                source: std::io::Error::other(e.to_string()),
+                cause: std::io::Error::other(e.to_string()),
             })
         })
         .collect()

@@ -45,13 +45,13 @@ pub(super) fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError
             std::fs::remove_dir_all(dir).map_err(|source| ClusterError::Io {
                 action: "empty",
                 path: dir.to_path_buf(),
-                source,
+                cause: source,
             })?;
         }
         std::fs::create_dir_all(dir).map_err(|source| ClusterError::Io {
             action: "create",
             path: dir.to_path_buf(),
-            source,
+            cause: source,
         })?;
         return Ok(DataDir::Kept(dir.to_path_buf()));
     }
@@ -62,13 +62,13 @@ pub(super) fn make_data_dir(kept: Option<&Path>) -> Result<DataDir, ClusterError
         .map_err(|source| ClusterError::Io {
             action: "create a temporary directory in",
             path: std::env::temp_dir(),
-            source,
+            cause: source,
         })?;
     let owner = tmp.path().join(OWNER_FILE);
     std::fs::write(&owner, std::process::id().to_string()).map_err(|source| ClusterError::Io {
         action: "write",
         path: owner,
-        source,
+        cause: source,
     })?;
     Ok(DataDir::Temp(tmp))
 }
@@ -136,7 +136,7 @@ fn spawn_formatter(
     let file = File::create(&log).map_err(|source| ClusterError::Io {
         action: "create",
         path: log.clone(),
-        source,
+        cause: source,
     })?;
     // A short-lived tool: a small heap and the quick JIT tier start it fastest.
     let jvm_flags = [
@@ -158,7 +158,7 @@ fn spawn_formatter(
     let child = proc::spawn_owned(cmd).map_err(|source| ClusterError::Io {
         action: "run the storage formatter for",
         path: node.config.clone(),
-        source,
+        cause: source,
     })?;
     Ok(Formatter {
         node: node.id,

@@ -169,7 +169,7 @@ fn build(version: &str, cache: &Path, home: &Path, hash: &str) -> Result<(), Dri
         move |source| DriverError::Io {
             action,
             path,
-            source,
+            cause: source,
         }
     };
     std::fs::create_dir_all(cache).map_err(io("create", cache))?;
@@ -223,7 +223,7 @@ fn build(version: &str, cache: &Path, home: &Path, hash: &str) -> Result<(), Dri
         Err(source) => Err(DriverError::Io {
             action: "move the built driver to",
             path: home.to_path_buf(),
-            source,
+            cause: source,
         }),
     }
 }

@@ -51,11 +51,11 @@ pub enum DriverError {
     },
     #[error("Java client: {0}")]
     Java(String),
-    #[error("cannot {action} {path}: {source}")]
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         action: &'static str,
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("Java driver {op}: {message}")]
     Driver { op: &'static str, message: String },

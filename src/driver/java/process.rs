@@ -46,7 +46,7 @@ impl DriverProcess {
             .map_err(|source| DriverError::Io {
                 action: "run",
                 path: client.java.clone(),
-                source,
+                cause: source,
             })?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("piped stdout");

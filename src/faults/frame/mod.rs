@@ -60,11 +60,14 @@ pub enum FrameError {
     #[error("malformed {what}: {reason}")]
     Malformed { what: &'static str, reason: String },
     /// Reading from the socket failed.
-    #[error("reading a frame: {source}")]
-    Io {
-        #[from]
-        source: std::io::Error,
-    },
+    #[error("reading a frame: {cause}")]
+    Io { cause: std::io::Error },
+}
+
+impl From<std::io::Error> for FrameError {
+    fn from(cause: std::io::Error) -> FrameError {
+        FrameError::Io { cause }
+    }
 }
 
 fn malformed(what: &'static str, reason: impl ToString) -> FrameError {

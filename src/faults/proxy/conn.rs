@@ -197,7 +197,7 @@ impl Outlet {
                     .await
                 {
                     return Err(FrameError::Io {
-                        source: std::io::ErrorKind::BrokenPipe.into(),
+                        cause: std::io::ErrorKind::BrokenPipe.into(),
                     });
                 }
             }

@@ -45,7 +45,8 @@ pub(super) async fn discover(
         };
         let mut out = BTreeMap::new();
         for (node, host, port) in brokers {
-            let proxy = route(shared, &host, port).map_err(|source| ProxyError::Bind { source })?;
+            let proxy =
+                route(shared, &host, port).map_err(|source| ProxyError::Bind { cause: source })?;
             out.insert(
                 node,
                 ProxiedBroker {
@@ -158,7 +159,7 @@ pub(super) fn rewrite(
     shared: &Arc<Shared>,
 ) -> Result<Bytes, FrameError> {
     let (header, body) = response_body(&frame, key, version)?;
-    let bind_err = |e: std::io::Error| FrameError::Io { source: e };
+    let bind_err = |e: std::io::Error| FrameError::Io { cause: e };
     let to_proxy = |host: &mut StrBytes, port: &mut i32| -> Result<(), FrameError> {
         if host.is_empty() || *port < 0 {
             return Ok(());

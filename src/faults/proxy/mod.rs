@@ -170,11 +170,11 @@ pub enum ProxyError {
     #[error("could not learn the brokers from {bootstrap}: {reason}")]
     Discovery { bootstrap: String, reason: String },
     /// Binding a listener failed.
-    #[error("binding a listener on {PROXY_HOST}:0: {source}")]
-    Bind { source: std::io::Error },
+    #[error("binding a listener on {PROXY_HOST}:0: {cause}")]
+    Bind { cause: std::io::Error },
     /// The runtime or its thread could not be started.
-    #[error("starting the proxy runtime: {source}")]
-    Runtime { source: std::io::Error },
+    #[error("starting the proxy runtime: {cause}")]
+    Runtime { cause: std::io::Error },
     /// The proxy thread ended before reporting.
     #[error("the proxy thread exited during start-up")]
     ThreadGone,
@@ -244,7 +244,7 @@ impl Proxy {
                 {
                     Ok(rt) => rt,
                     Err(source) => {
-                        let _ = ready_tx.send(Err(ProxyError::Runtime { source }));
+                        let _ = ready_tx.send(Err(ProxyError::Runtime { cause: source }));
                         return;
                     }
                 };
@@ -262,7 +262,7 @@ impl Proxy {
                 // connection task, which closes their sockets.
                 rt.shutdown_timeout(Duration::from_secs(2));
             })
-            .map_err(|source| ProxyError::Runtime { source })?;
+            .map_err(|source| ProxyError::Runtime { cause: source })?;
         let brokers = match ready_rx.recv() {
             Ok(Ok(brokers)) => brokers,
             Ok(Err(e)) => {
