@@ -5,10 +5,8 @@
 //! and offsets through unchanged; under `reject` a non-idempotent producer
 //! with several requests in flight is reordered and an idempotent one is not.
 //!
-//! `throughput_ratio_through_proxy` is a measurement, not a test: it is
-//! ignored by default and prints throughput through the proxy as a ratio of
-//! direct. Run it with
-//! `cargo test --release --test proxy_real -- --ignored --nocapture`.
+//! Throughput through the proxy as a ratio of direct is a measurement:
+//! `cargo bench --bench path_costs` (`benches/path_costs.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -223,42 +221,4 @@ fn proxy_on_a_real_cluster() {
     for t in [direct_topic, proxied_topic] {
         delete_topic(&cluster, &t).unwrap();
     }
-}
-
-#[test]
-#[ignore = "a measurement: run with --ignored --nocapture"]
-fn throughput_ratio_through_proxy() {
-    let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
-    let upstream = cluster.bootstrap();
-    let proxy = Proxy::start(&upstream, FaultPlan::none()).unwrap();
-    let n = 200_000;
-    let settings = [
-        ("acks", "all"),
-        ("enable.idempotence", "true"),
-        ("linger.ms", "5"),
-        ("max.in.flight", "5"),
-    ];
-    // Warm up both paths (JIT, page cache), then alternate to share drift.
-    let warm = topic(&cluster, "warm");
-    produce(&cluster, &upstream, &warm, 20_000, 100, &settings);
-    produce(&cluster, &proxy.bootstrap(), &warm, 20_000, 100, &settings);
-    let mut direct = Vec::new();
-    let mut proxied = Vec::new();
-    for round in 0..3 {
-        let t = topic(&cluster, &format!("d{round}"));
-        let (_, d) = produce(&cluster, &upstream, &t, n, 100, &settings);
-        direct.push(n as f64 / d.as_secs_f64());
-        let t = topic(&cluster, &format!("p{round}"));
-        let (_, p) = produce(&cluster, &proxy.bootstrap(), &t, n, 100, &settings);
-        proxied.push(n as f64 / p.as_secs_f64());
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let (d, p) = (median(&mut direct), median(&mut proxied));
-    eprintln!(
-        "records/s direct {direct:.0?} proxied {proxied:.0?}; median ratio proxied/direct = {:.3}",
-        p / d
-    );
 }
