@@ -10,7 +10,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::driver::java::protocol::Progress;
+use crate::driver::java::protocol::{ProgressLine, Reply, Request};
 use crate::driver::java::{DriverError, JavaClient};
 
 const LOG_LINES: usize = 30;
@@ -73,13 +73,11 @@ impl DriverProcess {
         })
     }
 
-    /// Sends one request and waits for its reply; `{"error":…}` is an error.
-    pub(super) fn call(
-        &mut self,
-        op: &'static str,
-        request: &serde_json::Value,
-    ) -> Result<serde_json::Value, DriverError> {
-        let line = request.to_string() + "\n";
+    /// Sends one request and waits for its reply; an `error` reply is an
+    /// error.
+    pub(super) fn call(&mut self, request: &Request) -> Result<Reply, DriverError> {
+        let op = request.op();
+        let line = request.line() + "\n";
         let written = self
             .stdin
             .as_mut()
@@ -90,19 +88,15 @@ impl DriverProcess {
         let Ok(reply) = self.replies.recv() else {
             return Err(self.exited(op));
         };
-        let value: serde_json::Value =
-            serde_json::from_str(&reply).map_err(|e| DriverError::Protocol {
+        match serde_json::from_str::<Reply>(&reply) {
+            Ok(Reply::Error(message)) => Err(DriverError::Driver { op, message }),
+            Ok(r) => Ok(r),
+            Err(e) => Err(DriverError::Protocol {
                 op,
-                reply: reply.clone(),
+                reply,
                 detail: e.to_string(),
-            })?;
-        if let Some(message) = value.get("error") {
-            return Err(DriverError::Driver {
-                op,
-                message: message.as_str().unwrap_or(&reply).to_string(),
-            });
+            }),
         }
-        Ok(value)
     }
 
     fn exited(&mut self, op: &'static str) -> DriverError {
@@ -155,11 +149,9 @@ fn forward_replies(stdout: ChildStdout, tx: Sender<String>, sent: &AtomicU64, ac
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
         if line.starts_with("{\"progress\":") {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
-                if let Ok(p) = serde_json::from_value::<Progress>(v["progress"].clone()) {
-                    sent.fetch_max(p.sent, Ordering::Relaxed);
-                    acked.fetch_max(p.acked, Ordering::Relaxed);
-                }
+            if let Ok(ProgressLine { progress: p }) = serde_json::from_str(&line) {
+                sent.fetch_max(p.sent, Ordering::Relaxed);
+                acked.fetch_max(p.acked, Ordering::Relaxed);
             }
             continue;
         }

@@ -1,12 +1,17 @@
-//! The messages of the JSON-lines protocol with `kob.Driver` (documented in
-//! `drivers/java/README.md`) as they arrive, and reading them: a reply's
-//! fields and the histograms the Java side encodes.
+//! The JSON-lines protocol with `kob.Driver` (documented in
+//! `drivers/java/README.md`) as typed messages: the [`Request`]s Rust
+//! writes, one per line, and the [`Reply`] each gets, one per line (progress
+//! lines in between are [`ProgressLine`]s). A recorded exchange,
+//! `drivers/java/src/test/resources/exchange.jsonl`, is checked on both
+//! sides: here every request serializes to its recorded line and every
+//! reply parses; in `ExchangeTest.java` the driver reads every request and
+//! writes the recorded replies.
 
 use std::collections::BTreeMap;
 
 use base64::Engine;
 use hdrhistogram::Histogram;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::driver::java::DriverError;
 
@@ -18,13 +23,91 @@ pub struct Adjusted {
     pub effective: String,
 }
 
-#[derive(Deserialize)]
+/// One request, tagged by its `op`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub(super) enum Request {
+    /// Creates the session's producer.
+    Create {
+        topic: String,
+        partitions: u32,
+        record_bytes: usize,
+        /// The stamp's run id is 64 bits; Java has no u64, and its JSON
+        /// reader takes a long: the same bits, read as signed.
+        run_tag: i64,
+        config: BTreeMap<String, String>,
+    },
+    /// One round of windows.
+    Round {
+        warmup_records: u64,
+        windows: u32,
+        records_per_window: u64,
+        tail_records: u64,
+        burst_records: u64,
+    },
+    /// Records at a fixed rate.
+    FixedRate { rate_per_sec: f64, records: u64 },
+    /// Closes the producer and reports every record's outcome.
+    Finish,
+}
+
+impl Request {
+    /// The request's `op`, for messages.
+    pub(super) fn op(&self) -> &'static str {
+        match self {
+            Request::Create { .. } => "create",
+            Request::Round { .. } => "round",
+            Request::FixedRate { .. } => "fixed_rate",
+            Request::Finish => "finish",
+        }
+    }
+
+    /// The request as its line on the wire (without the newline).
+    pub(super) fn line(&self) -> String {
+        serde_json::to_string(self).expect("a request serializes")
+    }
+}
+
+/// One reply: an object with one key, the kind of reply.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum Reply {
+    Created(CreatedReply),
+    Rejected(RejectedReply),
+    Round(RoundReply),
+    FixedRate(FixedRateReply),
+    Finish(FinishReply),
+    /// The request failed in the driver; the message says why.
+    Error(String),
+}
+
+impl Reply {
+    /// The reply's kind, for messages.
+    pub(super) fn kind(&self) -> &'static str {
+        match self {
+            Reply::Created(_) => "created",
+            Reply::Rejected(_) => "rejected",
+            Reply::Round(_) => "round",
+            Reply::FixedRate(_) => "fixed_rate",
+            Reply::Finish(_) => "finish",
+            Reply::Error(_) => "error",
+        }
+    }
+}
+
+/// A progress line, written while a phase runs.
+#[derive(Debug, Deserialize)]
+pub(super) struct ProgressLine {
+    pub progress: Progress,
+}
+
+#[derive(Debug, Deserialize)]
 pub(super) struct Progress {
     pub sent: u64,
     pub acked: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct CreatedReply {
     #[serde(default)]
     pub client_version: String,
@@ -32,13 +115,13 @@ pub(super) struct CreatedReply {
     pub adjusted: Vec<Adjusted>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct RejectedReply {
     pub message: String,
     pub exception: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct WindowReply {
     pub records: u64,
     pub bytes: u64,
@@ -48,12 +131,12 @@ pub(super) struct WindowReply {
     pub histogram: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct RoundReply {
     pub windows: Vec<WindowReply>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct FixedRateReply {
     pub records: u64,
     pub elapsed_ns: u64,
@@ -61,14 +144,14 @@ pub(super) struct FixedRateReply {
     pub send_delay: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct FailedRange {
     pub first: u64,
     pub last: u64,
     pub exception: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct StreamReply {
     pub stream: u32,
     pub sent: u64,
@@ -76,7 +159,7 @@ pub(super) struct StreamReply {
     pub failed: Vec<FailedRange>,
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(super) struct FinishReply {
     pub deliveries: Vec<StreamReply>,
     pub metrics: BTreeMap<String, Option<f64>>,
@@ -95,45 +178,106 @@ pub fn decode_histogram(b64: &str) -> Result<Histogram<u64>, String> {
         .map_err(|e| format!("histogram does not decode: {e:?}"))
 }
 
-pub(super) fn field<'a>(
-    op: &'static str,
-    reply: &'a serde_json::Value,
-    key: &str,
-) -> Result<&'a serde_json::Value, DriverError> {
-    reply.get(key).ok_or_else(|| DriverError::Protocol {
-        op,
-        reply: reply.to_string(),
-        detail: format!("no {key:?} field"),
-    })
-}
-
-pub(super) fn parse<T: serde::de::DeserializeOwned>(
-    op: &'static str,
-    reply: &serde_json::Value,
-    v: &serde_json::Value,
-) -> Result<T, DriverError> {
-    T::deserialize(v).map_err(|e| DriverError::Protocol {
-        op,
-        reply: reply.to_string(),
-        detail: e.to_string(),
-    })
-}
-
-pub(super) fn histogram(
-    op: &'static str,
-    reply: &serde_json::Value,
-    b64: &str,
-) -> Result<Histogram<u64>, DriverError> {
+/// A histogram of a reply to `op`, or a protocol error naming it.
+pub(super) fn histogram(op: &'static str, b64: &str) -> Result<Histogram<u64>, DriverError> {
     decode_histogram(b64).map_err(|detail| DriverError::Protocol {
         op,
-        reply: reply.to_string(),
+        reply: b64.chars().take(40).collect(),
         detail,
     })
+}
+
+/// The error for a reply of the wrong kind.
+pub(super) fn unexpected(op: &'static str, reply: &Reply) -> DriverError {
+    DriverError::Protocol {
+        op,
+        reply: reply.kind().into(),
+        detail: format!("a {} reply to {op}", reply.kind()),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The recorded exchange (`drivers/java/src/test/resources/exchange.jsonl`,
+    /// also read by `ExchangeTest.java`): every request is what [`Request`]
+    /// writes, byte for byte, and every line the driver wrote reads as a
+    /// typed [`Reply`] or [`ProgressLine`], histograms included.
+    #[test]
+    fn the_recorded_exchange_reads_and_writes_typed() {
+        let recorded = include_str!("../../../drivers/java/src/test/resources/exchange.jsonl");
+        let (mut ops, mut kinds) = (Vec::new(), Vec::new());
+        for line in recorded.lines() {
+            if let Some(request) = line.strip_prefix("> ") {
+                let typed: Request = serde_json::from_str(request).expect(request);
+                assert_eq!(typed.line(), request, "Request writes the recorded line");
+                ops.push(typed.op());
+            } else if let Some(out) = line.strip_prefix("< ") {
+                if out.starts_with("{\"progress\":") {
+                    let p: ProgressLine = serde_json::from_str(out).expect(out);
+                    assert!(p.progress.acked <= p.progress.sent, "{out}");
+                    continue;
+                }
+                let reply: Reply = serde_json::from_str(out).expect(out);
+                match &reply {
+                    Reply::Round(r) => {
+                        assert_eq!(r.windows.len(), 2);
+                        for w in &r.windows {
+                            let h = decode_histogram(&w.histogram).unwrap();
+                            assert_eq!(h.len(), w.records);
+                        }
+                    }
+                    Reply::FixedRate(r) => {
+                        assert_eq!(decode_histogram(&r.histogram).unwrap().len(), r.records);
+                        assert_eq!(decode_histogram(&r.send_delay).unwrap().len(), r.records);
+                    }
+                    Reply::Finish(f) if !f.deliveries.is_empty() => {
+                        let sent: u64 = f.deliveries.iter().map(|d| d.sent).sum();
+                        assert_eq!(sent, 6 + 2 * 9 + 3 + 6, "round and fixed-rate records");
+                        assert!(f.metrics.contains_key("record-send-total"));
+                    }
+                    Reply::Created(c) => assert_eq!(c.effective["acks"], "-1"),
+                    Reply::Rejected(r) => {
+                        assert_eq!(
+                            r.exception,
+                            "org.apache.kafka.common.config.ConfigException"
+                        );
+                        assert!(r.message.contains("at most 5"), "{}", r.message);
+                    }
+                    _ => {}
+                }
+                kinds.push(reply.kind());
+            }
+        }
+        assert_eq!(
+            ops,
+            [
+                "create",
+                "round",
+                "fixed_rate",
+                "finish",
+                "create",
+                "finish",
+                "round"
+            ]
+        );
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "round",
+                "fixed_rate",
+                "finish",
+                "rejected",
+                "finish",
+                "error"
+            ]
+        );
+        // A reply of two kinds, or of none, is refused.
+        assert!(serde_json::from_str::<Reply>(r#"{"round":{"windows":[]},"error":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Reply>(r#"{"rounds":{"windows":[]}}"#).is_err());
+    }
 
     #[test]
     fn a_histogram_the_java_side_wrote_decodes_exactly() {

@@ -11,10 +11,7 @@ use hdrhistogram::Histogram;
 use crate::delivery::Deliveries;
 use crate::driver::java::config::java_config;
 use crate::driver::java::process::DriverProcess;
-use crate::driver::java::protocol::{
-    field, histogram, parse, Adjusted, CreatedReply, FinishReply, FixedRateReply, RejectedReply,
-    RoundReply,
-};
+use crate::driver::java::protocol::{histogram, unexpected, Adjusted, Reply, Request};
 use crate::driver::java::{DriverError, JavaClient};
 use crate::grid::{Fixed, ProducerSettings};
 use crate::redact::{self, RECORDED_JAVA_KEYS};
@@ -96,27 +93,25 @@ impl JavaSession {
         run_tag: u64,
     ) -> Result<JavaCreated, DriverError> {
         let mut process = DriverProcess::spawn(client)?;
-        let request = serde_json::json!({
-            "op": "create",
-            "topic": topic,
-            "partitions": fixed.partitions,
-            "record_bytes": fixed.record_bytes,
-            // The stamp's run id is 64 bits; Java has no u64, and its JSON
-            // reader takes a long: the same bits, read as signed.
-            "run_tag": run_tag as i64,
-            "config": java_config(base, settings, fixed),
-        });
-        let reply = process.call("create", &request)?;
-        if let Some(r) = reply.get("rejected") {
-            let r: RejectedReply = parse("create", &reply, r)?;
-            // The driver waits for finish; it has nothing to report.
-            let _ = process.call("finish", &serde_json::json!({"op": "finish"}));
-            return Ok(JavaCreated::Rejected {
-                message: r.message,
-                exception: r.exception,
-            });
-        }
-        let created: CreatedReply = parse("create", &reply, field("create", &reply, "created")?)?;
+        let request = Request::Create {
+            topic: topic.into(),
+            partitions: fixed.partitions,
+            record_bytes: fixed.record_bytes,
+            run_tag: run_tag as i64,
+            config: java_config(base, settings, fixed),
+        };
+        let created = match process.call(&request)? {
+            Reply::Created(c) => c,
+            Reply::Rejected(r) => {
+                // The driver waits for finish; it has nothing to report.
+                let _ = process.call(&Request::Finish);
+                return Ok(JavaCreated::Rejected {
+                    message: r.message,
+                    exception: r.exception,
+                });
+            }
+            other => return Err(unexpected("create", &other)),
+        };
         Ok(JavaCreated::Session(Box::new(JavaSession {
             process,
             record_bytes: fixed.record_bytes as u64,
@@ -174,18 +169,17 @@ impl JavaSession {
         tail: u64,
         burst: u64,
     ) -> Result<Vec<JavaWindow>, DriverError> {
-        let reply = self.process.call(
-            "round",
-            &serde_json::json!({
-                "op": "round",
-                "warmup_records": warmup,
-                "windows": windows,
-                "records_per_window": per_window,
-                "tail_records": tail,
-                "burst_records": burst,
-            }),
-        )?;
-        let r: RoundReply = parse("round", &reply, field("round", &reply, "round")?)?;
+        let request = Request::Round {
+            warmup_records: warmup,
+            windows,
+            records_per_window: per_window,
+            tail_records: tail,
+            burst_records: burst,
+        };
+        let r = match self.process.call(&request)? {
+            Reply::Round(r) => r,
+            other => return Err(unexpected("round", &other)),
+        };
         r.windows
             .into_iter()
             .map(|w| {
@@ -194,7 +188,7 @@ impl JavaSession {
                     bytes: w.bytes,
                     failed: w.failed,
                     elapsed_ns: w.elapsed_ns,
-                    histogram: histogram("round", &reply, &w.histogram)?,
+                    histogram: histogram("round", &w.histogram)?,
                 })
             })
             .collect()
@@ -207,20 +201,19 @@ impl JavaSession {
         rate_per_sec: f64,
         records: u64,
     ) -> Result<JavaFixedRate, DriverError> {
-        let reply = self.process.call(
-            "fixed_rate",
-            &serde_json::json!({"op": "fixed_rate", "rate_per_sec": rate_per_sec, "records": records}),
-        )?;
-        let r: FixedRateReply = parse(
-            "fixed_rate",
-            &reply,
-            field("fixed_rate", &reply, "fixed_rate")?,
-        )?;
+        let request = Request::FixedRate {
+            rate_per_sec,
+            records,
+        };
+        let r = match self.process.call(&request)? {
+            Reply::FixedRate(r) => r,
+            other => return Err(unexpected("fixed_rate", &other)),
+        };
         Ok(JavaFixedRate {
             records: r.records,
             elapsed_ns: r.elapsed_ns,
-            histogram: histogram("fixed_rate", &reply, &r.histogram)?,
-            send_delay: histogram("fixed_rate", &reply, &r.send_delay)?,
+            histogram: histogram("fixed_rate", &r.histogram)?,
+            send_delay: histogram("fixed_rate", &r.send_delay)?,
         })
     }
 
@@ -232,10 +225,10 @@ impl JavaSession {
     /// Closes the producer and returns every record's outcome, the client's
     /// metrics and its effective configuration; the process exits.
     pub fn finish(mut self) -> Result<JavaFinish, DriverError> {
-        let reply = self
-            .process
-            .call("finish", &serde_json::json!({"op": "finish"}))?;
-        let r: FinishReply = parse("finish", &reply, field("finish", &reply, "finish")?)?;
+        let r = match self.process.call(&Request::Finish)? {
+            Reply::Finish(r) => r,
+            other => return Err(unexpected("finish", &other)),
+        };
         let mut deliveries = Deliveries::default();
         let mut failed_by_exception = BTreeMap::new();
         for s in r.deliveries {
