@@ -139,6 +139,16 @@ fn three_node_cluster_lifecycle() {
     );
     assert_eq!(cluster.brokers(), 3);
     assert_eq!(cluster.broker_version().as_deref(), Some("4.1.1"));
+    // What an external cluster's release reads as: ApiVersions over the wire.
+    assert_eq!(
+        kafka_order_bench::cluster::apiversions::probe(
+            &cluster.bootstrap(),
+            &[],
+            std::time::Duration::from_secs(5)
+        )
+        .as_deref(),
+        Some("≥ 4.0 (from ApiVersions)")
+    );
     let status = cluster.status();
     assert_eq!(
         status.iter().map(|n| n.id).collect::<Vec<_>>(),

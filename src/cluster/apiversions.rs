@@ -4,15 +4,21 @@
 //! version range of each API they serve. A few of those ranges changed in
 //! known releases, which bounds the release from below, e.g. `≥ 4.0` (4.0
 //! dropped Produce v0–v2). Only PLAINTEXT listeners are probed: the request
-//! is ApiVersions v0 over a plain TCP connection.
+//! is ApiVersions v0 over a plain TCP connection, encoded and decoded by
+//! `kafka-protocol`.
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-const API_PRODUCE: i16 = 0;
-const API_FETCH: i16 = 1;
-const API_VERSIONS: i16 = 18;
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+
+const API_PRODUCE: i16 = ApiKey::Produce as i16;
+const API_FETCH: i16 = ApiKey::Fetch as i16;
 
 /// One API's supported versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,51 +51,55 @@ pub fn api_versions(addr: &str, timeout: Duration) -> std::io::Result<Vec<ApiRan
     parse_response(&body, 7)
 }
 
-/// ApiVersions v0 request frame: size, header v1 (key, version, correlation
-/// id, client id), empty body.
+/// ApiVersions v0 request frame: size, header, empty body, encoded by
+/// `kafka-protocol` (as the proxy's frames are).
 fn request(correlation: i32) -> Vec<u8> {
-    let client = b"kafka-order-bench";
-    let mut m = Vec::new();
-    m.extend_from_slice(&API_VERSIONS.to_be_bytes());
-    m.extend_from_slice(&0i16.to_be_bytes());
-    m.extend_from_slice(&correlation.to_be_bytes());
-    m.extend_from_slice(&(client.len() as i16).to_be_bytes());
-    m.extend_from_slice(client);
-    let mut out = (m.len() as i32).to_be_bytes().to_vec();
-    out.extend(m);
-    out
+    let key = ApiKey::ApiVersions;
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(0)
+        .with_correlation_id(correlation)
+        .with_client_id(Some(StrBytes::from_static_str("kafka-order-bench")));
+    let mut buf = BytesMut::new();
+    buf.put_i32(0);
+    header
+        .encode(&mut buf, key.request_header_version(0))
+        .expect("a request header encodes");
+    ApiVersionsRequest::default()
+        .encode(&mut buf, 0)
+        .expect("an empty request encodes");
+    let size = (buf.len() - 4) as i32;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    buf.to_vec()
 }
 
 fn parse_response(b: &[u8], correlation: i32) -> std::io::Result<Vec<ApiRange>> {
-    let bad = |what: &str| std::io::Error::other(format!("malformed ApiVersions response: {what}"));
-    let i16_at =
-        |o: usize| -> Option<i16> { Some(i16::from_be_bytes(b.get(o..o + 2)?.try_into().ok()?)) };
-    let i32_at =
-        |o: usize| -> Option<i32> { Some(i32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?)) };
-    if i32_at(0) != Some(correlation) {
-        return Err(bad("wrong correlation id"));
+    let bad =
+        |e: anyhow::Error| std::io::Error::other(format!("malformed ApiVersions response: {e:#}"));
+    let mut buf = Bytes::copy_from_slice(b);
+    let header = ResponseHeader::decode(&mut buf, ApiKey::ApiVersions.response_header_version(0))
+        .map_err(bad)?;
+    if header.correlation_id != correlation {
+        return Err(std::io::Error::other(
+            "malformed ApiVersions response: wrong correlation id",
+        ));
     }
-    let error = i16_at(4).ok_or_else(|| bad("short"))?;
-    if error != 0 {
+    let response = ApiVersionsResponse::decode(&mut buf, 0).map_err(bad)?;
+    if response.error_code != 0 {
         return Err(std::io::Error::other(format!(
-            "ApiVersions error code {error}"
+            "ApiVersions error code {}",
+            response.error_code
         )));
     }
-    let n = i32_at(6).ok_or_else(|| bad("short"))?;
-    if !(0..=1000).contains(&n) {
-        return Err(bad("implausible API count"));
-    }
-    (0..n as usize)
-        .map(|i| {
-            let o = 10 + i * 6;
-            Some(ApiRange {
-                key: i16_at(o)?,
-                min: i16_at(o + 2)?,
-                max: i16_at(o + 4)?,
-            })
+    Ok(response
+        .api_keys
+        .iter()
+        .map(|k| ApiRange {
+            key: k.api_key,
+            min: k.min_version,
+            max: k.max_version,
         })
-        .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| bad("truncated API list"))
+        .collect())
 }
 
 /// The release range the ranges reveal, e.g. `≥ 4.0`.
@@ -97,8 +107,10 @@ pub fn release_from(ranges: &[ApiRange]) -> Option<String> {
     let get = |k: i16| ranges.iter().find(|r| r.key == k);
     let produce = get(API_PRODUCE)?;
     let fetch = get(API_FETCH)?;
-    let text = if produce.min >= 3 {
-        // KIP-896: 4.0 removed Produce v0-v2.
+    let text = if fetch.min >= 4 || produce.min >= 3 {
+        // KIP-896: 4.0 removed Fetch v0-v3 and Produce v0-v2. A 4.x broker
+        // still advertises Produce from v0 (Apache Kafka 4.1.1 answers
+        // Produce 0-13, Fetch 4-18), so Fetch is the telling range.
         "≥ 4.0"
     } else if fetch.max >= 13 {
         // Fetch v13 (topic ids) arrived in 3.1.
@@ -140,20 +152,34 @@ pub fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kafka_protocol::messages::api_versions_response::ApiVersion;
     use std::net::TcpListener;
 
+    /// A broker's ApiVersions v0 answer, as `kafka-protocol` encodes it.
     fn response(correlation: i32, ranges: &[(i16, i16, i16)]) -> Vec<u8> {
-        let mut b = correlation.to_be_bytes().to_vec();
-        b.extend_from_slice(&0i16.to_be_bytes());
-        b.extend_from_slice(&(ranges.len() as i32).to_be_bytes());
-        for (k, lo, hi) in ranges {
-            for v in [k, lo, hi] {
-                b.extend_from_slice(&v.to_be_bytes());
-            }
-        }
-        let mut out = (b.len() as i32).to_be_bytes().to_vec();
-        out.extend(b);
-        out
+        let key = ApiKey::ApiVersions;
+        let mut buf = BytesMut::new();
+        buf.put_i32(0);
+        ResponseHeader::default()
+            .with_correlation_id(correlation)
+            .encode(&mut buf, key.response_header_version(0))
+            .unwrap();
+        let api_keys = ranges
+            .iter()
+            .map(|&(k, lo, hi)| {
+                ApiVersion::default()
+                    .with_api_key(k)
+                    .with_min_version(lo)
+                    .with_max_version(hi)
+            })
+            .collect();
+        ApiVersionsResponse::default()
+            .with_api_keys(api_keys)
+            .encode(&mut buf, 0)
+            .unwrap();
+        let size = (buf.len() - 4) as i32;
+        buf[..4].copy_from_slice(&size.to_be_bytes());
+        buf.to_vec()
     }
 
     #[test]
@@ -172,6 +198,13 @@ mod tests {
                 },
             ]
         };
+        // What Apache Kafka 4.1.1 answers: Produce still from v0.
+        let mut kafka_4_1 = r((0, 13), 18);
+        kafka_4_1[1].min = 4;
+        assert_eq!(
+            release_from(&kafka_4_1).unwrap(),
+            "≥ 4.0 (from ApiVersions)"
+        );
         assert_eq!(
             release_from(&r((3, 12), 17)).unwrap(),
             "≥ 4.0 (from ApiVersions)"
@@ -203,7 +236,7 @@ mod tests {
             s.read_exact(&mut req).unwrap();
             assert_eq!(&req[0..2], &18i16.to_be_bytes());
             let corr = i32::from_be_bytes(req[4..8].try_into().unwrap());
-            s.write_all(&response(corr, &[(0, 3, 13), (1, 4, 18), (18, 0, 4)]))
+            s.write_all(&response(corr, &[(0, 0, 13), (1, 4, 18), (18, 0, 4)]))
                 .unwrap();
         });
         let v = probe(&addr, &[], Duration::from_secs(2));
