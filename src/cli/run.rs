@@ -346,15 +346,9 @@ fn check_route(args: &RunArgs, workload: &Workload) -> anyhow::Result<()> {
         .iter()
         .rev()
         .find(|(k, _)| k == "security.protocol")
-        .map(|(_, v)| v.clone())
-        .filter(|v| !v.eq_ignore_ascii_case("plaintext"));
-    if let Some(p) = protocol {
-        if !args.direct {
-            anyhow::bail!(
-                "security.protocol={p}: the suite's proxy (network emulation, RTT {:?} ms, and proxy faults) needs a PLAINTEXT listener (hint: --direct --rtt 0 with only the none/failover profiles)",
-                n.rtt_ms
-            );
-        }
+        .map(|(_, v)| v.as_str());
+    if !args.direct {
+        kafka_order_bench::path::proxy_can_carry(protocol)?;
     }
     if let Some(r) = n.replication_rtt_ms {
         if args.direct || args.connect.bootstrap.is_some() {

@@ -84,10 +84,11 @@ pub enum PathError {
     #[error("an emulated RTT needs the proxy (hint: drop --direct, or use --rtt 0)")]
     RttNeedsProxy,
     #[error(
-        "the proxy reads Kafka's wire protocol and needs a PLAINTEXT listener \
-         (hint: use the local cluster, or --direct with only the none/failover profiles and --rtt 0)"
+        "security.protocol={protocol}: the suite's proxy (network emulation and proxy faults) \
+         reads Kafka's wire protocol and needs a PLAINTEXT listener \
+         (hint: use the local cluster, or --direct --rtt 0 with only the none/failover profiles)"
     )]
-    ProxyNeedsPlaintext,
+    ProxyNeedsPlaintext { protocol: String },
     #[error(
         "network.replication_rtt_ms {rtt_ms} needs the local cluster's emulated replication \
          links (hint: run without --bootstrap, and without --direct)"
@@ -100,6 +101,17 @@ pub enum PathError {
     FailoverNeedsLocal,
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+}
+
+/// The proxy reads Kafka's wire protocol, so it can carry only a PLAINTEXT
+/// listener: `security_protocol` is the client's setting, if any.
+pub fn proxy_can_carry(security_protocol: Option<&str>) -> Result<(), PathError> {
+    match security_protocol {
+        Some(p) if !p.eq_ignore_ascii_case("plaintext") => Err(PathError::ProxyNeedsPlaintext {
+            protocol: p.to_string(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// The path of one cell: the bootstrap its producer uses, and its shapers.
@@ -270,13 +282,7 @@ struct Wire {
 
 impl Wire {
     fn start(cluster: &dyn Cluster, cell: &Cell, workload: &Workload) -> Result<Wire, PathError> {
-        let tls = cluster
-            .client_config()
-            .get("security.protocol")
-            .is_some_and(|p| !p.eq_ignore_ascii_case("plaintext"));
-        if tls {
-            return Err(PathError::ProxyNeedsPlaintext);
-        }
+        proxy_can_carry(cluster.client_config().get("security.protocol"))?;
         let n = &workload.network;
         // Counts per cell (`reject:25/cell`) are spread over the records of
         // this cell's timed windows: a pure function of the workload and the
