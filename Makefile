@@ -99,3 +99,10 @@ compare-clients:
 .PHONY: peers
 peers:
 	CARGO="$(CARGO)" scripts/peers.sh
+
+# What the suite's own path costs (the proxy at RTT 0, acks=0 backpressure,
+# acks=all against the model ceiling): figures, not pass/fail. See
+# benches/path_costs.rs.
+.PHONY: path-costs
+path-costs:
+	KOB_PATH_COSTS=1 $(CARGO) bench --bench path_costs

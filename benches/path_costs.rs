@@ -5,9 +5,10 @@
 //! 20 ms client and replication round trip. Figures, not pass/fail: the
 //! bounds a path must meet are tests (`tests/netem_real.rs`).
 //!
-//! `cargo bench --bench path_costs` runs all four (about 6 minutes, three
-//! local clusters one after another); `cargo bench --bench path_costs --
-//! ceiling` runs those whose name contains `ceiling`.
+//! `make path-costs` runs all four (about 6 minutes, four local clusters
+//! one after another); `KOB_PATH_COSTS=1 cargo bench --bench path_costs --
+//! ceiling` runs those whose name contains `ceiling`. A plain `cargo bench`
+//! (which runs every bench target) skips it.
 
 #[path = "../tests/support/produce.rs"]
 mod produce;
@@ -20,6 +21,10 @@ use kafka_order_bench::netem::Link;
 use produce::{fixed_rate, median, ms, producer, proxy_with, spread, throughput, topic};
 
 fn main() {
+    if std::env::var_os("KOB_PATH_COSTS").is_none() {
+        println!("path_costs: skipped (run `make path-costs`, which sets KOB_PATH_COSTS=1)");
+        return;
+    }
     let filters: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))
