@@ -1,11 +1,12 @@
 //! What the suite's path costs, measured on a real local cluster: the
-//! proxy against a direct connection at RTT 0 (throughput ratio and added
-//! p50 latency, interleaved A/B), `acks=0` backpressure with bounded and
+//! proxy against a direct connection at RTT 0 (throughput ratio for
+//! `acks=all`, `acks=0` and idempotent `acks=all`, and added p50 latency,
+//! interleaved A/B), `acks=0` backpressure with bounded and
 //! autotuned proxy buffers, and `acks=all` against the model ceiling at a
 //! 20 ms client and replication round trip. Figures, not pass/fail: the
 //! bounds a path must meet are tests (`tests/netem_real.rs`).
 //!
-//! `make path-costs` runs all four (about 6 minutes, four local clusters
+//! `make path-costs` runs all three (about 5 minutes, three local clusters
 //! one after another); `KOB_PATH_COSTS=1 cargo bench --bench path_costs --
 //! ceiling` runs those whose name contains `ceiling`. A plain `cargo bench`
 //! (which runs every bench target) skips it.
@@ -29,12 +30,8 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let benches: [(&str, fn()); 4] = [
+    let benches: [(&str, fn()); 3] = [
         ("proxy_cost_at_rtt_zero", proxy_cost_at_rtt_zero),
-        (
-            "idempotent_proxy_cost_at_rtt_zero",
-            idempotent_proxy_cost_at_rtt_zero,
-        ),
         (
             "acks0_backpressure_through_the_proxy",
             acks0_backpressure_through_the_proxy,
@@ -52,39 +49,6 @@ fn main() {
     }
 }
 
-/// The proxy's cost to an idempotent `acks=all` producer at RTT 0:
-/// records/s through the proxy against direct, three A/B rounds after a
-/// warm-up of both paths.
-fn idempotent_proxy_cost_at_rtt_zero() {
-    let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
-    let direct = cluster.bootstrap();
-    let proxy = proxy_with(&cluster, Link::default());
-    let name = topic(&cluster, "idem-cost", 1);
-    let settings = [
-        ("acks", "all"),
-        ("enable.idempotence", "true"),
-        ("linger.ms", "5"),
-        ("max.in.flight", "5"),
-    ];
-    let pd = producer(&cluster, &direct, &settings);
-    let pp = producer(&cluster, &proxy.bootstrap(), &settings);
-    throughput(&pd, &name, 20_000, 100);
-    throughput(&pp, &name, 20_000, 100);
-    let (mut d, mut p, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..3 {
-        let a = throughput(&pd, &name, 200_000, 100);
-        let b = throughput(&pp, &name, 200_000, 100);
-        d.push(a);
-        p.push(b);
-        ratio.push(b / a);
-    }
-    println!(
-        "idempotent acks=all: records/s direct {d:.0?} proxied {p:.0?}; proxied/direct {}",
-        spread(&ratio)
-    );
-    delete_topic(&cluster, &name).unwrap();
-}
-
 fn proxy_cost_at_rtt_zero() {
     let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
     let direct = cluster.bootstrap();
@@ -93,28 +57,33 @@ fn proxy_cost_at_rtt_zero() {
     let name = topic(&cluster, "cost", 1);
     let rounds = 4;
     let n = 200_000;
-    for acks in ["all", "0"] {
-        let settings = [("acks", acks), ("linger.ms", "5"), ("max.in.flight", "5")];
-        let pd = producer(&cluster, &direct, &settings);
-        let pp = producer(&cluster, &via, &settings);
+    let (all, acks0, idempotent): (&[_], &[_], &[_]) = (
+        &[("acks", "all"), ("linger.ms", "5"), ("max.in.flight", "5")],
+        &[("acks", "0"), ("linger.ms", "5"), ("max.in.flight", "5")],
+        &[
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("linger.ms", "5"),
+            ("max.in.flight", "5"),
+        ],
+    );
+    for (label, settings) in [
+        ("acks=all", all),
+        ("acks=0", acks0),
+        ("idempotent acks=all", idempotent),
+    ] {
+        let pd = producer(&cluster, &direct, settings);
+        let pp = producer(&cluster, &via, settings);
         throughput(&pd, &name, 20_000, 100);
         throughput(&pp, &name, 20_000, 100);
-        let (mut d, mut p, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-        for round in 0..rounds {
-            // A/B, then B/A: drift shared by both.
-            let (a, b) = if round % 2 == 0 {
-                let a = throughput(&pd, &name, n, 100);
-                (a, throughput(&pp, &name, n, 100))
-            } else {
-                let b = throughput(&pp, &name, n, 100);
-                (throughput(&pd, &name, n, 100), b)
-            };
-            d.push(a);
-            p.push(b);
-            ratio.push(b / a);
-        }
+        let (d, p) = interleaved(
+            rounds,
+            || throughput(&pd, &name, n, 100),
+            || throughput(&pp, &name, n, 100),
+        );
+        let ratio: Vec<f64> = p.iter().zip(&d).map(|(b, a)| b / a).collect();
         println!(
-            "acks={acks}: records/s direct {d:.0?} proxied {p:.0?}; proxied/direct {}",
+            "{label}: records/s direct {d:.0?} proxied {p:.0?}; proxied/direct {}",
             spread(&ratio)
         );
     }
@@ -125,24 +94,39 @@ fn proxy_cost_at_rtt_zero() {
     fixed_rate(&pd, &name, 1000, 1, 1024);
     fixed_rate(&pp, &name, 1000, 1, 1024);
     let p50 = |v: Vec<Duration>| ms(median(&v));
-    let (mut d, mut p, mut added) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..rounds {
-        let (a, b) = if round % 2 == 0 {
-            let a = p50(fixed_rate(&pd, &name, 1000, 5, 1024));
-            (a, p50(fixed_rate(&pp, &name, 1000, 5, 1024)))
-        } else {
-            let b = p50(fixed_rate(&pp, &name, 1000, 5, 1024));
-            (p50(fixed_rate(&pd, &name, 1000, 5, 1024)), b)
-        };
-        d.push(a);
-        p.push(b);
-        added.push(b - a);
-    }
+    let (d, p) = interleaved(
+        rounds,
+        || p50(fixed_rate(&pd, &name, 1000, 5, 1024)),
+        || p50(fixed_rate(&pp, &name, 1000, 5, 1024)),
+    );
+    let added: Vec<f64> = p.iter().zip(&d).map(|(b, a)| b - a).collect();
     println!(
         "p50 ms at 1,000 records/s, acks=all: direct {d:.3?} proxied {p:.3?}; added {}",
         spread(&added)
     );
     delete_topic(&cluster, &name).unwrap();
+}
+
+/// `rounds` measurements of each of two paths, A/B then B/A in turn, so
+/// drift over the rounds is shared by both.
+fn interleaved(
+    rounds: usize,
+    mut a: impl FnMut() -> f64,
+    mut b: impl FnMut() -> f64,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let (x, y) = if round % 2 == 0 {
+            let x = a();
+            (x, b())
+        } else {
+            let y = b();
+            (a(), y)
+        };
+        xs.push(x);
+        ys.push(y);
+    }
+    (xs, ys)
 }
 
 /// `acks=0` throughput direct, through the proxy with the kernel's

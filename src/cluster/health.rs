@@ -80,10 +80,7 @@ impl Health {
 }
 
 fn broker_down(id: i32, address: Option<&String>) -> String {
-    match address {
-        Some(a) => format!("broker {id} ({a}) is down"),
-        None => format!("broker {id} is down"),
-    }
+    format!("{} is down", crate::results::broker_name(id, address))
 }
 
 impl fmt::Display for Health {

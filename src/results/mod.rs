@@ -26,7 +26,7 @@ pub use measurement::{
     zero_events_upper_bound, ClientCounters, Conditions, CriterionEstimate, DeliveryCounts,
     Exposure, FixedLoad, Latency, Measurement, Sample, Throughput, THROUGHPUT_ESTIMATOR,
 };
-pub use observed::{Degradation, FailoverOutcome};
+pub use observed::{broker_name, Degradation, FailoverOutcome};
 pub use run::{ClusterKind, ClusterMeta, ClusterWarmUp, Driver, MachineMeta, RunMeta};
 pub use time::{compact_utc, rfc3339_utc};
 

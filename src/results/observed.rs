@@ -8,6 +8,15 @@ use std::fmt;
 
 use crate::faults::{FaultEvent, FaultName, RecordSpan};
 
+/// A broker as messages name it: `broker 2 (127.0.0.1:9092)`, or
+/// `broker 2` when its address is not known.
+pub fn broker_name(id: i32, address: Option<&String>) -> String {
+    match address {
+        Some(a) => format!("broker {id} ({a})"),
+        None => format!("broker {id}"),
+    }
+}
+
 /// A stretch of time during which a broker was down, relative to
 /// the start of the health watch ([`crate::cluster::health::Watch`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,11 +34,8 @@ impl fmt::Display for Degradation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} from {:.1} s to {:.1} s",
-            match &self.address {
-                Some(a) => format!("broker {} ({a}) was down", self.broker),
-                None => format!("broker {} was down", self.broker),
-            },
+            "{} was down from {:.1} s to {:.1} s",
+            broker_name(self.broker, self.address.as_ref()),
             self.from_ms as f64 / 1000.0,
             self.to_ms as f64 / 1000.0
         )
