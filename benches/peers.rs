@@ -390,8 +390,14 @@ fn kafka_order_bench(
 ) -> anyhow::Result<Measured> {
     let fixed = fixed(records);
     let tag: u64 = rand::random();
-    let mut session = match Session::create(&env.cluster.client_config(), cell, &fixed, topic, tag)?
-    {
+    let mut session = match Session::create(
+        &env.cluster.client_config(),
+        cell,
+        &fixed,
+        topic,
+        tag,
+        fixed.producer_streams(0, 0),
+    )? {
         Created::Session(s) => s,
         Created::Rejected(m) => bail!("rejected: {m}"),
     };
@@ -447,8 +453,14 @@ fn checker_vs_consumer(env: &Env) -> anyhow::Result<String> {
         let fixed = fixed(n);
         let tag: u64 = rand::random();
         let config = env.cluster.client_config();
-        let Created::Session(mut session) =
-            Session::create(&config, &settings, &fixed, &topic, tag)?
+        let Created::Session(mut session) = Session::create(
+            &config,
+            &settings,
+            &fixed,
+            &topic,
+            tag,
+            fixed.producer_streams(0, 0),
+        )?
         else {
             bail!("the checker's producer was rejected");
         };

@@ -112,7 +112,16 @@ fn send_path(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(15));
 
-    let mut session = match Session::create(&base, &settings, &fixed, TOPIC, 1).expect("producer") {
+    let mut session = match Session::create(
+        &base,
+        &settings,
+        &fixed,
+        TOPIC,
+        1,
+        fixed.producer_streams(0, 0),
+    )
+    .expect("producer")
+    {
         Created::Session(s) => s,
         Created::Rejected(m) => panic!("rejected: {m}"),
     };

@@ -426,9 +426,34 @@ impl ClientCpu {
     /// A client process's CPU from `before` to `after`, for `records`
     /// records.
     pub fn of_process(before: &ProcessSample, after: &ProcessSample, records: u64) -> ClientCpu {
+        ClientCpu::of_processes(
+            std::slice::from_ref(before),
+            std::slice::from_ref(after),
+            records,
+        )
+    }
+
+    /// Processes' CPU time together between two readings of each (in the
+    /// same order), over the longest span, for `records` records.
+    pub fn of_processes(
+        before: &[ProcessSample],
+        after: &[ProcessSample],
+        records: u64,
+    ) -> ClientCpu {
+        let ticks = before
+            .iter()
+            .zip(after)
+            .map(|(b, a)| a.ticks.saturating_sub(b.ticks))
+            .fold(Ticks::default(), Ticks::add);
+        let elapsed = before
+            .iter()
+            .zip(after)
+            .map(|(b, a)| a.taken.saturating_duration_since(b.taken))
+            .max()
+            .unwrap_or_default();
         ClientCpu::new(
-            after.since(before),
-            after.taken.saturating_duration_since(before.taken),
+            CpuTime::from_ticks(ticks, ticks_per_second()),
+            elapsed,
             records,
             None,
         )
@@ -442,8 +467,9 @@ impl ClientCpu {
 pub enum ClientProbe {
     /// A client in this process (librdkafka): its threads, by [`Attribution`].
     InProcess(Attribution),
-    /// A client in a process of its own (the Java driver's JVM), by pid.
-    Process(u32),
+    /// A client in processes of its own (the Java driver's JVM, one per
+    /// producer of the cell), by pid.
+    Process(Vec<u32>),
     /// Nothing to read (not Linux, or no process to read).
     None,
 }
@@ -452,16 +478,50 @@ pub enum ClientProbe {
 #[derive(Debug, Clone)]
 pub enum ProbeStart {
     InProcess(CpuSample),
-    Process(Option<ProcessSample>),
+    /// One sample per process; `None` if one could not be read.
+    Process(Option<Vec<ProcessSample>>),
     None,
 }
 
 impl ClientProbe {
+    /// Several client instances of one cell read as one client: their
+    /// threads together (in process) or their processes together; `None`
+    /// when they are of different kinds or one cannot be read.
+    pub fn merge(probes: Vec<ClientProbe>) -> ClientProbe {
+        let mut probes = probes.into_iter();
+        let Some(mut out) = probes.next() else {
+            return ClientProbe::None;
+        };
+        for p in probes {
+            out = match (out, p) {
+                (ClientProbe::InProcess(mut a), ClientProbe::InProcess(b)) => {
+                    a.senders.extend(b.senders);
+                    a.librdkafka = match (a.librdkafka, b.librdkafka) {
+                        (Some(mut x), Some(y)) => {
+                            x.extend(y);
+                            Some(x)
+                        }
+                        _ => None,
+                    };
+                    ClientProbe::InProcess(a)
+                }
+                (ClientProbe::Process(mut a), ClientProbe::Process(b)) => {
+                    a.extend(b);
+                    ClientProbe::Process(a)
+                }
+                _ => ClientProbe::None,
+            };
+        }
+        out
+    }
+
     /// Reads the client's CPU time now, at the start of an interval.
     pub fn start(&self) -> ProbeStart {
         match self {
             ClientProbe::InProcess(_) => ProbeStart::InProcess(CpuSample::now()),
-            ClientProbe::Process(pid) => ProbeStart::Process(ProcessSample::of(*pid)),
+            ClientProbe::Process(pids) => {
+                ProbeStart::Process(pids.iter().map(|&p| ProcessSample::of(p)).collect())
+            }
             ClientProbe::None => ProbeStart::None,
         }
     }
@@ -483,11 +543,14 @@ impl ClientProbe {
                 let sides = CpuSample::now().since(before, attribution);
                 Some(ClientCpu::in_process(&sides, records, wakeups_per_sec))
             }
-            (ClientProbe::Process(pid), ProbeStart::Process(Some(before))) => {
-                let after = ProcessSample::of(*pid)?;
+            (ClientProbe::Process(pids), ProbeStart::Process(Some(before))) => {
+                let after: Vec<ProcessSample> = pids
+                    .iter()
+                    .map(|&p| ProcessSample::of(p))
+                    .collect::<Option<_>>()?;
                 Some(ClientCpu {
                     wakeups_per_sec,
-                    ..ClientCpu::of_process(before, &after, records)
+                    ..ClientCpu::of_processes(before, &after, records)
                 })
             }
             _ => None,

@@ -124,8 +124,8 @@ fn a_client_process_is_read_by_pid() {
         .spawn()
         .unwrap();
     let (busy_probe, idle_probe) = (
-        ClientProbe::Process(busy.id()),
-        ClientProbe::Process(idle.id()),
+        ClientProbe::Process(vec![busy.id()]),
+        ClientProbe::Process(vec![idle.id()]),
     );
     let (b0, i0) = (busy_probe.start(), idle_probe.start());
     std::thread::sleep(Duration::from_millis(1500));

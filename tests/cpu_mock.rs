@@ -34,7 +34,16 @@ fn the_probe_charges_this_producers_threads_over_a_round() {
         acks: Acks::All,
         idempotence: false,
     };
-    let mut session = match Session::create(&base, &settings, &fixed, TOPIC, 7).unwrap() {
+    let mut session = match Session::create(
+        &base,
+        &settings,
+        &fixed,
+        TOPIC,
+        7,
+        fixed.producer_streams(0, 0),
+    )
+    .unwrap()
+    {
         Created::Session(s) => *s,
         Created::Rejected(m) => panic!("unexpected rejection: {m}"),
     };

@@ -62,6 +62,7 @@ fn the_java_driver_on_a_real_cluster() {
         &fixed,
         "kob-never-created",
         run_tag,
+        &fixed.producer_streams(0, 0),
     )
     .unwrap()
     {
@@ -78,9 +79,16 @@ fn the_java_driver_on_a_real_cluster() {
     let s = settings(5, Acks::All, true);
     let topic = topic_name(&["java-driver", &s.id()]);
     create_topic(&cluster, &topic, fixed.partitions as i32).unwrap();
-    let JavaCreated::Session(mut session) =
-        JavaSession::create(&client, &base, &s, &fixed, &topic, run_tag).unwrap()
-    else {
+    let JavaCreated::Session(mut session) = JavaSession::create(
+        &client,
+        &base,
+        &s,
+        &fixed,
+        &topic,
+        run_tag,
+        &fixed.producer_streams(0, 0),
+    )
+    .unwrap() else {
         panic!("idempotent acks=all in-flight 5 was rejected")
     };
     assert_eq!(session.client_version(), VERSION);

@@ -47,7 +47,9 @@ fn base(mock: &MockCluster<'_, rdkafka::producer::DefaultProducerContext>) -> Cl
 }
 
 fn session(base: &ClientConfig, s: &ProducerSettings) -> Session {
-    match Session::create(base, s, &fixed(), TOPIC, 7).expect("producer") {
+    match Session::create(base, s, &fixed(), TOPIC, 7, fixed().producer_streams(0, 0))
+        .expect("producer")
+    {
         Created::Session(s) => *s,
         Created::Rejected(m) => panic!("unexpected rejection: {m}"),
     }
@@ -204,7 +206,15 @@ fn without_faults_the_mock_cell_is_clean_and_fully_accounted() {
 fn rejected_cells_carry_librdkafkas_exact_messages() {
     let mock = MockCluster::new(1).unwrap();
     let base = base(&mock);
-    let reject = |s: ProducerSettings| match Session::create(&base, &s, &fixed(), TOPIC, 1).unwrap()
+    let reject = |s: ProducerSettings| match Session::create(
+        &base,
+        &s,
+        &fixed(),
+        TOPIC,
+        1,
+        fixed().producer_streams(0, 0),
+    )
+    .unwrap()
     {
         Created::Rejected(m) => m,
         Created::Session(_) => panic!("{} was accepted", s.id()),
@@ -218,7 +228,15 @@ fn rejected_cells_carry_librdkafkas_exact_messages() {
         "`acks` must be set to `all` when `enable.idempotence` is true"
     );
     assert!(matches!(
-        Session::create(&base, &settings(5, Acks::All, true), &fixed(), TOPIC, 1).unwrap(),
+        Session::create(
+            &base,
+            &settings(5, Acks::All, true),
+            &fixed(),
+            TOPIC,
+            1,
+            fixed().producer_streams(0, 0)
+        )
+        .unwrap(),
         Created::Session(_)
     ));
 }

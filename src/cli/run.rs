@@ -10,6 +10,7 @@ use kafka_order_bench::faults::FaultProfile;
 use kafka_order_bench::grid::{Acks, Compression, Workload};
 use kafka_order_bench::preflight::{self, Preflight};
 use kafka_order_bench::progress::Bar;
+use kafka_order_bench::record::KeyDistribution;
 use kafka_order_bench::results::{self, CellResult, Outcome};
 use kafka_order_bench::suite::{self, Progress};
 use kafka_order_bench::{exit, interrupt, redact};
@@ -90,6 +91,12 @@ pub struct RunArgs {
     /// Partitions per cell topic.
     #[arg(long)]
     pub partitions: Option<u32>,
+    /// Producers per cell, each its own client instance (one stream per producer and partition).
+    #[arg(long)]
+    pub producers: Option<u32>,
+    /// Keyed records: N keys, drawn uniform (default) or zipf (N:zipf); a key's partition is its index mod partitions.
+    #[arg(long, value_name = "N[:uniform|zipf]", value_parser = parse_keys)]
+    pub keys: Option<(u64, KeyDistribution)>,
     /// Rate of the fixed-load latency phase, records/s (default: a fraction of the slowest cell's throughput).
     #[arg(long)]
     pub rate: Option<u64>,
@@ -115,6 +122,13 @@ fn parse_profile(s: &str) -> Result<FaultProfile, String> {
 }
 fn parse_acks(s: &str) -> Result<Acks, String> {
     s.parse()
+}
+fn parse_keys(s: &str) -> Result<(u64, KeyDistribution), String> {
+    let (n, d) = s.split_once(':').unwrap_or((s, "uniform"));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{n:?} is not a key count (N or N:uniform or N:zipf)"))?;
+    Ok((n, d.parse()?))
 }
 fn parse_compression(s: &str) -> Result<Compression, String> {
     s.parse()
@@ -182,6 +196,11 @@ impl RunArgs {
         f.batch_bytes = self.batch_bytes.unwrap_or(f.batch_bytes);
         f.compression = self.compression.unwrap_or(f.compression);
         f.partitions = self.partitions.unwrap_or(f.partitions);
+        f.producers = self.producers.unwrap_or(f.producers);
+        if let Some((keys, distribution)) = self.keys {
+            f.keys = keys;
+            f.key_distribution = distribution;
+        }
         f.rate_per_sec = self.rate.unwrap_or(f.rate_per_sec);
         w.validate()?;
         Ok(w)

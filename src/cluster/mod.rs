@@ -41,8 +41,8 @@ pub use dist::{
 pub use local::{LocalCluster, LocalOptions, NodeStatus};
 pub use mock::MockCluster;
 pub use topics::{
-    admin_create, admin_delete, create_topic, delete_topic, partition_state, replication_factor,
-    topic_name, PartitionState, TopicSpec,
+    admin_create, admin_delete, check_topic_shape, create_topic, delete_topic, partition_state,
+    replication_factor, topic_name, PartitionState, TopicSpec,
 };
 use topics::{block_on, delete_topic_inner, fetch_metadata, metadata_client, partition_state_with};
 
@@ -142,6 +142,12 @@ pub enum ClusterError {
     },
     #[error("invalid topic name {name:?}: {reason}")]
     BadTopicName { name: String, reason: String },
+    #[error("the cluster refuses a cell topic of {partitions} partitions × {replication_factor} replicas: {message} (hint: fewer --partitions)")]
+    Shape {
+        partitions: i32,
+        replication_factor: i32,
+        message: String,
+    },
     #[error("refusing to delete topic {0:?}: the suite only deletes topics it created, whose names start with {TOPIC_PREFIX:?}")]
     ForeignTopic(String),
     #[error("no node {node} in this cluster (nodes are 1..={count})")]

@@ -13,6 +13,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::metadata::Metadata;
 use rdkafka::producer::{BaseProducer, Producer};
 
@@ -140,6 +141,32 @@ pub fn create_topic(
     };
     cluster.make_topic(&spec)?;
     Ok(spec)
+}
+
+/// Asks the cluster whether it would create a cell topic of `partitions`
+/// partitions (and the replication factor [`create_topic`] uses), without
+/// creating it (CreateTopics with `validate_only`): a cluster whose policy
+/// or limits refuse that shape says so before any cell runs.
+pub fn check_topic_shape(cluster: &dyn Cluster, partitions: i32) -> Result<(), ClusterError> {
+    let rf = replication_factor(cluster.brokers());
+    let name = topic_name(&["shape-check"]);
+    let admin = admin_client(&cluster.client_config())?;
+    let topic = NewTopic::new(&name, partitions, TopicReplication::Fixed(rf));
+    let refused = |message: String| ClusterError::Shape {
+        partitions,
+        replication_factor: rf,
+        message,
+    };
+    let options = admin_options().validate_only(true);
+    let results =
+        block_on(admin.create_topics([&topic], &options)).map_err(|e| refused(e.to_string()))?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(refused(code.to_string())),
+        }
+    }
+    Ok(())
 }
 
 /// Deletes a topic the suite created, and waits until brokers stop listing it.

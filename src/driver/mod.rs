@@ -8,6 +8,7 @@
 //! - [`java`]: the Apache Kafka Java client, built from `drivers/java/` with
 //!   Maven once per client version and driven as a subprocess over JSON lines.
 
+pub mod group;
 pub mod java;
 
 use std::sync::atomic::AtomicU64;
@@ -22,10 +23,37 @@ pub use java::{DriverError, JavaClient, JavaDriver, JavaSession};
 use crate::cpu::ClientProbe;
 use crate::grid::{Cell, Client, Fixed};
 use crate::librdkafka::{Created, FixedRate, RoundSpec, Session, SessionError, SessionTotals};
+use crate::record::Streams;
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
-/// One cell's producer, as the suite drives it.
-pub trait CellProducer {
+/// A live count kept by one or several producers (records handed to the
+/// client, or acknowledged), read from any thread.
+#[derive(Debug, Clone, Default)]
+pub struct Counter(Vec<Arc<AtomicU64>>);
+
+impl Counter {
+    /// One producer's count.
+    pub fn of(count: Arc<AtomicU64>) -> Counter {
+        Counter(vec![count])
+    }
+
+    /// Several producers' counts, read as their sum.
+    pub fn sum(counters: impl IntoIterator<Item = Counter>) -> Counter {
+        Counter(counters.into_iter().flat_map(|c| c.0).collect())
+    }
+
+    /// The count now.
+    pub fn load(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// One cell's producer, as the suite drives it. `Send`: a cell's several
+/// producers each live on a thread of their own ([`group::Group`]).
+pub trait CellProducer: Send {
     /// Sends `records` untimed records and waits for their delivery.
     fn warm_up(&mut self, records: u64) -> Result<(), ProducerError>;
     /// One round; returns its timed windows.
@@ -34,10 +62,12 @@ pub trait CellProducer {
     fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError>;
     /// Every window so far.
     fn samples(&self) -> &[Sample];
+    /// The last `n` windows with the latency of their records.
+    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)>;
     /// Records handed to the client so far.
-    fn sent_counter(&self) -> Arc<AtomicU64>;
+    fn sent_counter(&self) -> Counter;
     /// Records acknowledged so far.
-    fn acked_counter(&self) -> Arc<AtomicU64>;
+    fn acked_counter(&self) -> Counter;
     /// The totals; the producer is closed.
     fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError>;
     /// How to read the client's CPU time around a round ([`crate::cpu`]);
@@ -78,7 +108,10 @@ impl Clients {
         Ok(out)
     }
 
-    /// Creates `cell`'s producer on `base` (bootstrap and `-X` properties).
+    /// Creates `cell`'s producers on `base` (bootstrap and `-X` properties):
+    /// `fixed.producers` client instances, each numbering its own streams
+    /// and drawing its own keys from `seed`; several are driven as one
+    /// [`group::Group`]. A refused configuration is refused by the first.
     pub fn open(
         &self,
         cell: &Cell,
@@ -86,10 +119,36 @@ impl Clients {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
+        seed: u64,
+    ) -> Result<Opened, ProducerError> {
+        let mut producers = Vec::new();
+        for i in 0..fixed.producers.max(1) {
+            let streams = fixed.producer_streams(i, seed);
+            match self.open_one(cell, base, fixed, topic, run_tag, streams)? {
+                Opened::Producer(p) => producers.push(p),
+                rejected @ Opened::Rejected(_) => return Ok(rejected),
+            }
+        }
+        Ok(Opened::Producer(if producers.len() == 1 {
+            producers.pop().expect("one producer")
+        } else {
+            Box::new(group::Group::new(producers))
+        }))
+    }
+
+    /// Creates one producer of `cell`, writing `streams`.
+    fn open_one(
+        &self,
+        cell: &Cell,
+        base: &ClientConfig,
+        fixed: &Fixed,
+        topic: &str,
+        run_tag: u64,
+        streams: Streams,
     ) -> Result<Opened, ProducerError> {
         match &cell.client {
             Client::Librdkafka => Ok(
-                match Session::create(base, &cell.settings, fixed, topic, run_tag)? {
+                match Session::create(base, &cell.settings, fixed, topic, run_tag, streams)? {
                     Created::Session(s) => Opened::Producer(s),
                     Created::Rejected(m) => Opened::Rejected(m),
                 },
@@ -102,7 +161,15 @@ impl Clients {
                         version: v.to_string(),
                     })?;
                 let base = java::base_from_rdkafka(base);
-                match JavaSession::create(client, &base, &cell.settings, fixed, topic, run_tag)? {
+                match JavaSession::create(
+                    client,
+                    &base,
+                    &cell.settings,
+                    fixed,
+                    topic,
+                    run_tag,
+                    &streams,
+                )? {
                     java::JavaCreated::Session(s) => Ok(Opened::Producer(Box::new(JavaProducer {
                         session: *s,
                         samples: Vec::new(),
@@ -141,11 +208,14 @@ impl CellProducer for Session {
     fn samples(&self) -> &[Sample] {
         Session::samples(self)
     }
-    fn sent_counter(&self) -> Arc<AtomicU64> {
-        Session::sent_counter(self)
+    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
+        Session::last_windows(self, n)
     }
-    fn acked_counter(&self) -> Arc<AtomicU64> {
-        Session::acked_counter(self)
+    fn sent_counter(&self) -> Counter {
+        Counter::of(Session::sent_counter(self))
+    }
+    fn acked_counter(&self) -> Counter {
+        Counter::of(Session::acked_counter(self))
     }
     fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError> {
         Ok(Session::finish(*self)?)
@@ -216,18 +286,27 @@ impl CellProducer for JavaProducer {
         &self.samples
     }
 
-    fn sent_counter(&self) -> Arc<AtomicU64> {
-        self.session.sent_counter()
+    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
+        let from = self.samples.len().saturating_sub(n);
+        self.samples[from..]
+            .iter()
+            .cloned()
+            .zip(self.latency[from..].iter().cloned())
+            .collect()
     }
 
-    fn acked_counter(&self) -> Arc<AtomicU64> {
-        self.session.acked_counter()
+    fn sent_counter(&self) -> Counter {
+        Counter::of(self.session.sent_counter())
+    }
+
+    fn acked_counter(&self) -> Counter {
+        Counter::of(self.session.acked_counter())
     }
 
     fn cpu_probe(&self) -> ClientProbe {
         // The whole JVM: its sending and I/O threads, and its compiler and
         // collector threads, which the client's work costs too.
-        ClientProbe::Process(self.session.pid())
+        ClientProbe::Process(vec![self.session.pid()])
     }
 
     fn finish(self: Box<Self>) -> Result<SessionTotals, ProducerError> {
@@ -239,7 +318,7 @@ impl CellProducer for JavaProducer {
         } = *self;
         let effective = session.effective().clone();
         let done = session.finish()?;
-        let mut total = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("bounds");
+        let mut total = crate::librdkafka::new_histogram();
         for h in &latency {
             // A Java histogram with other bounds is skipped rather than
             // failing the cell; its window figures are kept.

@@ -48,12 +48,4 @@ pub use plan::{
 pub use profile::{Amount, FaultKind, FaultName, FaultProfile, MAX_EVENTS_PER_CELL};
 pub use proxy::{ProduceEntry, ProxiedBroker, Proxy, ProxyConfig, ProxyError};
 
-/// SplitMix64's output function: a bijective 64-bit mixer (Steele, Lea and
-/// Flood, 2014), the one hash behind every seeded draw of fault plans and
-/// failover schedules. Written out so the schedules never change under us.
-pub(crate) fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub(crate) use crate::record::splitmix64;

@@ -15,6 +15,11 @@ use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 /// It must be dropped before the producer it was taken from.
 pub(crate) struct TopicHandle(*mut rdkafka_sys::rd_kafka_topic_t);
 
+// SAFETY: librdkafka's topic handles may be used from any thread (the
+// client's own threads use them concurrently); the handle only moves with
+// the session that owns it and its producer.
+unsafe impl Send for TopicHandle {}
+
 impl TopicHandle {
     /// A handle on `topic` of `producer`'s client, with the client's default
     /// topic configuration.
@@ -41,13 +46,20 @@ impl TopicHandle {
         Ok(TopicHandle(rkt))
     }
 
-    /// Enqueues a copy of `payload` for `partition`, with no key and no
-    /// opaque (so the delivery callback sees the same message
+    /// Enqueues a copy of `payload` for `partition`, with `key` if any and
+    /// no opaque (so the delivery callback sees the same message
     /// `BaseProducer::send` would give it); the client's refusal otherwise.
     #[inline]
-    pub(crate) fn produce(&self, partition: i32, payload: &[u8]) -> Result<(), RDKafkaErrorCode> {
+    pub(crate) fn produce(
+        &self,
+        partition: i32,
+        key: Option<&[u8]>,
+        payload: &[u8],
+    ) -> Result<(), RDKafkaErrorCode> {
+        let (key_ptr, key_len) = key.map_or((std::ptr::null(), 0), |k| (k.as_ptr(), k.len()));
         // SAFETY: a live topic handle; librdkafka copies the payload
-        // (F_COPY) before returning and never writes through the pointer.
+        // (F_COPY) and the key (always) before returning and never writes
+        // through either pointer.
         let rc = unsafe {
             rdkafka_sys::rd_kafka_produce(
                 self.0,
@@ -55,8 +67,8 @@ impl TopicHandle {
                 rdkafka_sys::RD_KAFKA_MSG_F_COPY,
                 payload.as_ptr() as *mut std::ffi::c_void,
                 payload.len(),
-                std::ptr::null(),
-                0,
+                key_ptr as *const std::ffi::c_void,
+                key_len,
                 std::ptr::null_mut(),
             )
         };

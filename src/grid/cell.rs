@@ -100,7 +100,9 @@ impl Cell {
     /// pipeline, which a client reaches only if it packs every ready
     /// partition of a broker into one request (the Java producer does;
     /// librdkafka writes one partition per request, so the per-connection
-    /// limit holds it below). An upper bound, not a prediction.
+    /// limit holds it below). Each of `fixed.producers` producers has its
+    /// own connections, so its own pipelines: the ceiling counts every
+    /// stream (producer × partition). An upper bound, not a prediction.
     pub fn ceiling_records_per_sec(&self, fixed: &Fixed, network: &Network) -> Option<f64> {
         let pipelined = self.pipelining_ceiling_records_per_sec(fixed, network)?;
         let replication_us = network
@@ -110,7 +112,7 @@ impl Cell {
             Some(r) => pipelined.min(fixed.records_per_batch() as f64 * 1e6 / r as f64),
             None => pipelined,
         };
-        Some(per_partition * f64::from(fixed.partitions.max(1)))
+        Some(per_partition * f64::from(fixed.streams()))
     }
 }
 
@@ -123,21 +125,23 @@ impl Workload {
         let f = &self.fixed;
         let fixed_load = if cell.faults.is_none() && f.latency_ms > 0 {
             let per = f.records_per_window(cell, &self.network);
-            (per * u64::from(f.windows)).max(f.latency_min_records)
+            (per * u64::from(f.windows) * u64::from(f.producers.max(1))).max(f.latency_min_records)
         } else {
             0
         };
-        self.cell_warmup_records(cell) + u64::from(f.rounds) * self.round_records(cell) + fixed_load
+        let per_producer =
+            self.cell_warmup_records(cell) + u64::from(f.rounds) * self.round_records(cell);
+        per_producer * u64::from(f.producers.max(1)) + fixed_load
     }
 
-    /// Records one round of `cell` sends: a warm-up window, the timed
+    /// Records one round of one producer of `cell` sends: a warm-up window, the timed
     /// windows, the tail ([`crate::librdkafka::RoundSpec::for_cell`]).
     fn round_records(&self, cell: &Cell) -> u64 {
         let (f, n) = (&self.fixed, &self.network);
         f.records_per_window(cell, n) * (u64::from(f.windows) + 1) + f.tail_records(cell, n)
     }
 
-    /// The untimed records `cell` sends once, before its first round:
+    /// The untimed records each producer of `cell` sends once, before its first round:
     /// `warmup_records`, and at least one round's worth. Measured: with
     /// 1,000 records the first interleaved round ran 4–8% slower than the
     /// others on average over the cells (three runs), the freshly started
@@ -149,7 +153,9 @@ impl Workload {
 
     /// The records of `cell`'s timed windows, as ranges of global record
     /// numbers in send order (one range per round: the cell's warm-up,
-    /// then per round a warm-up window, the timed windows, the tail). Count
+    /// then per round a warm-up window, the timed windows, the tail). With
+    /// several producers sending side by side, a producer's `i`-th record
+    /// is about the cell's `i × producers`-th. Count
     /// faults (`N/cell`) are placed on these only, so every round meets
     /// the same number of events when `N` is a multiple of the rounds.
     pub fn timed_spans(&self, cell: &Cell) -> Vec<std::ops::Range<u64>> {
@@ -157,10 +163,11 @@ impl Workload {
         let per = f.records_per_window(cell, &self.network);
         let round = self.round_records(cell);
         let warmup = self.cell_warmup_records(cell);
+        let n = u64::from(f.producers.max(1));
         (0..u64::from(f.rounds))
             .map(|r| {
                 let start = warmup + r * round + per;
-                start..start + u64::from(f.windows) * per
+                start * n..(start + u64::from(f.windows) * per) * n
             })
             .collect()
     }

@@ -4,6 +4,17 @@
 use serde::{Deserialize, Serialize};
 
 use crate::grid::{Cell, Compression, Network};
+use crate::record::{KeyChooser, KeyDistribution, Streams};
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+fn is_uniform(d: &KeyDistribution) -> bool {
+    *d == KeyDistribution::Uniform
+}
 
 /// Bytes of a record batch's header (Kafka's message format v2: base
 /// offset, length, epoch, magic, CRC, attributes, offsets, timestamps,
@@ -58,8 +69,22 @@ pub struct Fixed {
     pub batch_bytes: u32,
     /// `compression.type`.
     pub compression: Compression,
-    /// Partitions of each cell's topic; one stream per partition.
+    /// Partitions of each cell's topic.
     pub partitions: u32,
+    /// Producers per cell, each its own client instance writing every
+    /// partition: one stream per producer and partition
+    /// ([`crate::record::Streams`]). Each sends a window's records per
+    /// window; the cell's window is theirs together.
+    #[serde(skip_serializing_if = "is_one")]
+    pub producers: u32,
+    /// Keys (0: none, records go round robin over the partitions): each
+    /// record's key is drawn from this many, by `key_distribution`, and
+    /// decides its partition ([`crate::record::KeyChooser`]).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub keys: u64,
+    /// How keys are drawn: `uniform` or `zipf`.
+    #[serde(skip_serializing_if = "is_uniform")]
+    pub key_distribution: KeyDistribution,
     /// The rate of the fixed-load latency phase, records/s. 0 derives it per
     /// group of compared cells (same network and fault profile) as
     /// `latency_rate_fraction` of the slowest measured cell's throughput.
@@ -95,6 +120,9 @@ impl Default for Fixed {
             batch_bytes: 16_384,
             compression: Compression::None,
             partitions: 1,
+            producers: 1,
+            keys: 0,
+            key_distribution: KeyDistribution::Uniform,
             rate_per_sec: 0,
             latency_rate_fraction: 0.5,
             latency_ms: 1_000,
@@ -116,21 +144,42 @@ impl Fixed {
         (room / (self.record_bytes as u64 + RECORD_OVERHEAD_BYTES)).max(1)
     }
 
-    /// Records in one window of `cell`: `window_ms` at the model ceiling
-    /// ([`Cell::ceiling_records_per_sec`]: with `acks=all`, at most a batch
-    /// per replication round trip), within the workload's bounds.
+    /// Streams of a cell: one per producer and partition.
+    pub fn streams(&self) -> u32 {
+        self.partitions.max(1) * self.producers.max(1)
+    }
+
+    /// Producer `producer`'s streams and key draw in a run seeded `seed`.
+    pub fn producer_streams(&self, producer: u32, seed: u64) -> Streams {
+        let keys = (self.keys > 0).then(|| {
+            KeyChooser::new(
+                self.keys,
+                self.key_distribution,
+                crate::record::key_seed(seed, producer),
+            )
+        });
+        Streams::new(producer, self.partitions, keys)
+    }
+
+    /// Records in one window of one producer of `cell`: `window_ms` at its
+    /// share of the model ceiling ([`Cell::ceiling_records_per_sec`]: with
+    /// `acks=all`, at most a batch per replication round trip), within the
+    /// workload's bounds.
     /// A pure function of the workload and the cell, so a cell's record
     /// count (and with it its exposure to seeded faults) never depends on
     /// how fast this run happened to be.
     pub fn records_per_window(&self, cell: &Cell, network: &Network) -> u64 {
         let (lo, hi) = (self.min_records_per_window, self.max_records_per_window);
         match cell.ceiling_records_per_sec(self, network) {
-            Some(rate) => ((rate * f64::from(self.window_ms) / 1e3) as u64).clamp(lo, hi),
+            Some(rate) => {
+                let per_producer = rate / f64::from(self.producers.max(1));
+                ((per_producer * f64::from(self.window_ms) / 1e3) as u64).clamp(lo, hi)
+            }
             None => hi,
         }
     }
 
-    /// The untimed records after a round's last window: enough that the
+    /// The untimed records after a round's last window, per producer: enough that the
     /// last window closes while the pipeline is still full.
     pub fn tail_records(&self, cell: &Cell, network: &Network) -> u64 {
         let per_window = self.records_per_window(cell, network);

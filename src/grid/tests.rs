@@ -362,3 +362,79 @@ fn stats_checks_its_intervals_at_the_default_rounds_and_windows() {
         "new default rounds or windows: set stats::CheckedAt::DEFAULT to them and rerun its tests"
     );
 }
+
+#[test]
+fn producers_and_keys_that_no_cell_could_run_are_refused_by_value() {
+    assert_eq!(
+        invalid("[fixed]\nproducers = 0\n"),
+        "invalid workload: producers must be at least 1"
+    );
+    assert_eq!(
+        invalid("[fixed]\nproducers = 65\n"),
+        "invalid workload: producers = 65: at most 64 per cell (each is its own client instance)"
+    );
+    assert_eq!(
+        invalid("[fixed]\npartitions = 8\nkeys = 3\n"),
+        "invalid workload: keys = 3: fewer keys than partitions (8); 5 partitions would get no record"
+    );
+    assert!(invalid("[fixed]\nkeys = 100000000\n")
+        .starts_with("invalid workload: keys = 100000000: more keys than the "));
+    assert_eq!(
+        invalid("[fixed]\nkeys = 10\nrecord_bytes = 40\n"),
+        "invalid workload: keys = 10: record_bytes must be at least 44 (the header and the key extension)"
+    );
+    assert!(invalid("[fixed]\nkeys = 10\nkey_distribution = \"pareto\"\n").contains("pareto"));
+    assert!(
+        invalid("faults = [\"reject:10/cell\"]\n[fixed]\nkeys = 10\n")
+            .contains("a count of events per cell is placed on records sent round robin")
+    );
+    assert!(invalid("faults = [\"failover\"]\n[fixed]\nproducers = 2\n")
+        .contains("failover runs with one producer per cell"));
+    // A rate of faults with keys, and several producers with counts, are fine.
+    let w = Workload::from_toml(
+        "faults = [\"reject:1%\"]\n[fixed]\nproducers = 4\npartitions = 8\nkeys = 1000\nkey_distribution = \"zipf\"\n",
+    )
+    .unwrap();
+    assert_eq!((w.fixed.streams(), w.fixed.keys), (32, 1000));
+    Workload::from_toml("faults = [\"reject:10/cell\"]\n[fixed]\nproducers = 2\n").unwrap();
+}
+
+/// Each producer has its own connections: the cell's ceiling counts every
+/// stream, a producer's window is its share, and the cell's records (and
+/// the span where count faults lie) are every producer's.
+#[test]
+fn several_producers_share_the_ceiling_and_multiply_the_records() {
+    let one = Workload {
+        network: Network {
+            rtt_ms: vec![20.0],
+            ..Network::default()
+        },
+        faults: vec!["reject:10/cell".parse().unwrap()],
+        ..Workload::default()
+    };
+    let four = Workload {
+        fixed: Fixed {
+            producers: 4,
+            ..one.fixed.clone()
+        },
+        ..one.clone()
+    };
+    let (c1, c4) = (&one.cells()[0], &four.cells()[0]);
+    assert_eq!(
+        c4.ceiling_records_per_sec(&four.fixed, &four.network),
+        c1.ceiling_records_per_sec(&one.fixed, &one.network)
+            .map(|r| r * 4.0)
+    );
+    assert_eq!(
+        four.fixed.records_per_window(c4, &four.network),
+        one.fixed.records_per_window(c1, &one.network)
+    );
+    let spans1 = one.timed_spans(c1);
+    let spans4 = four.timed_spans(c4);
+    assert_eq!(spans1.len(), spans4.len());
+    for (a, b) in spans1.iter().zip(&spans4) {
+        assert_eq!((b.start, b.end), (a.start * 4, a.end * 4));
+    }
+    // A fault cell has no fixed-load phase: its records are its rounds'.
+    assert_eq!(four.records_per_cell(c4), 4 * one.records_per_cell(c1));
+}

@@ -84,6 +84,9 @@ fn default_seed() -> u64 {
     42
 }
 
+/// Producers per cell at most: each is a client instance (a JVM for Java).
+pub const MAX_PRODUCERS: u32 = 64;
+
 impl Default for Workload {
     fn default() -> Self {
         Workload {
@@ -197,10 +200,63 @@ impl Workload {
         if f.partitions == 0 {
             return bad("partitions must be at least 1");
         }
+        if f.producers == 0 {
+            return bad("producers must be at least 1");
+        }
+        if f.producers > MAX_PRODUCERS {
+            return Err(GridError::Invalid(format!(
+                "producers = {}: at most {MAX_PRODUCERS} per cell (each is its own client instance)",
+                f.producers
+            )));
+        }
+        if f.producers > 1 && self.faults.iter().any(|p| p.needs_failover()) {
+            return bad(
+                "failover runs with one producer per cell (its kill point counts one producer's records)",
+            );
+        }
+        self.validate_keys()?;
         if f.message_timeout_ms == 0 {
             return bad("message_timeout_ms must be at least 1");
         }
         self.validate_faults()
+    }
+
+    /// Keys no cell could send: too short a record for the key extension,
+    /// fewer keys than partitions (some would get no record), more keys
+    /// than a producer of the smallest cell sends records.
+    fn validate_keys(&self) -> Result<(), GridError> {
+        let f = &self.fixed;
+        if f.keys == 0 {
+            return Ok(());
+        }
+        if f.record_bytes < crate::record::KEYED_HEADER_BYTES {
+            return Err(GridError::Invalid(format!(
+                "keys = {}: record_bytes must be at least {} (the header and the key extension)",
+                f.keys,
+                crate::record::KEYED_HEADER_BYTES
+            )));
+        }
+        if f.keys < u64::from(f.partitions) {
+            return Err(GridError::Invalid(format!(
+                "keys = {}: fewer keys than partitions ({}); {} partitions would get no record",
+                f.keys,
+                f.partitions,
+                u64::from(f.partitions) - f.keys
+            )));
+        }
+        let producers = u64::from(f.producers.max(1));
+        let smallest = self
+            .cells()
+            .iter()
+            .map(|c| (self.records_per_cell(c) / producers, c.id()))
+            .min();
+        if let Some((records, cell)) = smallest.filter(|(r, _)| f.keys > *r) {
+            return Err(GridError::Invalid(format!(
+                "keys = {}: more keys than the {records} records each producer of cell {cell} sends",
+                f.keys
+            )));
+        }
+        Ok(())
     }
 
     /// What a fault profile asks of a cell that no cell could give: a
@@ -213,13 +269,20 @@ impl Workload {
         let f = &self.fixed;
         let timed_ms = u64::from(f.rounds) * u64::from(f.windows) * u64::from(f.window_ms);
         let rpb = f.records_per_batch();
-        let streams = u64::from(f.partitions.max(1));
+        let streams = u64::from(f.streams());
         let cells = self.cells();
         for profile in &self.faults {
             let mut events_asked = 0u64;
             let mut lasting_ms = 0u64;
             for kind in profile.kinds() {
                 let per_cell = kind.amount().and_then(|a| a.per_cell()).map(u64::from);
+                if per_cell.is_some() && f.keys > 0 {
+                    return Err(GridError::Invalid(format!(
+                        "fault {kind}: a count of events per cell is placed on records sent round \
+                         robin over the streams, and keyed records are not (hint: a rate, e.g. \
+                         reject:1%)"
+                    )));
+                }
                 events_asked += per_cell.unwrap_or(0);
                 let Some(span) = kind.span_ms().map(u64::from) else {
                     continue;

@@ -30,13 +30,14 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, Producer};
 
 use crate::grid::{Fixed, ProducerSettings};
-use crate::record::Stamp;
+use crate::record::{Stamp, Streams};
 use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 
 use crate::delivery::Deliveries;
 use crate::ffi::librdkafka::{self, TopicHandle};
 use crate::redact;
-use recorder::{error_name, new_histogram, Clock, Recorder, RoundClock, Tally, Timing};
+pub use recorder::new_histogram;
+use recorder::{error_name, Clock, Recorder, RoundClock, Tally, Timing};
 
 mod recorder;
 
@@ -146,13 +147,12 @@ pub struct Session {
     rkt: TopicHandle,
     producer: BaseProducer<Recorder>,
     topic: String,
-    partitions: u32,
     run_tag: u64,
     payload: Vec<u8>,
-    /// Next sequence number per stream (stream = partition).
-    next_seq: Vec<u64>,
-    /// Round-robin cursor over partitions.
-    cursor: u32,
+    /// Where each record goes: partition, stream, sequence, key.
+    streams: Streams,
+    /// The current record's key, when records carry keys.
+    key: Vec<u8>,
     /// Timed windows of every round so far, in order.
     samples: Vec<Sample>,
     /// Latency of each window's records, beside `samples`.
@@ -197,6 +197,7 @@ impl Session {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
+        streams: Streams,
     ) -> Result<Created, SessionError> {
         let clock = Clock::new();
         let recorder = Recorder {
@@ -242,11 +243,10 @@ impl Session {
             rkt,
             producer,
             topic: topic.into(),
-            partitions: fixed.partitions,
             run_tag,
             payload,
-            next_seq: vec![0; fixed.partitions as usize],
-            cursor: 0,
+            streams,
+            key: Vec::new(),
             samples: Vec::new(),
             sample_latency: Vec::new(),
             rounds: 0,
@@ -261,6 +261,16 @@ impl Session {
     /// The timed windows of every round so far.
     pub fn samples(&self) -> &[Sample] {
         &self.samples
+    }
+
+    /// The last `n` windows, with the latency of their records.
+    pub fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
+        let from = self.samples.len().saturating_sub(n);
+        self.samples[from..]
+            .iter()
+            .cloned()
+            .zip(self.sample_latency[from..].iter().cloned())
+            .collect()
     }
 
     /// A live count of the records handed to the client, warm-up included.
@@ -425,14 +435,14 @@ impl Session {
             librdkafka::effective_config(&self.producer, redact::RECORDED_LIBRDKAFKA_KEYS);
         let ctx = self.producer.context();
         let mut client = ctx.counters.lock().expect("counters lock").clone();
-        let sent: u64 = self.next_seq.iter().sum();
+        let sent = self.streams.total();
         client.records_resent = client.records_transmitted.saturating_sub(sent);
         let mut t = ctx.tally.lock().expect("tally lock");
         let mut delivery = std::mem::take(&mut t.counts);
-        delivery.sent = self.next_seq.iter().sum();
+        delivery.sent = sent;
         let mut deliveries = std::mem::take(&mut t.deliveries);
-        for (stream, &sent) in self.next_seq.iter().enumerate() {
-            deliveries.stream_mut(stream as u32).sent = sent;
+        for (stream, sent) in self.streams.sent() {
+            deliveries.stream_mut(stream).sent = sent;
         }
         let mut total = new_histogram();
         for h in &self.sample_latency {
@@ -488,11 +498,9 @@ impl Session {
     /// time in fixed-rate mode; otherwise the stamp is the time of sending.
     #[inline]
     fn send_one(&mut self, intended_ns: Option<u64>) {
-        let stream = self.cursor;
-        self.cursor = (self.cursor + 1) % self.partitions;
-        let seq = self.next_seq[stream as usize];
-        self.next_seq[stream as usize] = seq + 1;
-        self.sent.fetch_add(1, Ordering::Relaxed);
+        let next = self.streams.next_record();
+        let (stream, seq) = (next.stream, next.seq);
+        let handed = self.sent.fetch_add(1, Ordering::Relaxed);
         let stamp_ns = intended_ns.unwrap_or_else(|| self.producer.context().clock.now_ns());
         Stamp {
             run_id: self.run_tag,
@@ -501,10 +509,15 @@ impl Session {
             intended_send_ns: stamp_ns,
         }
         .write(&mut self.payload);
+        let key = next.key.map(|(k, key_seq)| {
+            crate::record::write_key_seq(&mut self.payload, key_seq);
+            crate::record::write_key(&mut self.key, k);
+        });
+        let key = key.map(|()| self.key.as_slice());
         loop {
-            // `rd_kafka_produce` on the topic handle: a copied value, no
-            // key, no opaque, and no per-record topic lookup.
-            match self.rkt.produce(stream as i32, &self.payload) {
+            // `rd_kafka_produce` on the topic handle: a copied value, the
+            // key if any, no opaque, and no per-record topic lookup.
+            match self.rkt.produce(next.partition as i32, key, &self.payload) {
                 Ok(()) => break,
                 Err(RDKafkaErrorCode::QueueFull) => {
                     // The local queue is full: serve delivery reports until
@@ -525,7 +538,7 @@ impl Session {
             }
         }
         // Serve delivery reports often enough that callbacks keep up.
-        if seq % 64 == 0 {
+        if handed % 64 == 0 {
             self.producer.poll(Duration::ZERO);
         }
     }
@@ -545,7 +558,7 @@ impl Session {
             // they arrive) instead of spinning a core the brokers need.
             self.producer.poll(Duration::from_millis(10));
             if since.elapsed() > limit {
-                let sent: u64 = self.next_seq.iter().sum();
+                let sent = self.streams.total();
                 let t = self.tally();
                 return Err(SessionError::Stalled {
                     topic: self.topic.clone(),

@@ -46,7 +46,7 @@ impl Clock {
 }
 
 /// Latency histograms track microseconds from 1 µs to one hour.
-pub(super) fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 

@@ -37,6 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{Cluster, LocalCluster};
+use crate::driver::Counter;
 use crate::faults::{splitmix64, FaultEvent};
 pub use crate::results::FailoverOutcome;
 
@@ -156,10 +157,10 @@ impl FailoverReport {
 #[derive(Debug, Clone)]
 pub struct Counters {
     /// Records handed to the client (the session's sent counter).
-    pub sent: Arc<AtomicU64>,
+    pub sent: Counter,
     /// Records acknowledged so far; `None` uses `sent` (the producer's send
     /// path blocks when its queue is full, so sends resume with acks).
-    pub acked: Option<Arc<AtomicU64>>,
+    pub acked: Option<Counter>,
 }
 
 /// Runs `body` while a controller thread kills the leader of
@@ -179,7 +180,10 @@ pub fn with_failover<T>(
         kill_points: vec![plan.kill_after],
         restart_after: plan.restart_after,
     };
-    let counters = Counters { sent, acked: None };
+    let counters = Counters {
+        sent: Counter::of(sent),
+        acked: None,
+    };
     with_failovers(cluster, topic, partition, &schedule, counters, body)
 }
 
@@ -275,7 +279,7 @@ struct Kill {
 
 impl Controller<'_> {
     fn sent(&self) -> u64 {
-        self.counters.sent.load(Ordering::Relaxed)
+        self.counters.sent.load()
     }
 
     fn acked(&self) -> u64 {
@@ -283,7 +287,7 @@ impl Controller<'_> {
             .acked
             .as_ref()
             .unwrap_or(&self.counters.sent)
-            .load(Ordering::Relaxed)
+            .load()
     }
 
     fn is_done(&self) -> bool {

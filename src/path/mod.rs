@@ -12,8 +12,7 @@
 //! `none` are measured through the same path; `--direct` bypasses it (and so
 //! cannot emulate a network or inject proxy faults).
 
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use crate::driver::Counter;
 
 use std::time::Duration;
 
@@ -35,9 +34,9 @@ pub type RoundResult = Result<Vec<Sample>, ProducerError>;
 #[derive(Debug, Clone)]
 pub struct Progress {
     /// Records handed to the client so far.
-    pub sent: Arc<AtomicU64>,
+    pub sent: Counter,
     /// Records the broker acknowledged so far.
-    pub acked: Arc<AtomicU64>,
+    pub acked: Counter,
 }
 
 /// One thing that shapes a cell's path. Every method has a neutral default.
@@ -294,7 +293,7 @@ impl Wire {
         )
         .with_cell_spans(
             workload.records_per_cell(cell),
-            workload.fixed.partitions,
+            workload.fixed.streams(),
             workload.timed_spans(cell),
         );
         let config = ProxyConfig {
@@ -362,7 +361,7 @@ impl<'a> Failover<'a> {
             topic: topic.into(),
             spec,
             seed: workload.seed,
-            streams: workload.fixed.partitions,
+            streams: workload.fixed.streams(),
             rounds: 0,
             reports: Vec::new(),
             error: None,
@@ -376,10 +375,9 @@ impl Shaper for Failover<'_> {
         round: &mut dyn FnMut() -> RoundResult,
         progress: &Progress,
     ) -> RoundResult {
-        use std::sync::atomic::Ordering;
         // One kill inside the round's windows, at a point drawn from the
         // seed and the round: the same records in every run of the seed.
-        let start = progress.sent.load(Ordering::Relaxed) + self.spec.warmup;
+        let start = progress.sent.load() + self.spec.warmup;
         let timed = u64::from(self.spec.windows) * self.spec.records_per_window;
         let drawn = FailoverSchedule::new(
             self.seed ^ u64::from(self.rounds),
@@ -394,8 +392,8 @@ impl Shaper for Failover<'_> {
             restart_after: plan.restart_after,
         };
         let counters = Counters {
-            sent: Arc::clone(&progress.sent),
-            acked: Some(Arc::clone(&progress.acked)),
+            sent: progress.sent.clone(),
+            acked: Some(progress.acked.clone()),
         };
         self.rounds += 1;
         let (out, report) =

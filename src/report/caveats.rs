@@ -24,13 +24,22 @@ pub(super) fn limits(s: &mut String, m: &Model) {
     faults(s, m);
     let _ = writeln!(
         s,
-        "- **Shape**: {} partition{} per topic, one producer per cell, {}-byte records, `batch.size` {} bytes (about {} records per request), `linger.ms` {}. Production topics with many partitions and producers share connections and requests differently; this run does not measure that.",
+        "- **Shape**: {} partition{} per topic{}, {}-byte records, `batch.size` {} bytes (about {} records per request), `linger.ms` {}.{}",
         w.fixed.partitions,
         if w.fixed.partitions == 1 { "" } else { "s" },
+        match super::text::producers_and_keys(&w.fixed) {
+            k if w.fixed.producers == 1 => format!(", one producer per cell{k}"),
+            k => k,
+        },
         fmt::int(w.fixed.record_bytes as u64),
         fmt::int(u64::from(w.fixed.batch_bytes)),
         w.fixed.records_per_batch(),
         w.fixed.linger_ms,
+        if w.fixed.producers == 1 && w.fixed.keys == 0 {
+            " Production topics with many partitions and producers share connections and requests differently; this run does not measure that."
+        } else {
+            " Each producer keeps its own connections: several producers do not share one connection's in-flight limit."
+        },
     );
     let clients: BTreeSet<String> = m
         .cells

@@ -174,9 +174,10 @@ pub fn render_throughput(m: &Model) -> Result<Vec<u8>, ReportError> {
         500,
         &[
             format!("Marker and bar: {}.", crate::stats::THROUGHPUT_METHOD),
-            match m.results.run.workload.fixed.partitions {
+            match m.results.run.workload.fixed.streams() {
                 1 => "Dashed: the model ceiling max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top.".into(),
-                p => format!("Dashed: the model ceiling, {p} partitions × max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top: an upper bound that only a client packing every partition of a broker into one request can reach."),
+                _ if m.results.run.workload.fixed.producers == 1 => format!("Dashed: the model ceiling, {} partitions × max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top: an upper bound that only a client packing every partition of a broker into one request can reach.", m.results.run.workload.fixed.partitions),
+                s => format!("Dashed: the model ceiling, {s} streams (producers × partitions) × max.in.flight × batch ÷ ack RTT (acks=all: client + replication RTT), cut at the panel's top: an upper bound that only clients packing every partition of a broker into one request can reach."),
             },
             "Hollow marker: no fault reached the cell.".into(),
         ],

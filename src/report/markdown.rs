@@ -181,7 +181,7 @@ fn machine_text(machine: &MachineMeta) -> String {
 /// settings and the fixed-load phase.
 fn workload_text(f: &Fixed) -> String {
     format!(
-        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling){} after {} warm-up records or a round's worth, whichever is more; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic; latency at a fixed load: {}; message.timeout.ms={}",
+        "{} interleaved rounds of {} windows per cell (window: {}–{} records, sized for {} ms at the model ceiling){} after {} warm-up records or a round's worth, whichever is more; {} bytes per record; linger.ms={}, batch.size={} bytes, compression={}; {} partition{} per topic{}; latency at a fixed load: {}; message.timeout.ms={}",
         f.rounds,
         f.windows,
         fmt::int(f.min_records_per_window),
@@ -202,6 +202,7 @@ fn workload_text(f: &Fixed) -> String {
         f.compression.as_config(),
         f.partitions,
         plural(f.partitions as usize),
+        super::text::producers_and_keys(f),
         fixed_load_text(f),
         f.message_timeout_ms
     )

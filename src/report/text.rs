@@ -58,3 +58,26 @@ pub(super) fn fixed_load_cells(x: &Meas) -> [String; 3] {
         }
     }
 }
+
+/// The producers and keys of a cell beyond the default (one producer,
+/// no keys): `""` for the default, else e.g. `", 4 producers per cell (each
+/// its own client instance), 1,000 keys (zipf; a key's partition is its
+/// index mod partitions)"`.
+pub(super) fn producers_and_keys(f: &crate::grid::Fixed) -> String {
+    let mut s = String::new();
+    if f.producers > 1 {
+        s.push_str(&format!(
+            ", {} producers per cell (each its own client instance)",
+            f.producers
+        ));
+    }
+    if f.keys > 0 {
+        s.push_str(&format!(
+            ", {} key{} ({}; a key's partition is its index mod partitions)",
+            super::fmt::int(f.keys),
+            plural(f.keys as usize),
+            f.key_distribution.name()
+        ));
+    }
+    s
+}

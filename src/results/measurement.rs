@@ -281,6 +281,19 @@ pub struct DeliveryCounts {
     pub possibly_persisted: u64,
 }
 
+impl DeliveryCounts {
+    /// Adds another producer's counts (several producers of a cell).
+    pub fn add(&mut self, o: &DeliveryCounts) {
+        self.sent += o.sent;
+        self.acked += o.acked;
+        self.failed += o.failed;
+        for (k, n) in &o.failed_by_error {
+            *self.failed_by_error.entry(k.clone()).or_insert(0) += n;
+        }
+        self.possibly_persisted += o.possibly_persisted;
+    }
+}
+
 /// The client's own counters from librdkafka statistics, summed over brokers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClientCounters {
@@ -305,6 +318,20 @@ pub struct ClientCounters {
     pub connects: u64,
     /// Connections lost (`disconnects`).
     pub disconnects: u64,
+}
+
+impl ClientCounters {
+    /// Adds another client instance's counters (several producers of a cell).
+    pub fn add(&mut self, o: &ClientCounters) {
+        self.requests += o.requests;
+        self.retries += o.retries;
+        self.records_transmitted += o.records_transmitted;
+        self.records_resent += o.records_resent;
+        self.request_errors += o.request_errors;
+        self.request_timeouts += o.request_timeouts;
+        self.connects += o.connects;
+        self.disconnects += o.disconnects;
+    }
 }
 
 /// How hard the faults hit a cell.

@@ -92,16 +92,17 @@ fn open<'a>(
         base.set("bootstrap.servers", path.bootstrap());
         // The producer's configuration is checked before the topic exists:
         // a rejected cell costs nothing on the cluster.
-        let mut session = match clients.open(cell, &base, fixed, &topic, meta.run_tag)? {
-            Opened::Rejected(message) => {
-                return Ok(Slot::Done(CellResult::new(
-                    cell,
-                    path.network().clone(),
-                    Outcome::Rejected { message },
-                )))
-            }
-            Opened::Producer(p) => p,
-        };
+        let mut session =
+            match clients.open(cell, &base, fixed, &topic, meta.run_tag, workload.seed)? {
+                Opened::Rejected(message) => {
+                    return Ok(Slot::Done(CellResult::new(
+                        cell,
+                        path.network().clone(),
+                        Outcome::Rejected { message },
+                    )))
+                }
+                Opened::Producer(p) => p,
+            };
         cluster::create_topic(cluster, &topic, fixed.partitions as i32)?;
         let mut path = path;
         let warmup = workload.cell_warmup_records(cell);
@@ -141,7 +142,8 @@ pub(super) fn rounds_phase(
     let watch = Watch::start(cluster);
     let schedule = Schedule::new(slots.len(), workload.fixed.rounds, workload.seed);
     for r in 0..schedule.rounds() {
-        let planned: u64 = live(slots).map(|l| l.spec.records()).sum();
+        let producers = u64::from(workload.fixed.producers.max(1));
+        let planned: u64 = live(slots).map(|l| l.spec.records() * producers).sum();
         progress.phase(
             &format!("round {}/{}", r + 1, schedule.rounds()),
             Work::records(planned),
@@ -154,19 +156,17 @@ pub(super) fn rounds_phase(
                 continue;
             };
             progress.working(&l.cell);
-            let records = l.spec.records();
+            let records = l.spec.records() * producers;
             let before = crate::machine::LoadSample::now();
             let from = watch_origin.elapsed().as_millis() as u64;
             // The client's CPU over the round, from the thread that runs it.
             let probe = l.session.cpu_probe();
             let cpu_start = probe.start();
             let acked = l.session.acked_counter();
-            let acked_before = acked.load(std::sync::atomic::Ordering::Relaxed);
+            let acked_before = acked.load();
             let started = Instant::now();
             let outcome = run_round(l);
-            let acked = acked
-                .load(std::sync::atomic::Ordering::Relaxed)
-                .saturating_sub(acked_before);
+            let acked = acked.load().saturating_sub(acked_before);
             let wakeups = l.session.wakeups_per_sec(started, Instant::now());
             if let Some(cpu) = probe.client_cpu(&cpu_start, acked, wakeups) {
                 l.cpu.push(cpu);

@@ -131,7 +131,12 @@ pub fn connect_for_workload(
 ) -> Result<Box<dyn Cluster>, ClusterError> {
     let n = &workload.network;
     let replication = n.replication && n.emulates();
-    connect_for(bootstrap, properties, brokers, replication, progress)
+    let cluster = connect_for(bootstrap, properties, brokers, replication, progress)?;
+    if bootstrap.is_some() {
+        // A cluster this suite did not start may refuse the cells' shape.
+        cluster::check_topic_shape(&*cluster, workload.fixed.partitions as i32)?;
+    }
+    Ok(cluster)
 }
 
 fn connect_for(
@@ -297,6 +302,7 @@ pub fn warm_up_cluster(
             fixed,
             &topic,
             meta.run_tag,
+            fixed.producer_streams(0, meta.workload.seed),
         )? {
             s.warm_up(records)?;
             let chunk = crate::librdkafka::RoundSpec {

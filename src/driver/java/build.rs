@@ -47,6 +47,10 @@ const SOURCES: &[(&str, &str)] = &[
         "src/main/java/kob/Outcomes.java",
         include_str!("../../../drivers/java/src/main/java/kob/Outcomes.java"),
     ),
+    (
+        "src/main/java/kob/Keys.java",
+        include_str!("../../../drivers/java/src/main/java/kob/Keys.java"),
+    ),
 ];
 
 /// Builds the Java driver for a client version.

@@ -36,6 +36,14 @@ pub(super) enum Request {
         /// reader takes a long: the same bits, read as signed.
         run_tag: i64,
         config: BTreeMap<String, String>,
+        /// This producer's first stream id ([`crate::record::Streams`]);
+        /// left out when 0 (one producer per cell).
+        #[serde(default, skip_serializing_if = "is_zero_u32")]
+        first_stream: u32,
+        /// Keys drawn as [`crate::record::KeyChooser`] does; left out
+        /// without keys (records go round robin over the partitions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        keys: Option<KeysSpec>,
     },
     /// One round of windows.
     Round {
@@ -49,6 +57,19 @@ pub(super) enum Request {
     FixedRate { rate_per_sec: f64, records: u64 },
     /// Closes the producer and reports every record's outcome.
     Finish,
+}
+
+fn is_zero_u32(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A producer's key draw, as the Java driver's `Keys` takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct KeysSpec {
+    pub count: u64,
+    pub distribution: crate::record::KeyDistribution,
+    /// The draw's 64-bit seed, read as signed (see `run_tag`).
+    pub seed: i64,
 }
 
 impl Request {

@@ -91,6 +91,7 @@ impl JavaSession {
         fixed: &Fixed,
         topic: &str,
         run_tag: u64,
+        streams: &crate::record::Streams,
     ) -> Result<JavaCreated, DriverError> {
         let mut process = DriverProcess::spawn(client)?;
         let request = Request::Create {
@@ -99,6 +100,15 @@ impl JavaSession {
             record_bytes: fixed.record_bytes,
             run_tag: run_tag as i64,
             config: java_config(base, settings, fixed),
+            first_stream: streams.first_stream(),
+            keys: streams.keys().map(|k| {
+                let (count, distribution, seed) = k.spec();
+                super::protocol::KeysSpec {
+                    count,
+                    distribution,
+                    seed: seed as i64,
+                }
+            }),
         };
         let created = match process.call(&request)? {
             Reply::Created(c) => c,

@@ -74,6 +74,10 @@ public final class Driver {
     private byte[] payload;
     private long[] nextSeq;
     private int cursor;
+    /** This producer's first stream id (producer index × partitions). */
+    private int firstStream;
+    /** The key draw; null: records go round robin over the partitions. */
+    private Keys keys;
     private long completionTimeoutMs;
 
     Driver(PrintStream out) {
@@ -250,6 +254,18 @@ public final class Driver {
         payload = Stamp.payload(recordBytes);
         runTag = Json.getLong(req, "run_tag");
         nextSeq = new long[partitions];
+        firstStream = req.containsKey("first_stream") ? Math.toIntExact(Json.getLong(req, "first_stream")) : 0;
+        Object k = req.get("keys");
+        if (k instanceof Map) {
+            Map<String, Object> spec = (Map<String, Object>) k;
+            if (recordBytes < Stamp.KEYED_HEADER_BYTES) {
+                throw new IllegalArgumentException("record_bytes must hold the key extension");
+            }
+            keys = new Keys(Json.getLong(spec, "count"), Json.getString(spec, "distribution"),
+                    Json.getLong(spec, "seed"));
+        } else if (k != null) {
+            throw new IllegalArgumentException("field keys: expected an object");
+        }
         Object cfg = req.get("config");
         if (!(cfg instanceof Map)) {
             throw new IllegalArgumentException("field config: expected an object");
@@ -392,7 +408,7 @@ public final class Driver {
         }
     }
 
-    /** One completion callback per record: its stream, sequence and stamp. */
+    /** One completion callback per record: its partition's stream (local index), sequence and stamp. */
     private final class Completion implements Callback {
         private final int stream;
         private final long seq;
@@ -419,20 +435,30 @@ public final class Driver {
     }
 
     /**
-     * Stamps and sends the next record of the next stream (stream =
-     * partition, round robin). The only path by which the driver produces.
-     * The value buffer is reused: send() copies it into the batch before it
-     * returns.
+     * Stamps and sends the next record: to the next partition round robin,
+     * or to its key's partition (src/record.rs, "The suite's own streams and
+     * keys"); its stream is {@code firstStream + partition}. The only path by
+     * which the driver produces. The value buffer is reused: send() copies it
+     * into the batch before it returns.
      */
     private void sendOne(long stampNs, Phase phase) {
-        int stream = cursor;
-        cursor = (cursor + 1) % partitions;
-        long seq = nextSeq[stream]++;
-        Stamp.write(payload, runTag, stream, seq, stampNs);
+        int partition;
+        byte[] key = null;
+        if (keys == null) {
+            partition = cursor;
+            cursor = (cursor + 1) % partitions;
+        } else {
+            long k = keys.next();
+            partition = (int) Long.remainderUnsigned(k, partitions);
+            Stamp.writeKeySeq(payload, keys.nextKeySeq(k));
+            key = Keys.keyBytes(k);
+        }
+        long seq = nextSeq[partition]++;
+        Stamp.write(payload, runTag, firstStream + partition, seq, stampNs);
         sent.lazySet(sent.get() + 1);
-        Completion cb = new Completion(stream, seq, stampNs, phase);
+        Completion cb = new Completion(partition, seq, stampNs, phase);
         try {
-            producer.send(new ProducerRecord<>(topic, stream, null, payload), cb);
+            producer.send(new ProducerRecord<>(topic, partition, key, payload), cb);
         } catch (KafkaException | IllegalStateException e) {
             // Refused before it reached the client's queue: a failure the
             // checker must see as such.
@@ -464,7 +490,7 @@ public final class Driver {
         }
         producer.flush();
         Map<String, Double> metrics = metrics(producer.metrics());
-        b.append("\"deliveries\":").append(outcomes.deliveriesJson(nextSeq));
+        b.append("\"deliveries\":").append(outcomes.deliveriesJson(nextSeq, firstStream));
         b.append(",\"metrics\":{");
         boolean first = true;
         for (Map.Entry<String, Double> e : metrics.entrySet()) {

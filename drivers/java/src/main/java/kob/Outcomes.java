@@ -64,9 +64,10 @@ final class Outcomes {
 
     /**
      * The "deliveries" array of the finish reply; {@code sent[s]} is how many
-     * records stream s was handed.
+     * records local stream s (partition s) was handed; its stream id is
+     * {@code firstStream + s}.
      */
-    synchronized String deliveriesJson(long[] sent) {
+    synchronized String deliveriesJson(long[] sent, int firstStream) {
         StringBuilder b = new StringBuilder("[");
         int streams = Math.max(sent.length, acked.size());
         for (int s = 0; s < streams; s++) {
@@ -74,7 +75,7 @@ final class Outcomes {
             if (s > 0) {
                 b.append(',');
             }
-            b.append("{\"stream\":").append(s).append(",\"sent\":").append(s < sent.length ? sent[s] : 0);
+            b.append("{\"stream\":").append(firstStream + s).append(",\"sent\":").append(s < sent.length ? sent[s] : 0);
             b.append(",\"acked\":[");
             boolean first = true;
             for (long[] r : ranges(acked.get(s))) {

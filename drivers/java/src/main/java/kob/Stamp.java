@@ -25,6 +25,18 @@ final class Stamp {
         putLong(buf, 24, intendedNs);
     }
 
+    /** Bytes of the header and the key extension together. */
+    static final int KEYED_HEADER_BYTES = HEADER_BYTES + 12;
+
+    /** Writes the key extension ("KOBK", key sequence u64) right after the header. */
+    static void writeKeySeq(byte[] buf, long keySeq) {
+        buf[32] = 'K';
+        buf[33] = 'O';
+        buf[34] = 'B';
+        buf[35] = 'K';
+        putLong(buf, 36, keySeq);
+    }
+
     private static void putLong(byte[] b, int at, long v) {
         for (int k = 7; k >= 0; k--) {
             b[at + k] = (byte) v;

@@ -84,7 +84,12 @@ class DriverTest {
         assertEquals("[{\"stream\":0,\"sent\":3,\"acked\":[[0,1]],\"failed\":[{\"first\":2,\"last\":2,"
                 + "\"exception\":\"org.apache.kafka.common.errors.TimeoutException\"}]},"
                 + "{\"stream\":1,\"sent\":1,\"acked\":[[0,0]],\"failed\":[]},"
-                + "{\"stream\":2,\"sent\":0,\"acked\":[],\"failed\":[]}]", o.deliveriesJson(new long[] {3, 1, 0}));
+                + "{\"stream\":2,\"sent\":0,\"acked\":[],\"failed\":[]}]", o.deliveriesJson(new long[] {3, 1, 0}, 0));
+        assertEquals("[{\"stream\":8,\"sent\":3,\"acked\":[[0,1]],\"failed\":[{\"first\":2,\"last\":2,"
+                + "\"exception\":\"org.apache.kafka.common.errors.TimeoutException\"}]},"
+                + "{\"stream\":9,\"sent\":1,\"acked\":[[0,0]],\"failed\":[]},"
+                + "{\"stream\":10,\"sent\":0,\"acked\":[],\"failed\":[]}]", o.deliveriesJson(new long[] {3, 1, 0}, 8),
+                "a second producer's streams start at its first stream id");
         assertEquals("{\"0\":12}", o.ackedEndOffsetsJson());
         assertEquals(3, o.ackedTotal());
         assertEquals(1, o.failedTotal());
