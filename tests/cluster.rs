@@ -171,6 +171,19 @@ fn three_node_cluster_lifecycle() {
     let data_dir = cluster.data_dir().to_path_buf();
     assert!(data_dir.join("node-1/server.log").is_file());
 
+    // A shape the cluster refuses, asked without creating anything (what
+    // `run --bootstrap` does before any cell): KRaft refuses one request
+    // creating more than 10,000 partitions.
+    kafka_order_bench::cluster::check_topic_shape(&cluster, 32).expect("32 partitions fit");
+    let refused = kafka_order_bench::cluster::check_topic_shape(&cluster, 20_000)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        refused,
+        "the cluster refuses a cell topic of 20000 partitions × 3 replicas: PolicyViolation \
+         (Broker: Policy violation) (hint: fewer --partitions)"
+    );
+
     // An RF=3 topic with min.insync.replicas=2.
     let topic = topic_name(&["test", "lifecycle"]);
     assert!(topic.starts_with(TOPIC_PREFIX));

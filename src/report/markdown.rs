@@ -289,7 +289,7 @@ fn cell_table(s: &mut String, m: &Model) {
                     fmt::rate(x.rps),
                     fmt::rate(x.ci_low),
                     fmt::rate(x.ci_high),
-                    fmt::int(x.reorders),
+                    reorders_text(x),
                     fmt::int(x.duplicates),
                     fmt::int(x.losses),
                 )
@@ -308,6 +308,21 @@ fn cell_table(s: &mut String, m: &Model) {
             }
         };
         let _ = writeln!(s, "{head}{row}");
+    }
+}
+
+/// Reorders, and for keyed records the per-key ones: `620 (per key: 620;
+/// 100 of 128 key × producer pairs)`.
+fn reorders_text(x: &Meas) -> String {
+    match x.per_key {
+        None => fmt::int(x.reorders),
+        Some((reorders, violating, pairs)) => format!(
+            "{} (per key: {}; {} of {} key × producer pairs)",
+            fmt::int(x.reorders),
+            fmt::int(reorders),
+            fmt::int(violating),
+            fmt::int(pairs)
+        ),
     }
 }
 

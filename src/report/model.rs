@@ -141,6 +141,9 @@ pub struct Meas {
     /// client reported delivered (a lost record is checked without being read).
     pub checked: u64,
     pub reorders: u64,
+    /// Keyed records: (per-key reorders, (key, producer) pairs with a
+    /// violation, pairs read); `None` without keys.
+    pub per_key: Option<(u64, u64, u64)>,
     pub duplicates: u64,
     pub losses: u64,
     /// Faults injected, all kinds.
@@ -202,6 +205,10 @@ impl Meas {
             ci_half_width_pct: m.throughput.ci_half_width_pct,
             checked: v.records_read.max(m.delivery.acked),
             reorders: v.reorders.count,
+            per_key: v
+                .keys
+                .as_ref()
+                .map(|k| (k.reorders, k.keys_with_violations, k.keys)),
             duplicates: v.log_duplicates.count,
             losses: v.losses.count,
             faults_injected: m.exposure.total_faults(),
