@@ -21,7 +21,7 @@ smoke:
 
 # The network figures: in-flight 1, 2, 5, 10 at RTT 2 and 20 ms, with and
 # without idempotence, acks=all, librdkafka and the Java client.
-.PHONY: bench-network bench-faults bench-article bench-topology bench-profiles bench-partitions bench-failover
+.PHONY: bench-network bench-faults bench-article bench-topology bench-profiles bench-partitions bench-producers bench-failover
 bench-network:
 	$(CARGO) run --release -- run --workload workloads/network.toml
 
@@ -50,6 +50,12 @@ bench-profiles:
 # clients, acks=all, RTT 20 ms (three runs, three reports).
 bench-partitions:
 	for p in 1 8 32; do $(CARGO) run --release -- run --workload workloads/partitions.toml --partitions $$p || exit 1; done
+
+# The production shape: 8 partitions written by 4 producers per cell (each
+# its own client instance), 1,000 uniform keys (a key's partition is its
+# index mod 8): the same cells as bench-partitions at 8 partitions.
+bench-producers:
+	$(CARGO) run --release -- run --workload workloads/partitions.toml --partitions 8 --producers 4 --keys 1000
 
 # Repeated leader failovers (one per round) over acks and in-flight.
 bench-failover:
