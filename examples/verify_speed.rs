@@ -17,13 +17,14 @@
 //! partition, numbered `producer × partitions + partition` (see
 //! [`kafka_order_bench::record`]), 16 keys per stream. `count` reads every partition from its low to its high
 //! watermark with one rdkafka consumer and the checker's own consumer
-//! properties, and only counts: the baseline `verify --topic` is timed
-//! against.
+//! properties (its prefetch the whole budget `verify`'s readers share:
+//! `prefetch_properties(1)`), and only counts: the baseline `verify
+//! --topic` is timed against.
 
 use std::time::{Duration, Instant};
 
 use kafka_order_bench::record::{write_key_seq, Stamp};
-use kafka_order_bench::verify::CONSUMER_PROPERTIES;
+use kafka_order_bench::verify::{prefetch_properties, CONSUMER_PROPERTIES};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -178,6 +179,10 @@ fn count(bootstrap: &str, topic: &str) {
     config.set("bootstrap.servers", bootstrap);
     for (k, v) in CONSUMER_PROPERTIES {
         config.set(*k, *v);
+    }
+    // One consumer: the whole budget verify's readers share.
+    for (k, v) in prefetch_properties(1) {
+        config.set(k, v);
     }
     config.set("group.id", "verify-speed-count");
     let c: BaseConsumer = config.create().unwrap();
