@@ -96,7 +96,8 @@ const MIN_FETCH_BYTES: usize = 1 << 20;
 ///   `queued.min.messages` = `S/2` ÷ 512 bytes, so that small records
 ///   (each with its per-message struct) are bounded by count too;
 /// - half to fetch responses in flight: `fetch.max.bytes` = `S/8` (for up
-///   to 4 brokers, one response each; at least 1 MiB) and
+///   to 4 brokers, one response each; at least 1 MiB, more than the
+///   eighth with more than 4 readers) and
 ///   `max.partition.fetch.bytes` a quarter of that;
 ///
 /// and `fetch.queue.backoff.ms` is 1: a consumer whose queue is full
@@ -455,4 +456,52 @@ fn drain(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(props: &[(&str, String)], key: &str) -> usize {
+        props
+            .iter()
+            .find(|(k, _)| *k == key)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_readers_queues_share_half_the_budget() {
+        for n in 1..=MAX_READERS {
+            let p = prefetch_properties(n);
+            let queue = number(&p, "queued.max.messages.kbytes") * 1024;
+            assert!(n * queue <= PREFETCH_BUDGET_BYTES / 2, "{n} readers");
+            assert!(number(&p, "fetch.max.bytes") >= MIN_FETCH_BYTES);
+            assert!(number(&p, "max.partition.fetch.bytes") > 0);
+        }
+        assert_eq!(
+            number(&prefetch_properties(2), "fetch.max.bytes"),
+            number(&prefetch_properties(1), "fetch.max.bytes") / 2
+        );
+    }
+
+    #[test]
+    fn librdkafka_accepts_every_readers_share() {
+        // No broker listens there; creating a consumer connects to none.
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", "127.0.0.1:9");
+        for n in 1..=MAX_READERS {
+            assert!(consumer(&config, n).is_ok(), "{n} readers");
+        }
+        // fetch.max.bytes below message.max.bytes would be refused.
+        config.set("message.max.bytes", "4000000");
+        for n in 1..=MAX_READERS {
+            assert!(
+                consumer(&config, n).is_ok(),
+                "{n} readers, message.max.bytes 4000000"
+            );
+        }
+    }
 }
