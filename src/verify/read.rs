@@ -81,7 +81,7 @@ pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
 /// records plus one fetch response in flight per broker, and each queued
 /// record also costs a per-message struct of a few hundred bytes, more
 /// than a small record's own bytes. With this budget `verify --topic`
-/// (two readers) peaked at 77–80 MiB RSS reading 10 M records of 128
+/// (two readers) peaked at 69–80 MiB RSS reading 10 M records of 128
 /// bytes over 32 partitions and 128 streams, where a 256 MiB queue with
 /// 100 MiB fetches peaked at 875–907 MiB (README, *Performance*).
 pub const PREFETCH_BUDGET_BYTES: usize = 32 << 20;
