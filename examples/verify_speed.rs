@@ -1,9 +1,9 @@
 //! The checker's speed against a plain consumer on the same topic.
 //!
 //! ```text
-//! cargo run --release --example verify_speed -- produce HOST:PORT TOPIC RECORDS
+//! cargo run --release --example verify_speed -- produce HOST:PORT TOPIC RECORDS [PRODUCERS]
 //! cargo run --release --example verify_speed -- count   HOST:PORT TOPIC
-//! cargo run --release --example verify_speed -- local RECORDS PARTITIONS ROUNDS
+//! cargo run --release --example verify_speed -- local RECORDS PARTITIONS ROUNDS [PRODUCERS]
 //! ```
 //!
 //! `local` starts a private local cluster, creates the topic, produces, then
@@ -11,16 +11,20 @@
 //! beside this example) ROUNDS times each, alternating, and stops the cluster.
 //!
 //! `produce` writes RECORDS stamped records (128 bytes, keyed, with the key
-//! extension) round-robin over the topic's partitions, one stream per
-//! partition. `count` reads every partition from its low to its high
+//! extension) with PRODUCERS producers (default 1), each its own
+//! `BaseProducer` on its own thread, sending its share of the records
+//! round-robin over the topic's partitions: one stream per producer and
+//! partition, numbered `producer × partitions + partition` (see
+//! [`kafka_order_bench::record`]), 16 keys per stream. `count` reads every partition from its low to its high
 //! watermark with one rdkafka consumer and the checker's own consumer
-//! properties, and only counts: the baseline `verify --topic` is timed
-//! against.
+//! properties (its prefetch the whole budget `verify`'s readers share:
+//! `prefetch_properties(1)`), and only counts: the baseline `verify
+//! --topic` is timed against.
 
 use std::time::{Duration, Instant};
 
 use kafka_order_bench::record::{write_key_seq, Stamp};
-use kafka_order_bench::verify::CONSUMER_PROPERTIES;
+use kafka_order_bench::verify::{prefetch_properties, CONSUMER_PROPERTIES};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
@@ -28,23 +32,36 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("produce") if args.len() == 5 => produce(&args[2], &args[3], args[4].parse().unwrap()),
+        Some("produce") if matches!(args.len(), 5 | 6) => produce(
+            &args[2],
+            &args[3],
+            args[4].parse().unwrap(),
+            producers(args.get(5)),
+        ),
         Some("count") if args.len() == 4 => count(&args[2], &args[3]),
-        Some("local") if args.len() == 5 => local(
+        Some("local") if matches!(args.len(), 5 | 6) => local(
             args[2].parse().unwrap(),
             args[3].parse().unwrap(),
             args[4].parse().unwrap(),
+            producers(args.get(5)),
         ),
         _ => {
             eprintln!(
-                "usage: verify_speed produce HOST:PORT TOPIC RECORDS | count HOST:PORT TOPIC"
+                "usage: verify_speed produce HOST:PORT TOPIC RECORDS [PRODUCERS] | count HOST:PORT TOPIC \
+                 | local RECORDS PARTITIONS ROUNDS [PRODUCERS]"
             );
             std::process::exit(2);
         }
     }
 }
 
-fn local(records: u64, partitions: i32, rounds: u32) {
+/// The optional PRODUCERS argument: at least 1, 1 when absent.
+fn producers(arg: Option<&String>) -> u32 {
+    arg.map_or(1, |a| a.parse().expect("PRODUCERS is a number"))
+        .max(1)
+}
+
+fn local(records: u64, partitions: i32, rounds: u32, producers: u32) {
     use kafka_order_bench::cluster::{create_topic, Cluster, LocalCluster, LocalOptions};
     let cluster = LocalCluster::start(LocalOptions::default()).expect("local cluster starts");
     let bootstrap = cluster.bootstrap();
@@ -52,7 +69,7 @@ fn local(records: u64, partitions: i32, rounds: u32) {
         kafka_order_bench::cluster::topic_name(&["verify-speed", &std::process::id().to_string()]);
     create_topic(&cluster, &topic, partitions).unwrap();
     let t = Instant::now();
-    produce(&bootstrap, &topic, records);
+    produce(&bootstrap, &topic, records, producers);
     println!("produced in {:.1} s", t.elapsed().as_secs_f64());
     let exe = std::env::current_exe().unwrap();
     let bin = exe
@@ -93,7 +110,29 @@ fn partitions(c: &BaseConsumer, topic: &str) -> Vec<i32> {
     m.topics()[0].partitions().iter().map(|p| p.id()).collect()
 }
 
-fn produce(bootstrap: &str, topic: &str, records: u64) {
+/// Writes `records` records with `producers` producers in parallel, the
+/// first `records % producers` producers one record more than the others.
+fn produce(bootstrap: &str, topic: &str, records: u64, producers: u32) {
+    let probe: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let parts = partitions(&probe, topic);
+    drop(probe);
+    let n = u64::from(producers);
+    std::thread::scope(|scope| {
+        for i in 0..producers {
+            let share = records / n + u64::from(u64::from(i) < records % n);
+            let parts = &parts;
+            scope.spawn(move || produce_one(bootstrap, topic, parts, i, share));
+        }
+    });
+    println!("{records}");
+}
+
+/// Producer `index`'s share: `records` records round-robin over `parts`,
+/// on streams `index × parts.len() + partition index`.
+fn produce_one(bootstrap: &str, topic: &str, parts: &[i32], index: u32, records: u64) {
     let p: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "20")
@@ -101,25 +140,21 @@ fn produce(bootstrap: &str, topic: &str, records: u64) {
         .set("enable.idempotence", "true")
         .create()
         .unwrap();
-    let probe: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .unwrap();
-    let parts = partitions(&probe, topic);
     let mut next = vec![0u64; parts.len()];
     let mut value = vec![0u8; 128];
     for i in 0..records {
         let s = (i % parts.len() as u64) as usize;
+        let stream = index * parts.len() as u32 + s as u32;
         let seq = next[s];
         next[s] += 1;
         Stamp {
             run_id: 0x5eed,
-            stream: s as u32,
+            stream,
             seq,
             intended_send_ns: 0,
         }
         .write(&mut value);
-        let key = format!("k{s}-{}", seq % 16);
+        let key = format!("k{stream}-{}", seq % 16);
         write_key_seq(&mut value, seq / 16);
         loop {
             match p.send(
@@ -136,8 +171,7 @@ fn produce(bootstrap: &str, topic: &str, records: u64) {
         }
         p.poll(Duration::ZERO);
     }
-    p.flush(Duration::from_secs(120)).unwrap();
-    println!("{records}");
+    p.flush(Duration::from_secs(300)).unwrap();
 }
 
 fn count(bootstrap: &str, topic: &str) {
@@ -145,6 +179,10 @@ fn count(bootstrap: &str, topic: &str) {
     config.set("bootstrap.servers", bootstrap);
     for (k, v) in CONSUMER_PROPERTIES {
         config.set(*k, *v);
+    }
+    // One consumer: the whole budget verify's readers share.
+    for (k, v) in prefetch_properties(1) {
+        config.set(k, v);
     }
     config.set("group.id", "verify-speed-count");
     let c: BaseConsumer = config.create().unwrap();

@@ -113,7 +113,8 @@ pub use attribution::MAX_KEPT_DISPLACEMENTS;
 pub use checker::{Checker, MAX_STREAMS, RECENT, SEQ_CAP};
 pub use keys::{KEY_BYTES_KEPT, MAX_KEYS, MAX_KEY_REPORTS};
 pub use read::{
-    default_readers, read_topic, read_topic_with, VerifyError, CONSUMER_PROPERTIES, MAX_READERS,
+    default_readers, prefetch_properties, read_topic, read_topic_with, VerifyError,
+    CONSUMER_PROPERTIES, MAX_READERS, PREFETCH_BUDGET_BYTES,
 };
 pub use verdict::{
     permitted, Anomalies, AnomalyKind, Depth, Displacement, DisplacementStats, EventEvidence,

@@ -7,8 +7,9 @@
 //! [`Checker::sibling`]; their checkers are merged at the end (see
 //! *Parallel reads* in the [module documentation](super)). Memory stays
 //! bounded per stream: each reader's checker holds only the streams of its
-//! partitions, and each consumer's prefetch queue is a share of
-//! `queued.max.messages.kbytes`.
+//! partitions, and the consumers' prefetch (queued records and fetch
+//! responses) shares one budget, [`PREFETCH_BUDGET_BYTES`] (see
+//! [`prefetch_properties`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -60,7 +61,8 @@ pub enum VerifyError {
 
 /// The consumer properties `read_topic` sets over the caller's: read
 /// everything once, fast, and leave no trace on the cluster (no group
-/// membership, no commits).
+/// membership, no commits). The prefetch properties come on top, from
+/// [`prefetch_properties`].
 pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
     ("enable.auto.commit", "false"),
     ("enable.auto.offset.store", "false"),
@@ -68,11 +70,56 @@ pub const CONSUMER_PROPERTIES: &[(&str, &str)] = &[
     ("auto.offset.reset", "earliest"),
     ("allow.auto.create.topics", "false"),
     ("check.crcs", "false"),
-    ("fetch.max.bytes", "104857600"),
-    ("max.partition.fetch.bytes", "16777216"),
-    ("queued.max.messages.kbytes", "262144"),
     ("fetch.wait.max.ms", "100"),
 ];
+
+/// The prefetch of all the readers of one read together, in bytes of
+/// record data: each of `readers` consumers gets a `1/readers` share
+/// (see [`prefetch_properties`]). 32 MiB.
+///
+/// librdkafka's memory per consumer is about its queue of fetched
+/// records plus one fetch response in flight per broker, and each queued
+/// record also costs a per-message struct of a few hundred bytes, more
+/// than a small record's own bytes. With this budget `verify --topic`
+/// (two readers) peaked at 69–80 MiB RSS reading 10 M records of 128
+/// bytes over 32 partitions and 128 streams, where a 256 MiB queue with
+/// 100 MiB fetches peaked at 875–907 MiB (README, *Performance*).
+pub const PREFETCH_BUDGET_BYTES: usize = 32 << 20;
+
+/// `fetch.max.bytes` at least: above librdkafka's default
+/// `message.max.bytes` (1000000), which it must not be below.
+const MIN_FETCH_BYTES: usize = 1 << 20;
+
+/// The prefetch properties of one of `readers` consumers sharing
+/// [`PREFETCH_BUDGET_BYTES`]; its share `S` goes
+/// - half to queued records: `queued.max.messages.kbytes` = `S/2`, and
+///   `queued.min.messages` = `S/2` ÷ 512 bytes, so that small records
+///   (each with its per-message struct) are bounded by count too;
+/// - half to fetch responses in flight: `fetch.max.bytes` = `S/8` (for up
+///   to 4 brokers, one response each; at least 1 MiB, more than the
+///   eighth with more than 4 readers) and
+///   `max.partition.fetch.bytes` a quarter of that;
+///
+/// and `fetch.queue.backoff.ms` is 1: a consumer whose queue is full
+/// fetches again 1 ms later, not librdkafka's default 1 s (with a queue
+/// this small, the default stalls the read: 0.1 M records/s measured).
+/// A plain consumer compared with a read of `n` readers is given the same
+/// total budget with `prefetch_properties(1)`.
+pub fn prefetch_properties(readers: usize) -> Vec<(&'static str, String)> {
+    let share = PREFETCH_BUDGET_BYTES / readers.max(1);
+    let queue = share / 2;
+    let fetch = (share / 8).max(MIN_FETCH_BYTES);
+    vec![
+        (
+            "queued.max.messages.kbytes",
+            (queue / 1024).max(1).to_string(),
+        ),
+        ("queued.min.messages", (queue / 512).max(1).to_string()),
+        ("fetch.max.bytes", fetch.to_string()),
+        ("max.partition.fetch.bytes", (fetch / 4).to_string()),
+        ("fetch.queue.backoff.ms", "1".to_string()),
+    ]
+}
 
 /// Readers at most in a parallel read.
 pub const MAX_READERS: usize = 8;
@@ -208,22 +255,25 @@ pub fn read_topic_with(
     Ok(checker.finish())
 }
 
-/// A consumer on `config` with [`CONSUMER_PROPERTIES`] set over it, its
-/// prefetch queue a `1/readers` share of theirs.
+/// A consumer on `config` with [`CONSUMER_PROPERTIES`] and
+/// [`prefetch_properties`]`(readers)` set over it.
 fn consumer(config: &ClientConfig, readers: usize) -> Result<BaseConsumer, VerifyError> {
     let mut config = config.clone();
     for (k, v) in CONSUMER_PROPERTIES {
         config.set(*k, *v);
     }
-    if readers > 1 {
-        let kbytes: usize = config
-            .get("queued.max.messages.kbytes")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(65536);
-        config.set(
-            "queued.max.messages.kbytes",
-            (kbytes / readers).max(1024).to_string(),
-        );
+    for (k, v) in prefetch_properties(readers) {
+        config.set(k, v);
+    }
+    // librdkafka refuses a fetch.max.bytes below message.max.bytes, which
+    // a -X property may have raised.
+    let at_least = |key: &str| config.get(key).and_then(|v| v.parse::<usize>().ok());
+    if let (Some(message), Some(fetch)) =
+        (at_least("message.max.bytes"), at_least("fetch.max.bytes"))
+    {
+        if message > fetch {
+            config.set("fetch.max.bytes", message.to_string());
+        }
     }
     // librdkafka refuses assign() without a group id; with assign() and no
     // commits the group is never joined.
@@ -406,4 +456,52 @@ fn drain(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn number(props: &[(&str, String)], key: &str) -> usize {
+        props
+            .iter()
+            .find(|(k, _)| *k == key)
+            .unwrap()
+            .1
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_readers_queues_share_half_the_budget() {
+        for n in 1..=MAX_READERS {
+            let p = prefetch_properties(n);
+            let queue = number(&p, "queued.max.messages.kbytes") * 1024;
+            assert!(n * queue <= PREFETCH_BUDGET_BYTES / 2, "{n} readers");
+            assert!(number(&p, "fetch.max.bytes") >= MIN_FETCH_BYTES);
+            assert!(number(&p, "max.partition.fetch.bytes") > 0);
+        }
+        assert_eq!(
+            number(&prefetch_properties(2), "fetch.max.bytes"),
+            number(&prefetch_properties(1), "fetch.max.bytes") / 2
+        );
+    }
+
+    #[test]
+    fn librdkafka_accepts_every_readers_share() {
+        // No broker listens there; creating a consumer connects to none.
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", "127.0.0.1:9");
+        for n in 1..=MAX_READERS {
+            assert!(consumer(&config, n).is_ok(), "{n} readers");
+        }
+        // fetch.max.bytes below message.max.bytes would be refused.
+        config.set("message.max.bytes", "4000000");
+        for n in 1..=MAX_READERS {
+            assert!(
+                consumer(&config, n).is_ok(),
+                "{n} readers, message.max.bytes 4000000"
+            );
+        }
+    }
 }
