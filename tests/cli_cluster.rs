@@ -266,6 +266,21 @@ fn up_status_down() {
         .unwrap();
     assert_error(&o, "already running");
 
+    // A workload that emulates replication links cannot run on it: its
+    // nodes have none, and the run would measure another network than it
+    // records. Refused before any work, naming the way out.
+    let o = kob(cache.path())
+        .args(["run", "--quick", "--rtt", "2", "--out"])
+        .arg(cache.path().join("never"))
+        .output()
+        .unwrap();
+    assert_error(
+        &o,
+        "has no replication links, and this workload emulates them",
+    );
+    assert!(stderr(&o).contains("cluster down"), "{}", stderr(&o));
+    assert!(!cache.path().join("never").exists());
+
     let o = kob(cache.path())
         .args(["cluster", "status"])
         .output()

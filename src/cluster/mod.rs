@@ -142,6 +142,8 @@ pub enum ClusterError {
     },
     #[error("invalid topic name {name:?}: {reason}")]
     BadTopicName { name: String, reason: String },
+    #[error("the running local cluster at {bootstrap} (from `kafka-order-bench cluster up`) has no replication links, and this workload emulates them (network.replication) (hint: `kafka-order-bench cluster down` first, so the run starts its own cluster, or set replication = false)")]
+    RunningWithoutReplication { bootstrap: String },
     #[error("the cluster refuses a cell topic of {partitions} partitions × {replication_factor} replicas: {message} (hint: fewer --partitions)")]
     Shape {
         partitions: i32,

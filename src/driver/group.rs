@@ -219,13 +219,8 @@ impl CellProducer for Group {
         &self.samples
     }
 
-    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
-        let from = self.samples.len().saturating_sub(n);
-        self.samples[from..]
-            .iter()
-            .cloned()
-            .zip(self.latency[from..].iter().cloned())
-            .collect()
+    fn sample_latency(&self) -> &[Histogram<u64>] {
+        &self.latency
     }
 
     fn sent_counter(&self) -> Counter {

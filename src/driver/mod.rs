@@ -62,8 +62,18 @@ pub trait CellProducer: Send {
     fn fixed_rate(&mut self, rate: u64, records: u64) -> Result<FixedRate, ProducerError>;
     /// Every window so far.
     fn samples(&self) -> &[Sample];
+    /// The latency of each window's records, beside [`CellProducer::samples`].
+    fn sample_latency(&self) -> &[Histogram<u64>];
     /// The last `n` windows with the latency of their records.
-    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)>;
+    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
+        let (samples, latency) = (self.samples(), self.sample_latency());
+        let from = samples.len().saturating_sub(n);
+        samples[from..]
+            .iter()
+            .cloned()
+            .zip(latency[from..].iter().cloned())
+            .collect()
+    }
     /// Records handed to the client so far.
     fn sent_counter(&self) -> Counter;
     /// Records acknowledged so far.
@@ -208,8 +218,8 @@ impl CellProducer for Session {
     fn samples(&self) -> &[Sample] {
         Session::samples(self)
     }
-    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
-        Session::last_windows(self, n)
+    fn sample_latency(&self) -> &[Histogram<u64>] {
+        Session::sample_latency(self)
     }
     fn sent_counter(&self) -> Counter {
         Counter::of(Session::sent_counter(self))
@@ -286,13 +296,8 @@ impl CellProducer for JavaProducer {
         &self.samples
     }
 
-    fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
-        let from = self.samples.len().saturating_sub(n);
-        self.samples[from..]
-            .iter()
-            .cloned()
-            .zip(self.latency[from..].iter().cloned())
-            .collect()
+    fn sample_latency(&self) -> &[Histogram<u64>] {
+        &self.latency
     }
 
     fn sent_counter(&self) -> Counter {

@@ -263,14 +263,9 @@ impl Session {
         &self.samples
     }
 
-    /// The last `n` windows, with the latency of their records.
-    pub fn last_windows(&self, n: usize) -> Vec<(Sample, Histogram<u64>)> {
-        let from = self.samples.len().saturating_sub(n);
-        self.samples[from..]
-            .iter()
-            .cloned()
-            .zip(self.sample_latency[from..].iter().cloned())
-            .collect()
+    /// The latency of each window's records, beside [`Session::samples`].
+    pub fn sample_latency(&self) -> &[Histogram<u64>] {
+        &self.sample_latency
     }
 
     /// A live count of the records handed to the client, warm-up included.

@@ -155,6 +155,14 @@ fn connect_for(
         )?));
     }
     if let Some(running) = cluster::daemon::connect_running_local(properties, CONNECT_TIMEOUT)? {
+        // `cluster up` starts nodes without replication delay lines: a run
+        // on it would record replication RTT 0 where the workload asked for
+        // the cell's RTT, and measure another network than it says.
+        if emulate_replication {
+            return Err(ClusterError::RunningWithoutReplication {
+                bootstrap: running.bootstrap(),
+            });
+        }
         progress.notice(&format!(
             "using the running local cluster at {} (from `kafka-order-bench cluster up`)",
             running.bootstrap()
