@@ -423,16 +423,6 @@ impl ClientCpu {
         )
     }
 
-    /// A client process's CPU from `before` to `after`, for `records`
-    /// records.
-    pub fn of_process(before: &ProcessSample, after: &ProcessSample, records: u64) -> ClientCpu {
-        ClientCpu::of_processes(
-            std::slice::from_ref(before),
-            std::slice::from_ref(after),
-            records,
-        )
-    }
-
     /// Processes' CPU time together between two readings of each (in the
     /// same order), over the longest span, for `records` records.
     pub fn of_processes(

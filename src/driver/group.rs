@@ -17,7 +17,7 @@ use hdrhistogram::Histogram;
 
 use super::{CellProducer, Counter, ProducerError};
 use crate::cpu::ClientProbe;
-use crate::librdkafka::{new_histogram, FixedRate, RoundSpec, SessionTotals};
+use crate::librdkafka::{merged, FixedRate, RoundSpec, SessionTotals};
 use crate::results::{Latency, Sample};
 
 type Job = Box<dyn FnOnce(&mut Option<Box<dyn CellProducer>>) + Send>;
@@ -126,16 +126,6 @@ impl Group {
             acked,
         }
     }
-
-    /// Producers in the group.
-    pub fn len(&self) -> usize {
-        self.workers.len()
-    }
-
-    /// Whether the group has no producer (never, once made).
-    pub fn is_empty(&self) -> bool {
-        self.workers.is_empty()
-    }
 }
 
 /// The cell's windows from its producers' windows of one round: window `i`
@@ -148,15 +138,12 @@ pub fn merge_windows(
     let windows = per_producer.iter().map(Vec::len).min().unwrap_or(0);
     (0..windows)
         .map(|i| {
-            let mut latency = new_histogram();
+            let latency = merged(per_producer.iter().map(|p| &p[i].1));
             let (mut records, mut bytes, mut elapsed_ns) = (0, 0, 1);
-            for p in per_producer {
-                let (s, h) = &p[i];
+            for (s, _) in per_producer.iter().map(|p| &p[i]) {
                 records += s.records;
                 bytes += s.bytes;
                 elapsed_ns = elapsed_ns.max(s.elapsed_ns);
-                // Values past the bounds (an hour) are dropped, not fatal.
-                let _ = latency.add(h);
             }
             let sample = Sample {
                 round,
@@ -264,10 +251,7 @@ impl CellProducer for Group {
                 .collect(),
         )?;
         drop(workers);
-        let mut all_latency = new_histogram();
-        for h in &latency {
-            let _ = all_latency.add(h);
-        }
+        let all_latency = merged(&latency);
         let mut totals = totals.into_iter();
         let mut out = totals.next().expect("a group has producers");
         for t in totals {
@@ -292,6 +276,7 @@ impl CellProducer for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::librdkafka::new_histogram;
 
     fn window(records: u64, elapsed_ms: u64, latency_us: &[u64]) -> (Sample, Histogram<u64>) {
         let mut h = new_histogram();

@@ -36,8 +36,8 @@ use crate::results::{ClientCounters, DeliveryCounts, Latency, Sample};
 use crate::delivery::Deliveries;
 use crate::ffi::librdkafka::{self, TopicHandle};
 use crate::redact;
-pub use recorder::new_histogram;
 use recorder::{error_name, Clock, Recorder, RoundClock, Tally, Timing};
+pub use recorder::{merged, new_histogram};
 
 mod recorder;
 
@@ -439,13 +439,7 @@ impl Session {
         for (stream, sent) in self.streams.sent() {
             deliveries.stream_mut(stream).sent = sent;
         }
-        let mut total = new_histogram();
-        for h in &self.sample_latency {
-            total
-                .add(h)
-                .expect("histograms of one session share bounds");
-        }
-        let latency = Latency::from_histogram(&total);
+        let latency = Latency::from_histogram(&merged(&self.sample_latency));
         let acked_end_offsets = t
             .max_acked_offset
             .iter()

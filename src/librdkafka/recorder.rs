@@ -50,6 +50,16 @@ pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }
 
+/// Every histogram of `parts` in one; values past the bounds (an hour)
+/// are dropped, not fatal (a Java window's histogram may have other bounds).
+pub fn merged<'a>(parts: impl IntoIterator<Item = &'a Histogram<u64>>) -> Histogram<u64> {
+    let mut total = new_histogram();
+    for h in parts {
+        let _ = total.add(h);
+    }
+    total
+}
+
 /// What the delivery callbacks write. Callbacks run on the session's own
 /// thread (inside `poll`), so the lock is never contended.
 pub(super) struct Tally {
